@@ -1,0 +1,111 @@
+"""Agent configuration (SPEC 3, 11): TOML file keys, each overridable by a flag."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from switchman.proto.channel import split_host_port
+from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
+from switchman.proto.validate import ValidationError, check_identifier
+
+DEFAULT_PATH = "/etc/switchman/agent.toml"
+
+KEYS = (
+    Key("controller", "address", None, "controller address HOST:PORT"),
+    Key("listen", "address", "127.0.0.1:7100", "gRPC listen address for the Agent service"),
+    Key("advertise", "optional_address", "", "address the controller dials (default: listen)"),
+    Key("service_address", "str", "", "address services' front and back ports bind on (default: host of listen)"),
+    Key("metrics_listen", "optional_address", "127.0.0.1:9109", "Prometheus endpoint; empty to disable"),
+    Key("data_dir", "str", "/var/lib/switchman-agent", "state directory (spool, service state, fault ledger)"),
+    Key("host_id", "str", "", "host id (default: the hostname)"),
+    Key("labels", "labels", {}, "host labels"),
+    Key("interval", "duration", 10.0, "collection and push interval"),
+    Key("batch_max_samples", "int", 5000, "push a batch when this many samples are waiting"),
+    Key("spool_max_bytes", "size", 256 * 1024 * 1024, "spool bound; oldest raw samples are dropped first"),
+    Key("push_timeout", "duration", 10.0, "deadline of one PushTelemetry call"),
+    Key("backoff_cap", "duration", 30.0, "reconnect backoff cap"),
+    Key("tls_dir", "str", "", "directory with ca.pem, cert.pem, key.pem"),
+    Key("insecure", "bool", False, "plaintext gRPC (loopback only)"),
+    Key("max_fault_duration", "duration", 900.0, "cap on any fault's duration"),
+    Key("shutdown_grace", "duration", 10.0, "grace period for in-flight work on SIGTERM"),
+    Key("log_level", "str", "info", "debug | info | warning | error"),
+    Key("log_format", "str", "text", "text | json"),
+    Key("probe", "tables", [], "[[probe]] tables (health probes)"),
+)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    controller: str
+    listen: str
+    advertise: str
+    service_address: str
+    metrics_listen: str
+    data_dir: Path
+    host_id: str
+    labels: dict[str, str]
+    interval: float
+    batch_max_samples: int
+    spool_max_bytes: int
+    push_timeout: float
+    backoff_cap: float
+    tls_dir: str
+    insecure: bool
+    max_fault_duration: float
+    shutdown_grace: float
+    log_level: str
+    log_format: str
+    probes: list[dict[str, object]] = field(default_factory=list)
+    source: str = ""
+
+
+def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
+    """Build the config from the file at ``path`` (optional when it is the
+    default and missing) and ``flags``.
+
+    :raises ConfigError: one clear line naming the file or flag and the key.
+    """
+    file_values: dict[str, object] = {}
+    source = path or DEFAULT_PATH
+    if path is not None or Path(DEFAULT_PATH).exists():
+        file_values = load_toml(source)
+    v = build(KEYS, file_values, flags, source)
+    if not v["controller"]:
+        raise ConfigError(f"{source}: key 'controller' is required (or --controller HOST:PORT)")
+    listen = str(v["listen"])
+    host_id = str(v["host_id"] or socket.gethostname())
+    try:
+        check_identifier("host_id", host_id)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    interval = v.get_float("interval")
+    if not 0.05 <= interval <= 3600:
+        raise ConfigError(f"{source}: key 'interval': must be between 50ms and 1h (got {interval}s)")
+    check_common(v, source, [listen, v.get_str("controller"), v.get_str("advertise"), v.get_str("metrics_listen")])
+    data_dir = Path(str(v["data_dir"]))
+    check_writable_dir(data_dir, source)
+    return AgentConfig(
+        controller=str(v["controller"]),
+        listen=listen,
+        advertise=str(v["advertise"] or listen),
+        service_address=str(v["service_address"] or split_host_port(listen)[0]),
+        metrics_listen=str(v["metrics_listen"] or ""),
+        data_dir=data_dir,
+        host_id=host_id,
+        labels=v.get_labels("labels"),
+        interval=interval,
+        batch_max_samples=v.get_int("batch_max_samples"),
+        spool_max_bytes=v.get_int("spool_max_bytes"),
+        push_timeout=v.get_float("push_timeout"),
+        backoff_cap=v.get_float("backoff_cap"),
+        tls_dir=str(v["tls_dir"] or ""),
+        insecure=v.get_bool("insecure"),
+        max_fault_duration=v.get_float("max_fault_duration"),
+        shutdown_grace=v.get_float("shutdown_grace"),
+        log_level=str(v["log_level"]),
+        log_format=str(v["log_format"]),
+        probes=v.get_tables("probe"),
+        source=source,
+    )

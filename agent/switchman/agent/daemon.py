@@ -1,0 +1,248 @@
+"""The agent's lifecycle: wires collector, spool, link, servers; owns every task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import grpc
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.process_collector import ProcessCollector
+from switchman.agent import __version__
+from switchman.agent import config as config_mod
+from switchman.agent.collect import Family, HostCollector
+from switchman.agent.collect.exposition import ScrapeCollector
+from switchman.agent.push import ControllerLink, Identity
+from switchman.agent.server import AgentServicer
+from switchman.agent.spool import Spool, SpoolStats
+from switchman.agent.telemetry import make_batches
+from switchman.proto.channel import (
+    CONTROLLER_IDENTITY,
+    TlsMaterial,
+    add_health,
+    create_channel,
+    create_server,
+    listen,
+    set_serving,
+    split_host_port,
+)
+from switchman.proto.daemon import SystemdNotifier
+from switchman.proto.settings import ConfigError
+from switchman.proto.v1 import agent_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+
+class AgentDaemon:
+    def __init__(
+        self,
+        config: config_mod.AgentConfig,
+        *,
+        reload_config: Callable[[], config_mod.AgentConfig] | None = None,
+        notifier: SystemdNotifier | None = None,
+    ) -> None:
+        self.config = config
+        self._reload_config = reload_config
+        self.notifier = notifier or SystemdNotifier()
+        self.started_at_ms = int(time.time() * 1000)
+        self.spool = Spool(config.data_dir / "spool.db", config.spool_max_bytes)
+        self.tls = None if config.insecure else TlsMaterial.from_dir(config.tls_dir)
+        self._channel: grpc.aio.Channel | None = None
+        self.link: ControllerLink  # made in run(): grpc.aio objects belong to the running loop
+        self._push_collector = HostCollector(extra=self._own_families)
+        self._scrape_collector = HostCollector(extra=self._own_families)
+        self._scrape_lock = threading.Lock()
+        self.cycles = 0
+        self.collect_cpu_total = 0.0
+        self.collect_cpu_last = 0.0
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.port = 0
+
+    # identity and readings -----------------------------------------------------
+    def identity(self) -> Identity:
+        c = self.config
+        return Identity(
+            host_id=c.host_id,
+            hostname=socket.gethostname(),
+            labels=dict(c.labels),
+            advertise=c.advertise
+            if not c.advertise.endswith(":0")
+            else f"{split_host_port(c.advertise)[0]}:{self.port}",
+            version=__version__,
+            capabilities=["metrics", "spool"],
+        )
+
+    async def spool_stats(self) -> SpoolStats:
+        return await asyncio.to_thread(self.spool.stats)
+
+    def _own_families(self) -> list[Family]:
+        st = self.spool.stats()
+        out = []
+        for name, kind, text, value in (
+            ("switchman_agent_spool_batches", "gauge", "Batches waiting in the spool.", st.batches),
+            ("switchman_agent_spool_samples", "gauge", "Samples waiting in the spool.", st.samples),
+            ("switchman_agent_spool_bytes", "gauge", "Bytes used by the spool database.", st.bytes),
+            (
+                "switchman_agent_spool_dropped_total",
+                "counter",
+                "Samples dropped because the spool was full.",
+                st.dropped_samples,
+            ),
+            ("switchman_agent_collect_cycles_total", "counter", "Collection cycles run.", self.cycles),
+            (
+                "switchman_agent_collect_cpu_seconds_total",
+                "counter",
+                "CPU seconds spent collecting.",
+                self.collect_cpu_total,
+            ),
+            (
+                "switchman_agent_controller_connected",
+                "gauge",
+                "1 when the last call to the controller succeeded.",
+                int(self.link.stats.connected),
+            ),
+            ("switchman_agent_pushes_total", "counter", "Successful PushTelemetry calls.", self.link.stats.pushes_ok),
+            (
+                "switchman_agent_push_failures_total",
+                "counter",
+                "Failed calls to the controller.",
+                self.link.stats.pushes_failed,
+            ),
+        ):
+            f = Family(name, kind, text)
+            f.add(value)
+            out.append(f)
+        info = Family("switchman_agent_build_info", "gauge", "Agent version.")
+        info.add(1, ("version", __version__))
+        out.append(info)
+        return out
+
+    def _collect_for_push(self) -> list[Family]:
+        t0 = time.thread_time()
+        fams = self._push_collector.collect()
+        spent = time.thread_time() - t0
+        self.cycles += 1
+        self.collect_cpu_last = spent
+        self.collect_cpu_total += spent
+        return fams
+
+    def _collect_for_scrape(self) -> list[Family]:
+        with self._scrape_lock:
+            return self._scrape_collector.collect()
+
+    async def read_now(self) -> list[Family]:
+        return await asyncio.to_thread(self._collect_for_scrape)
+
+    # loops -----------------------------------------------------------------
+    async def _collect_loop(self) -> None:
+        interval = self.config.interval
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                families = await asyncio.to_thread(self._collect_for_push)
+                now_ms = int(time.time() * 1000)
+                for batch in make_batches(families, [], now_ms, self.config.batch_max_samples):
+                    await asyncio.to_thread(self.spool.append, batch, now_ms)
+                self.link.wake()
+            except Exception:
+                log.exception("collection cycle failed; trying again next interval")
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay < 0:  # fell behind (suspended, overloaded): skip, never burst
+                next_at = time.monotonic() + interval
+                delay = interval
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=delay)
+
+    async def _watchdog_loop(self, every: float) -> None:
+        while not self._stop.is_set():
+            self.notifier.watchdog()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=every)
+
+    # reload ----------------------------------------------------------------
+    def reload(self) -> None:
+        """SIGHUP: re-read the file; apply labels (and probes); keep the old
+        config when the new one is invalid."""
+        if self._reload_config is None:
+            return
+        self.notifier.reloading()
+        try:
+            new = self._reload_config()
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running configuration: %s", exc)
+        else:
+            changed = new.labels != self.config.labels
+            self.config = replace(self.config, labels=new.labels, probes=new.probes)
+            log.info("configuration reloaded (labels %s)", "changed" if changed else "unchanged")
+            if changed:
+                self.link.resync()
+        self.notifier.ready()
+
+    # run ------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._channel = create_channel(self.config.controller, self.tls, server_name=CONTROLLER_IDENTITY)
+        self.link = ControllerLink(
+            self._channel,
+            self.spool,
+            self.identity,
+            push_timeout=self.config.push_timeout,
+            backoff_cap=self.config.backoff_cap,
+        )
+        server = create_server()
+        health = add_health(server)
+        agent_pb2_grpc.add_AgentServicer_to_server(AgentServicer(self), server)
+        self.port = listen(server, self.config.listen, self.tls)
+        await server.start()
+        http_server: Any = None
+        if self.config.metrics_listen:
+            host, mport = split_host_port(self.config.metrics_listen)
+            registry = CollectorRegistry()
+            registry.register(ScrapeCollector(self._collect_for_scrape))
+            ProcessCollector(registry=registry)
+            http_server, _ = start_http_server(mport, addr=host, registry=registry)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.link.start()
+        self._tasks.append(asyncio.create_task(self._collect_loop(), name="collect"))
+        if self.notifier.watchdog_interval_s:
+            self._tasks.append(asyncio.create_task(self._watchdog_loop(self.notifier.watchdog_interval_s)))
+        await set_serving(health, True, ["switchman.v1.Agent"])
+        log.info(
+            "agent %s serving on %s (metrics %s), controller %s",
+            self.config.host_id,
+            f"{split_host_port(self.config.listen)[0]}:{self.port}",
+            self.config.metrics_listen or "off",
+            self.config.controller,
+        )
+        self.notifier.ready(f"serving on port {self.port}")
+        await self._stop.wait()
+
+        log.info("stopping: finishing in-flight work (grace %.0fs)", self.config.shutdown_grace)
+        self.notifier.stopping()
+        await health.enter_graceful_shutdown()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await server.stop(self.config.shutdown_grace / 2)
+        flushed = await self.link.flush(self.config.shutdown_grace / 2)
+        await self.link.stop()
+        if self._channel is not None:
+            await self._channel.close(None)
+        if http_server is not None:
+            http_server.shutdown()
+        stats = self.spool.stats()
+        self.spool.close()
+        log.info("stopped (spool %s, %d batches kept)", "flushed" if flushed else "kept for replay", stats.batches)
+        return 0

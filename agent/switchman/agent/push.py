@@ -1,0 +1,243 @@
+"""The agent's link to the controller: register, heartbeat, push the spool.
+
+A down controller never blocks collection: collection only appends to the
+spool; this link drains it in sequence order when the controller answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+from switchman.agent.breaker import CircuitBreaker
+from switchman.agent.spool import Spool, SpoolEntry
+from switchman.proto.v1 import controller_pb2, controller_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+MAX_PUSH_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class Identity:
+    host_id: str
+    hostname: str
+    labels: dict[str, str]
+    advertise: str
+    version: str
+    capabilities: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LinkStats:
+    connected: bool = False
+    pushes_ok: int = 0
+    pushes_failed: int = 0
+    samples_sent: int = 0
+    heartbeats_ok: int = 0
+    last_error: str = ""
+    last_push_seconds: float = 0.0
+
+
+def coalesce(entries: list[SpoolEntry]) -> controller_pb2.TelemetryBatch:
+    """Merge consecutive spool entries into one batch: points of the same
+    series are joined, events concatenated, the sequence range recorded."""
+    if len(entries) == 1:
+        return controller_pb2.TelemetryBatch.FromString(entries[0].payload)
+    out = controller_pb2.TelemetryBatch(first_sequence=entries[0].seq, sequence=entries[-1].seq)
+    index: dict[tuple[str, tuple[tuple[str, str], ...]], controller_pb2.Series] = {}  # type: ignore[name-defined]
+    for entry in entries:
+        b = controller_pb2.TelemetryBatch.FromString(entry.payload)
+        out.dropped_samples += b.dropped_samples
+        out.events.extend(b.events)
+        for s in b.series:
+            key = (s.name, tuple(sorted(s.labels.items())))
+            target = index.get(key)
+            if target is None:
+                target = out.series.add(name=s.name, labels=s.labels)
+                index[key] = target
+            target.timestamps_ms.extend(s.timestamps_ms)
+            target.values.extend(s.values)
+    return out
+
+
+class ControllerLink:
+    """Owns the register/heartbeat/push loops. ``wake()`` after appending to the spool."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        spool: Spool,
+        identity: Callable[[], Identity],
+        *,
+        push_timeout: float = 10.0,
+        backoff_cap: float = 30.0,
+        heartbeat_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stub = controller_pb2_grpc.ControllerStub(channel)
+        self._spool = spool
+        self._identity = identity
+        self._push_timeout = push_timeout
+        self._heartbeat_interval = heartbeat_interval
+        self.breaker = CircuitBreaker(clock, cap=backoff_cap)
+        self.stats = LinkStats()
+        self.partitioned = False  # set by the partition fault
+        self._synced = False
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._push_loop(), name="push"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+        ]
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def resync(self) -> None:
+        """Register again before the next push (identity or labels changed)."""
+        self._synced = False
+        self._wake.set()
+
+    async def flush(self, timeout: float) -> bool:
+        """Push until the spool is empty or ``timeout`` passes. True when empty."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._spool.peek(1, 1):
+                return True
+            if self.partitioned or not self.breaker.allow():
+                return False
+            try:
+                if not self._synced:
+                    await self._register(min(5.0, deadline - time.monotonic()))
+                await self._push_once(min(self._push_timeout, max(0.1, deadline - time.monotonic())))
+            except (TimeoutError, grpc.aio.AioRpcError) as exc:
+                self._failed(exc)
+                return False
+        return False
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # loops -------------------------------------------------------------------
+    async def _sleep(self, seconds: float, *, wakeable: bool) -> None:
+        waiters = [asyncio.ensure_future(self._stop.wait())]
+        if wakeable:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        if wakeable:
+            self._wake.clear()
+
+    async def _push_loop(self) -> None:
+        while not self._stop.is_set():
+            if self.partitioned:
+                self.stats.connected = False
+                await self._sleep(0.2, wakeable=False)
+                continue
+            wait = self.breaker.remaining()
+            if wait > 0:
+                await self._sleep(wait, wakeable=False)
+                continue
+            try:
+                if not self._synced:
+                    await self._register(5.0)
+                more = await self._push_once(self._push_timeout)
+            except (TimeoutError, grpc.aio.AioRpcError) as exc:
+                self._failed(exc)
+                continue
+            if not more:
+                await self._sleep(self._heartbeat_interval, wakeable=True)
+
+    async def _heartbeat_loop(self) -> None:
+        while not self._stop.is_set():
+            await self._sleep(self._heartbeat_interval, wakeable=False)
+            if self.partitioned or not self._synced or not self.breaker.allow():
+                continue
+            try:
+                resp = await self._stub.Heartbeat(
+                    controller_pb2.HeartbeatRequest(
+                        host_id=self._identity().host_id, timestamp_ms=int(time.time() * 1000)
+                    ),
+                    timeout=5.0,
+                )
+            except grpc.aio.AioRpcError as exc:
+                self._failed(exc)
+                continue
+            self.stats.heartbeats_ok += 1
+            if resp.reregister:
+                log.info("controller asked this agent to register again")
+                self._synced = False
+                self.wake()
+
+    # calls -------------------------------------------------------------------
+    async def _register(self, timeout: float) -> None:
+        ident = self._identity()
+        resp = await self._stub.Register(
+            controller_pb2.RegisterRequest(
+                host_id=ident.host_id,
+                hostname=ident.hostname,
+                labels=ident.labels,
+                advertise=ident.advertise,
+                agent_version=ident.version,
+                capabilities=ident.capabilities,
+                spool_epoch=self._spool.epoch,
+            ),
+            timeout=timeout,
+        )
+        if resp.acked_sequence:
+            await asyncio.to_thread(self._spool.ack, resp.acked_sequence)
+        if resp.heartbeat_interval_ms > 0:
+            self._heartbeat_interval = resp.heartbeat_interval_ms / 1000.0
+        if not self.stats.connected:
+            log.info("registered with the controller as %s (acked sequence %d)", ident.host_id, resp.acked_sequence)
+        self._synced = True
+        self.stats.connected = True
+        self.breaker.success()
+
+    async def _push_once(self, timeout: float) -> bool:
+        """Push the oldest spooled entries. Returns True when more are waiting."""
+        entries = await asyncio.to_thread(self._spool.peek, MAX_PUSH_BYTES)
+        if not entries:
+            return False
+        batch = await asyncio.to_thread(coalesce, entries)
+        started = time.perf_counter()
+        resp = await self._stub.PushTelemetry(
+            controller_pb2.PushTelemetryRequest(
+                host_id=self._identity().host_id, spool_epoch=self._spool.epoch, batches=[batch]
+            ),
+            timeout=timeout,
+        )
+        self.stats.last_push_seconds = time.perf_counter() - started
+        await asyncio.to_thread(self._spool.ack, resp.acked_sequence)
+        self.stats.pushes_ok += 1
+        self.stats.samples_sent += sum(e.n_samples for e in entries)
+        self.breaker.success()
+        more = len(entries) > 0 and (await asyncio.to_thread(self._spool.peek, 1, 1)) != []
+        return more
+
+    def _failed(self, exc: BaseException) -> None:
+        self._synced = False
+        self.stats.connected = False
+        self.stats.pushes_failed += 1
+        msg = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+        if msg != self.stats.last_error:
+            log.warning("controller unreachable or refused: %s", msg)
+        self.stats.last_error = msg or ""
+        delay = self.breaker.failure()
+        log.debug("next attempt in %.2fs", delay)

@@ -1,0 +1,3 @@
+"""``switchman``: the operators' CLI."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,84 @@
+"""Connection settings (flags, environment, config file) and the Ops stub."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+from switchman.cli.errors import EXIT_USAGE, CliError, from_rpc
+from switchman.proto.channel import CONTROLLER_IDENTITY, TlsError, TlsMaterial, create_blocking_channel, is_loopback
+from switchman.proto.v1 import ops_pb2_grpc
+
+DEFAULT_CONTROLLER = "127.0.0.1:7000"
+CONFIG_PATH = Path("~/.config/switchman/config.toml")
+T = TypeVar("T")
+
+
+@dataclass
+class Settings:
+    controller: str = DEFAULT_CONTROLLER
+    token: str = ""
+    tls_dir: str = ""
+    insecure: bool = False
+    timeout: float = 10.0
+
+
+def load_settings(args: Any) -> Settings:
+    """Flags win over the environment, which wins over the config file."""
+    file: dict[str, Any] = {}
+    path = Path(os.environ.get("SWITCHMAN_CONFIG", str(CONFIG_PATH))).expanduser()
+    if path.exists():
+        try:
+            file = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CliError(f"{path}: {exc}", EXIT_USAGE) from None
+    s = Settings()
+    s.controller = args.controller or os.environ.get("SWITCHMAN_CONTROLLER") or file.get("controller") or s.controller
+    token_file = args.token_file or file.get("token_file") or ""
+    s.token = args.token or os.environ.get("SWITCHMAN_TOKEN") or ""
+    if not s.token and token_file:
+        try:
+            s.token = Path(token_file).expanduser().read_text().strip()
+        except OSError as exc:
+            raise CliError(f"--token-file {token_file}: {exc.strerror or exc}", EXIT_USAGE) from None
+    s.token = s.token or str(file.get("token", ""))
+    s.tls_dir = args.tls_dir or os.environ.get("SWITCHMAN_TLS_DIR") or str(file.get("tls_dir", ""))
+    s.insecure = bool(args.insecure or file.get("insecure", False))
+    s.timeout = float(args.timeout or file.get("timeout", s.timeout))
+    return s
+
+
+class Client:
+    """A blocking Ops client that turns RPC errors into :class:`CliError`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        tls = None
+        if not settings.insecure:
+            if not settings.tls_dir:
+                raise CliError("no TLS material: give --tls-dir DIR (with ca.pem) or --insecure", EXIT_USAGE)
+            try:
+                tls = TlsMaterial.from_dir(settings.tls_dir, need_identity=False)
+            except TlsError as exc:
+                raise CliError(str(exc), EXIT_USAGE) from None
+        elif not is_loopback(settings.controller):
+            raise CliError(
+                f"--insecure is allowed only for a loopback controller, not {settings.controller}", EXIT_USAGE
+            )
+        self.channel = create_blocking_channel(settings.controller, tls, server_name=CONTROLLER_IDENTITY)
+        self.ops = ops_pb2_grpc.OpsStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {settings.token}"),) if settings.token else ()
+
+    def call(self, method: Callable[..., T], request: Any, timeout: float | None = None) -> T:
+        try:
+            return method(request, timeout=timeout or self.settings.timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            raise from_rpc(exc, self.settings.controller) from None
+
+    def close(self) -> None:
+        self.channel.close()

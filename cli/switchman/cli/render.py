@@ -1,0 +1,94 @@
+"""Output: tables and bars with rich for people, JSON or YAML documents for scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+class Output:
+    def __init__(self, fmt: str = "table", color: bool = True) -> None:
+        self.fmt = fmt
+        # a pipe gets whole lines rather than 80 columns cut with ellipses
+        width = None if sys.stdout.isatty() else 240
+        self.console = Console(no_color=not color, highlight=False, width=width)
+
+    def document(self, doc: Any) -> None:
+        """Print a stable machine-readable document (``-o json|yaml``)."""
+        if self.fmt == "yaml":
+            sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        else:
+            sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
+
+    def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+        t = Table(title=title, show_edge=False, header_style="bold", box=None, pad_edge=False)
+        for c in columns:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*r)
+        self.console.print(t)
+
+    def line(self, text: str = "") -> None:
+        self.console.print(text)
+
+
+def iso(ms: int) -> str:
+    if ms <= 0:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def ago(ms: int, now_ms: int) -> str:
+    if ms <= 0:
+        return "never"
+    s = max(0, (now_ms - ms) // 1000)
+    if s < 60:
+        return f"{s}s ago"
+    if s < 3600:
+        return f"{s // 60}m ago"
+    if s < 86400:
+        return f"{s // 3600}h ago"
+    return f"{s // 86400}d ago"
+
+
+def bar(fraction: float, width: int = 20) -> str:
+    """A compact bar such as ``█████████░░░░``."""
+    f = min(1.0, max(0.0, fraction))
+    full = round(f * width)
+    return "█" * full + "░" * (width - full)
+
+
+def sparkline(values: Sequence[float]) -> str:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or 1.0
+    top = len(SPARK) - 1
+    return "".join(SPARK[min(top, int((v - lo) / span * top))] if math.isfinite(v) else " " for v in values)
+
+
+def fmt_value(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.6g}"
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -1,0 +1,93 @@
+"""Controller configuration (SPEC 4, 11): TOML keys, each overridable by a flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
+
+DEFAULT_PATH = "/etc/switchman/controller.toml"
+
+KEYS = (
+    Key("listen", "address", "127.0.0.1:7000", "gRPC listen address (Controller and Ops services)"),
+    Key("metrics_listen", "optional_address", "127.0.0.1:9110", "Prometheus endpoint; empty to disable"),
+    Key("data_dir", "str", "/var/lib/switchman-controller", "state directory (SQLite database, admin.token)"),
+    Key("rule_files", "strlist", [], "alerting and recording rule files (globs)"),
+    Key("slo_files", "strlist", [], "SLO files (globs)"),
+    Key("drill_files", "strlist", [], "drill files (globs)"),
+    Key("notifiers", "tables", [], "[[notifiers]] tables"),
+    Key("raw_retention", "duration", 48 * 3600.0, "how long raw samples are kept"),
+    Key("rollup_1m_retention", "duration", 30 * 86400.0, "how long 1-minute rollups are kept"),
+    Key("rollup_1h_retention", "duration", 400 * 86400.0, "how long 1-hour rollups are kept"),
+    Key("heartbeat_interval", "duration", 5.0, "how often agents heartbeat"),
+    Key("heartbeat_ttl", "duration", 30.0, "a host whose last heartbeat is older is down"),
+    Key("max_message_bytes", "size", 4 * 1024 * 1024, "largest gRPC message accepted"),
+    Key("tls_dir", "str", "", "directory with ca.pem, cert.pem, key.pem"),
+    Key("insecure", "bool", False, "plaintext gRPC (loopback only)"),
+    Key("shutdown_grace", "duration", 10.0, "grace period for in-flight calls on SIGTERM"),
+    Key("log_level", "str", "info", "debug | info | warning | error"),
+    Key("log_format", "str", "text", "text | json"),
+)
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    listen: str
+    metrics_listen: str
+    data_dir: Path
+    rule_files: list[str]
+    slo_files: list[str]
+    drill_files: list[str]
+    raw_retention: float
+    rollup_1m_retention: float
+    rollup_1h_retention: float
+    heartbeat_interval: float
+    heartbeat_ttl: float
+    max_message_bytes: int
+    tls_dir: str
+    insecure: bool
+    shutdown_grace: float
+    log_level: str
+    log_format: str
+    notifiers: list[dict[str, object]] = field(default_factory=list)
+    source: str = ""
+
+
+def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) -> ControllerConfig:
+    """:raises ConfigError: one clear line naming the file or flag and the key."""
+    file_values: dict[str, object] = {}
+    source = path or DEFAULT_PATH
+    if path is not None or Path(DEFAULT_PATH).exists():
+        file_values = load_toml(source)
+    v = build(KEYS, file_values, flags, source)
+    for key in ("heartbeat_interval", "heartbeat_ttl", "raw_retention"):
+        if v.get_float(key) <= 0:
+            raise ConfigError(f"{source}: key {key!r}: must be greater than 0")
+    if v.get_float("heartbeat_ttl") < v.get_float("heartbeat_interval"):
+        raise ConfigError(f"{source}: key 'heartbeat_ttl': must be at least heartbeat_interval")
+    check_common(v, source, [v.get_str("listen"), v.get_str("metrics_listen")])
+    data_dir = Path(str(v["data_dir"]))
+    if check_dir:
+        check_writable_dir(data_dir, source)
+    return ControllerConfig(
+        listen=str(v["listen"]),
+        metrics_listen=str(v["metrics_listen"] or ""),
+        data_dir=data_dir,
+        rule_files=v.get_strlist("rule_files"),
+        slo_files=v.get_strlist("slo_files"),
+        drill_files=v.get_strlist("drill_files"),
+        raw_retention=v.get_float("raw_retention"),
+        rollup_1m_retention=v.get_float("rollup_1m_retention"),
+        rollup_1h_retention=v.get_float("rollup_1h_retention"),
+        heartbeat_interval=v.get_float("heartbeat_interval"),
+        heartbeat_ttl=v.get_float("heartbeat_ttl"),
+        max_message_bytes=v.get_int("max_message_bytes"),
+        tls_dir=str(v["tls_dir"] or ""),
+        insecure=v.get_bool("insecure"),
+        shutdown_grace=v.get_float("shutdown_grace"),
+        log_level=str(v["log_level"]),
+        log_format=str(v["log_format"]),
+        notifiers=v.get_tables("notifiers"),
+        source=source,
+    )

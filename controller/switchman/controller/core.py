@@ -1,0 +1,115 @@
+"""The controller's parts, wired once (by the daemon or by tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from switchman.controller.fleet import Fleet
+from switchman.controller.ingest import Ingestor
+from switchman.controller.promql.evaluator import Evaluator
+from switchman.controller.promql.source import StoreSource
+from switchman.controller.security.tokens import TokenStore
+from switchman.controller.store import Database, Writer
+from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
+from switchman.controller.store.series import SeriesIndex
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Retention:
+    raw_ms: int = 48 * 3_600_000
+    minute_ms: int = 30 * 86_400_000
+    hour_ms: int = 400 * 86_400_000
+
+
+@dataclass
+class IngestRate:
+    """Samples per second over the last minute, from (time, total) marks."""
+
+    marks: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=13))
+
+    def mark(self, total: int) -> None:
+        self.marks.append((time.monotonic(), total))
+
+    def per_second(self) -> float:
+        if len(self.marks) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self.marks[0], self.marks[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+class Core:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        heartbeat_ttl_ms: int = 30_000,
+        heartbeat_interval_ms: int = 5_000,
+        retention: Retention | None = None,
+        clock_ms: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.data_dir = data_dir
+        self.clock_ms = clock_ms
+        self.retention = retention or Retention()
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.db = Database(data_dir / "controller.db")
+        self.writer: Writer | None = None
+        self.index = SeriesIndex()
+        self.ready = False
+        self.rate = IngestRate()
+        # set in open()
+        self.fleet: Fleet
+        self.ingest: Ingestor
+        self.tokens: TokenStore
+        self.evaluator: Evaluator
+        self._ttl_ms = heartbeat_ttl_ms
+
+    def open(self) -> None:
+        """Blocking: migrate and load. Run in a thread at start-up."""
+        conn = self.db.open_writer()
+        self.writer = Writer(conn)
+        reader = self.db.reader()
+        self.index.load(reader)
+        self.fleet = Fleet(self.writer, self.index, self.clock_ms, self._ttl_ms)
+        self.fleet.load(reader)
+        self.ingest = Ingestor(self.writer, self.index, self.clock_ms)
+        self.ingest.load(reader)
+        self.tokens = TokenStore(self.writer)
+        self.tokens.load(reader)
+        source = StoreSource(
+            self.index,
+            self.db.reader,
+            self.retention.raw_ms,
+            (self.retention.minute_ms, self.retention.hour_ms),
+            self.clock_ms,
+        )
+        self.evaluator = Evaluator(source)
+        self.ready = True
+
+    async def maintain(self) -> None:
+        """Rollups and retention (scheduled every minute)."""
+        assert self.writer is not None
+        now = self.clock_ms()
+        r = self.retention
+        await self.writer.run(lambda c: roll_up(c, MINUTE, now))
+        await self.writer.run(lambda c: roll_up(c, HOUR, now))
+        await self.writer.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
+
+    async def count_samples(self) -> int:
+        def q() -> int:
+            return int(self.db.reader().execute("SELECT count(*) FROM samples").fetchone()[0])
+
+        return await asyncio.to_thread(q)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.db.close()

@@ -1,0 +1,38 @@
+"""The controller's exceptions, mapped to gRPC status codes in one place
+(:func:`switchman.controller.server.status_for`).
+
+::
+
+    ControllerError
+    ├── InvalidArgument     -> INVALID_ARGUMENT   (bad request field, bad expression)
+    ├── NotFound            -> NOT_FOUND          (unknown host, id)
+    ├── Conflict            -> FAILED_PRECONDITION (e.g. batch overlaps what is committed)
+    ├── Unauthenticated     -> UNAUTHENTICATED
+    └── PermissionDenied    -> PERMISSION_DENIED
+"""
+
+from __future__ import annotations
+
+
+class ControllerError(Exception):
+    """Base of the controller's own errors."""
+
+
+class InvalidArgument(ControllerError):
+    pass
+
+
+class NotFound(ControllerError):
+    pass
+
+
+class Conflict(ControllerError):
+    pass
+
+
+class Unauthenticated(ControllerError):
+    pass
+
+
+class PermissionDenied(ControllerError):
+    pass

@@ -1,0 +1,149 @@
+"""The fleet registry: hosts, heartbeats, up/down state and the ``up`` series.
+
+State lives in memory for fast reads (status and list calls at 2,000 hosts)
+and is written through the writer before a registration is acknowledged;
+heartbeat times are persisted in bulk every cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from switchman.controller.errors import NotFound
+from switchman.controller.store.series import SeriesIndex
+from switchman.controller.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Host:
+    host_id: str
+    hostname: str
+    address: str
+    labels: dict[str, str]
+    agent_version: str
+    capabilities: list[str]
+    registered_ms: int
+    last_heartbeat_ms: int
+    last_push_ms: int = 0
+    was_up: bool = field(default=True, compare=False)
+
+
+class Fleet:
+    def __init__(self, writer: Writer, index: SeriesIndex, clock_ms: Callable[[], int], ttl_ms: int) -> None:
+        self._writer = writer
+        self._index = index
+        self._now = clock_ms
+        self.ttl_ms = ttl_ms
+        self.hosts: dict[str, Host] = {}
+        self._dirty: set[str] = set()
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        for row in conn.execute(
+            "SELECT host_id, hostname, address, labels, agent_version, capabilities, registered_ms, "
+            "last_heartbeat_ms, last_push_ms FROM hosts"
+        ):
+            h = Host(row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6], row[7], row[8])
+            h.was_up = self.is_up(h)
+            self.hosts[h.host_id] = h
+
+    def is_up(self, host: Host, now_ms: int | None = None) -> bool:
+        now = self._now() if now_ms is None else now_ms
+        return now - host.last_heartbeat_ms <= self.ttl_ms
+
+    def get(self, host_id: str) -> Host:
+        h = self.hosts.get(host_id)
+        if h is None:
+            raise NotFound(f"host {host_id!r} is not registered")
+        return h
+
+    async def register(self, host: Host) -> None:
+        """Persist, then publish. Re-registration keeps ``registered_ms``."""
+        old = self.hosts.get(host.host_id)
+        if old is not None:
+            host.registered_ms = old.registered_ms
+            host.last_push_ms = old.last_push_ms
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO hosts (host_id, hostname, address, labels, agent_version, capabilities, registered_ms,"
+                " last_heartbeat_ms, last_push_ms) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(host_id) DO UPDATE SET"
+                " hostname=excluded.hostname, address=excluded.address, labels=excluded.labels,"
+                " agent_version=excluded.agent_version, capabilities=excluded.capabilities,"
+                " last_heartbeat_ms=excluded.last_heartbeat_ms",
+                (
+                    host.host_id,
+                    host.hostname,
+                    host.address,
+                    json.dumps(host.labels, sort_keys=True),
+                    host.agent_version,
+                    json.dumps(host.capabilities),
+                    host.registered_ms,
+                    host.last_heartbeat_ms,
+                    host.last_push_ms,
+                ),
+            )
+
+        await self._writer.run(job)
+        if old is None or not old.was_up:
+            log.info("host %s is up (%s)", host.host_id, host.address)
+        host.was_up = True
+        self.hosts[host.host_id] = host
+
+    def heartbeat(self, host_id: str) -> bool:
+        """Record a heartbeat; False when the host is unknown."""
+        h = self.hosts.get(host_id)
+        if h is None:
+            return False
+        h.last_heartbeat_ms = self._now()
+        self._dirty.add(host_id)
+        return True
+
+    def pushed(self, host_id: str) -> None:
+        h = self.hosts.get(host_id)
+        if h is not None:
+            now = self._now()
+            h.last_push_ms = now
+            h.last_heartbeat_ms = now  # a push proves liveness as well as a heartbeat
+            self._dirty.add(host_id)
+
+    def counts(self) -> tuple[int, int]:
+        now = self._now()
+        up = sum(1 for h in self.hosts.values() if self.is_up(h, now))
+        return up, len(self.hosts) - up
+
+    async def tick(self) -> None:
+        """Every heartbeat interval: write ``up{host}`` (1 or 0) for every host,
+        log up/down transitions, persist heartbeat times."""
+        now = self._now()
+        rows: list[tuple[str, float]] = []
+        for h in self.hosts.values():
+            up = self.is_up(h, now)
+            if up != h.was_up:
+                log.warning(
+                    "host %s is %s (last heartbeat %.0fs ago)",
+                    h.host_id,
+                    "up" if up else "down",
+                    (now - h.last_heartbeat_ms) / 1000,
+                )
+                h.was_up = up
+            rows.append((h.host_id, 1.0 if up else 0.0))
+        dirty = [
+            (self.hosts[i].last_heartbeat_ms, self.hosts[i].last_push_ms, i) for i in self._dirty if i in self.hosts
+        ]
+        self._dirty.clear()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE hosts SET last_heartbeat_ms=?, last_push_ms=? WHERE host_id=?", dirty)
+            samples = []
+            for host_id, value in rows:
+                sid = self._index.intern(conn, self._writer, "up", (("host", host_id),), host_id, now)
+                samples.append((sid, now, value))
+            conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", samples)
+
+        await self._writer.run(job)

@@ -1,0 +1,158 @@
+"""PushTelemetry handling: validate, intern series, store samples and events,
+de-duplicate by (host, spool epoch, sequence), acknowledge only what is committed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+
+from switchman.controller.errors import Conflict, InvalidArgument
+from switchman.controller.store.series import LabelPairs, SeriesIndex
+from switchman.controller.store.writer import Writer
+from switchman.proto.v1 import controller_pb2
+from switchman.proto.validate import ValidationError, check_labels, check_metric_name
+
+MAX_EVENT_TEXT = 4096
+
+
+@dataclass
+class Cursor:
+    epoch: str
+    acked: int
+
+
+@dataclass(frozen=True)
+class PushResult:
+    acked: int
+    stored: int
+    duplicates: int
+
+
+class Ingestor:
+    def __init__(self, writer: Writer, index: SeriesIndex, clock_ms: Callable[[], int]) -> None:
+        self._writer = writer
+        self._index = index
+        self._now = clock_ms
+        self.cursors: dict[str, Cursor] = {}
+        # (host, name, labels as the agent sent them) -> series id
+        self._ids: dict[tuple[str, str, LabelPairs], int] = {}
+        self.samples_total = 0
+        self.batches_total = 0
+        self.duplicates_total = 0
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        for host_id, epoch, acked in conn.execute("SELECT host_id, epoch, acked_seq FROM ingest_cursor"):
+            self.cursors[host_id] = Cursor(epoch, acked)
+
+    def acked(self, host_id: str, epoch: str) -> int:
+        c = self.cursors.get(host_id)
+        return c.acked if c is not None and c.epoch == epoch else 0
+
+    async def push(self, host_id: str, epoch: str, batches: Sequence[controller_pb2.TelemetryBatch]) -> PushResult:
+        if not epoch:
+            raise InvalidArgument("spool_epoch: must not be empty")
+        last = 0
+        for b in batches:
+            first = b.first_sequence or b.sequence
+            if b.sequence == 0 or first > b.sequence or first <= last:
+                raise InvalidArgument(
+                    f"batches: sequences must be positive and increasing (got {first}..{b.sequence} after {last})"
+                )
+            last = b.sequence
+        return await self._writer.run(lambda conn: self._apply(conn, host_id, epoch, batches))
+
+    def _apply(
+        self, conn: sqlite3.Connection, host_id: str, epoch: str, batches: Sequence[controller_pb2.TelemetryBatch]
+    ) -> PushResult:
+        """Runs in the writer thread, inside the transaction."""
+        now = self._now()
+        previous = self.cursors.get(host_id)
+        acked = previous.acked if previous is not None and previous.epoch == epoch else 0
+        rows: list[tuple[int, int, float]] = []
+        events: list[tuple[object, ...]] = []
+        dups = 0
+        for b in batches:
+            first = b.first_sequence or b.sequence
+            if b.sequence <= acked:
+                dups += 1
+                continue
+            if first <= acked:
+                raise Conflict(
+                    f"batch {first}..{b.sequence} overlaps sequence {acked} already committed; register again"
+                )
+            for s in b.series:
+                key = (host_id, s.name, tuple(sorted(s.labels.items())))
+                sid = self._ids.get(key)
+                if sid is None:
+                    sid = self._new_series(conn, key, now)
+                if len(s.timestamps_ms) != len(s.values):
+                    raise InvalidArgument(
+                        f"series {s.name}: {len(s.timestamps_ms)} timestamps but {len(s.values)} values"
+                    )
+                rows.extend(zip(repeat(sid), s.timestamps_ms, s.values))
+            for e in b.events:
+                events.append(
+                    (
+                        host_id,
+                        e.timestamp_ms or now,
+                        e.kind[:200],
+                        int(e.severity),
+                        e.service[:200],
+                        e.message[:MAX_EVENT_TEXT],
+                        json.dumps(dict(e.attributes))[:MAX_EVENT_TEXT],
+                    )
+                )
+            acked = b.sequence
+        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+        if events:
+            conn.executemany(
+                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
+                events,
+            )
+        if previous is None or previous.acked != acked or previous.epoch != epoch:
+            conn.execute(
+                "INSERT INTO ingest_cursor (host_id, epoch, acked_seq) VALUES (?,?,?) ON CONFLICT(host_id) DO UPDATE"
+                " SET epoch=excluded.epoch, acked_seq=excluded.acked_seq",
+                (host_id, epoch, acked),
+            )
+            self.cursors[host_id] = Cursor(epoch, acked)
+            self._writer.on_rollback(lambda: self._restore(host_id, previous))
+        stored = len(rows)
+
+        def count() -> None:
+            self.samples_total += stored
+            self.batches_total += len(batches) - dups
+            self.duplicates_total += dups
+
+        self._writer.on_commit(count)
+        return PushResult(acked, stored, dups)
+
+    def _restore(self, host_id: str, previous: Cursor | None) -> None:
+        if previous is None:
+            self.cursors.pop(host_id, None)
+        else:
+            self.cursors[host_id] = previous
+
+    def _forget(self, key: tuple[str, str, LabelPairs]) -> None:
+        self._ids.pop(key, None)
+
+    def _new_series(self, conn: sqlite3.Connection, key: tuple[str, str, LabelPairs], now: int) -> int:
+        host_id, name, labels = key
+        try:
+            check_metric_name(name)
+            check_labels(f"series {name}", dict(labels))
+        except ValidationError as exc:
+            raise InvalidArgument(str(exc)) from None
+        full = tuple(sorted({**dict(labels), "host": host_id}.items()))  # the controller's host label wins
+        sid = self._index.intern(conn, self._writer, name, full, host_id, now)
+        self._ids[key] = sid
+        self._writer.on_rollback(lambda: self._forget(key))
+        return sid
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,56 @@
+"""``switchman-controller``: the composition root of the controller."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from switchman.controller import __version__
+from switchman.controller import config as config_mod
+from switchman.proto.channel import TlsError
+from switchman.proto.daemon import setup_logging
+from switchman.proto.settings import ConfigError, add_flags, flag_values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="switchman-controller", description="Switchman central controller.")
+    p.add_argument("--config", default=None, help=f"TOML config file (default {config_mod.DEFAULT_PATH} if present)")
+    p.add_argument("--version", action="version", version=f"switchman-controller {__version__}")
+    add_flags(p, config_mod.KEYS, {"rule_files": "rule_file", "slo_files": "slo_file", "drill_files": "drill_file"})
+    p.add_argument(
+        "command",
+        nargs="?",
+        choices=["run", "migrate"],
+        default="run",
+        help="run (default) or migrate: apply pending schema migrations and exit",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = config_mod.load(args.config, flag_values(args, config_mod.KEYS))
+        setup_logging(cfg.log_level, cfg.log_format)
+        if args.command == "migrate":
+            from switchman.controller.store.db import connect, migrate
+
+            applied = migrate(connect(cfg.data_dir / "controller.db"))
+            print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+            return 0
+        from switchman.controller.daemon import ControllerDaemon
+
+        daemon = ControllerDaemon(cfg)
+    except (ConfigError, TlsError) as exc:
+        print(f"switchman-controller: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(daemon.run())
+    except OSError as exc:
+        print(f"switchman-controller: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

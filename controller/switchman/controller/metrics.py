@@ -1,0 +1,63 @@
+"""The controller's own Prometheus endpoint (SPEC 4.9): fleet gauges and
+internals, read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from switchman.controller import __version__
+from switchman.controller.core import Core
+
+
+class ControllerMetrics:
+    def __init__(self, core: Core) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        self.push_seconds = Histogram(
+            "switchman_controller_push_duration_seconds",
+            "PushTelemetry handling time (validate, store, commit).",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.registry.register(_FleetCollector(core))
+
+
+class _FleetCollector(Collector):
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def collect(self) -> Iterator[Metric]:
+        core = self._core
+        if not core.ready:
+            return
+        up, down = core.fleet.counts()
+        hosts = GaugeMetricFamily("switchman_hosts", "Registered hosts by state.", labels=["state"])
+        hosts.add_metric(["up"], up)
+        hosts.add_metric(["down"], down)
+        yield hosts
+        yield GaugeMetricFamily("switchman_series", "Interned series.", value=len(core.index))
+        yield CounterMetricFamily(
+            "switchman_ingest_samples", "Samples committed by PushTelemetry.", value=core.ingest.samples_total
+        )
+        yield CounterMetricFamily(
+            "switchman_ingest_duplicate_batches",
+            "Batches received again and not stored twice.",
+            value=core.ingest.duplicates_total,
+        )
+        yield GaugeMetricFamily(
+            "switchman_ingest_samples_per_second", "Ingest rate over the last minute.", value=core.rate.per_second()
+        )
+        yield GaugeMetricFamily(
+            "switchman_sqlite_bytes", "Size of the database and its WAL.", value=core.db.size_bytes()
+        )
+        if core.writer is not None:
+            yield CounterMetricFamily(
+                "switchman_sqlite_commits", "Write transactions committed.", value=core.writer.commits
+            )
+        info = GaugeMetricFamily("switchman_controller_build_info", "Controller version.", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info

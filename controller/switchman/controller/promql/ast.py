@@ -1,0 +1,77 @@
+"""The PromQL syntax tree (frozen dataclasses)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MatchOp(StrEnum):
+    EQ = "="
+    NE = "!="
+    RE = "=~"
+    NRE = "!~"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    name: str
+    op: MatchOp
+    value: str
+    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def make(cls, name: str, op: MatchOp, value: str) -> Matcher:
+        rx = re.compile(f"^(?:{value})$", re.DOTALL) if op in (MatchOp.RE, MatchOp.NRE) else None
+        return cls(name, op, value, rx)
+
+    def matches(self, v: str) -> bool:
+        if self.op is MatchOp.EQ:
+            return v == self.value
+        if self.op is MatchOp.NE:
+            return v != self.value
+        assert self._regex is not None
+        hit = self._regex.match(v) is not None
+        return hit if self.op is MatchOp.RE else not hit
+
+    def __str__(self) -> str:
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.name}{self.op}"{escaped}"'
+
+
+class Expr:
+    """Base of every node."""
+
+
+@dataclass(frozen=True)
+class NumberLiteral(Expr):
+    value: float
+
+
+@dataclass(frozen=True)
+class StringLiteral(Expr):
+    value: str
+
+
+@dataclass(frozen=True)
+class VectorSelector(Expr):
+    name: str | None
+    matchers: tuple[Matcher, ...]
+    offset_ms: int = 0
+
+    def __str__(self) -> str:
+        inner = ",".join(str(m) for m in self.matchers if not (m.name == "__name__" and m.op is MatchOp.EQ))
+        s = (self.name or "") + (f"{{{inner}}}" if inner or not self.name else "")
+        return s
+
+
+@dataclass(frozen=True)
+class MatrixSelector(Expr):
+    vector: VectorSelector
+    range_ms: int
+
+
+@dataclass(frozen=True)
+class Paren(Expr):
+    expr: Expr

@@ -1,0 +1,1 @@
+"""Tokens, roles and (later) the audit chain."""

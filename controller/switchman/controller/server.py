@@ -1,0 +1,229 @@
+"""The Controller and Ops gRPC servicers: thin; errors mapped to status codes here."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from switchman.controller import __version__
+from switchman.controller.core import Core
+from switchman.controller.errors import (
+    Conflict,
+    ControllerError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from switchman.controller.fleet import Host
+from switchman.controller.ops_queries import QueryService
+from switchman.controller.promql import PromQLError
+from switchman.controller.views import host_detail, host_summary, token_message
+from switchman.proto.channel import ServicerContext, split_host_port
+from switchman.proto.unimplemented import fill_unimplemented
+from switchman.proto.v1 import controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
+from switchman.proto.validate import ValidationError, check_identifier, check_labels
+
+log = logging.getLogger(__name__)
+
+Ctx = ServicerContext
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+_STATUS = {
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+}
+
+
+def status_for(exc: BaseException) -> grpc.StatusCode:
+    """The one place exceptions become gRPC status codes."""
+    for cls, code in _STATUS.items():
+        if isinstance(exc, cls):
+            return code
+    if isinstance(exc, PromQLError | ValidationError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    return grpc.StatusCode.INTERNAL
+
+
+def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, Ctx], Awaitable[Resp]]:
+    """Refuse calls until the store is open; map errors; never let a peer's
+    request crash the daemon."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: Any, request: Req, context: Ctx) -> Resp:
+        if not self.core.ready:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
+        try:
+            return await fn(self, request, context)
+        except grpc.aio.AbortError:
+            raise
+        except (ControllerError, PromQLError, ValidationError) as exc:
+            await context.abort(status_for(exc), str(exc))
+        except Exception:
+            log.exception("%s failed", fn.__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {fn.__name__}; see the controller log")
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+class ControllerServicer(controller_pb2_grpc.ControllerServicer):
+    """Called by agents."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    @rpc
+    async def Register(self, request: controller_pb2.RegisterRequest, context: Ctx) -> controller_pb2.RegisterResponse:
+        core = self.core
+        check_identifier("host_id", request.host_id)
+        labels = check_labels("labels", dict(request.labels))
+        try:
+            split_host_port(request.advertise)
+        except ValueError as exc:
+            raise InvalidArgument(f"advertise: {exc}") from None
+        now = core.clock_ms()
+        await core.fleet.register(
+            Host(
+                host_id=request.host_id,
+                hostname=request.hostname[:255],
+                address=request.advertise,
+                labels=labels,
+                agent_version=request.agent_version[:64],
+                capabilities=[c[:64] for c in request.capabilities[:32]],
+                registered_ms=now,
+                last_heartbeat_ms=now,
+            )
+        )
+        return controller_pb2.RegisterResponse(
+            heartbeat_interval_ms=core.heartbeat_interval_ms,
+            acked_sequence=core.ingest.acked(request.host_id, request.spool_epoch),
+            server_time_ms=now,
+        )
+
+    @rpc
+    async def Heartbeat(
+        self, request: controller_pb2.HeartbeatRequest, context: Ctx
+    ) -> controller_pb2.HeartbeatResponse:
+        known = self.core.fleet.heartbeat(request.host_id)
+        return controller_pb2.HeartbeatResponse(server_time_ms=self.core.clock_ms(), reregister=not known)
+
+    @rpc
+    async def PushTelemetry(
+        self, request: controller_pb2.PushTelemetryRequest, context: Ctx
+    ) -> controller_pb2.PushTelemetryResponse:
+        core = self.core
+        if request.host_id not in core.fleet.hosts:
+            raise Conflict(f"host {request.host_id!r} is not registered; call Register first")
+        result = await core.ingest.push(request.host_id, request.spool_epoch, request.batches)
+        core.fleet.pushed(request.host_id)
+        return controller_pb2.PushTelemetryResponse(
+            acked_sequence=result.acked, stored_samples=result.stored, duplicate_batches=result.duplicates
+        )
+
+    @rpc
+    async def ReportEvent(
+        self, request: controller_pb2.ReportEventRequest, context: Ctx
+    ) -> controller_pb2.ReportEventResponse:
+        core = self.core
+        core.fleet.get(request.host_id)
+        e = request.event
+
+        def job(conn: Any) -> None:
+            conn.execute(
+                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
+                (
+                    request.host_id,
+                    e.timestamp_ms or core.clock_ms(),
+                    e.kind[:200],
+                    int(e.severity),
+                    e.service[:200],
+                    e.message[:4096],
+                    "{}",
+                ),
+            )
+
+        assert core.writer is not None
+        await core.writer.run(job)
+        return controller_pb2.ReportEventResponse()
+
+
+class OpsServicer(ops_pb2_grpc.OpsServicer):
+    """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
+
+    def __init__(self, core: Core, features: list[str]) -> None:
+        self.core = core
+        self.features = features
+        self.queries = QueryService(core)
+        fill_unimplemented(
+            self, ops_pb2.DESCRIPTOR.services_by_name["Ops"], ops_pb2_grpc.OpsServicer, "this controller"
+        )
+
+    @rpc
+    async def GetStatus(self, request: ops_pb2.GetStatusRequest, context: Ctx) -> ops_pb2.FleetStatus:
+        core = self.core
+        now = core.clock_ms()
+        hosts = list(core.fleet.hosts.values())
+        down = [h for h in hosts if not core.fleet.is_up(h, now)]
+        return ops_pb2.FleetStatus(
+            server_time_ms=now,
+            hosts_total=len(hosts),
+            hosts_up=len(hosts) - len(down),
+            hosts_down=len(down),
+            down_hosts=[host_summary(core, h, now) for h in sorted(down, key=lambda h: h.host_id)[:50]],
+            controller_version=__version__,
+            controller_health="serving",
+            series_total=len(core.index),
+            samples_total=core.ingest.samples_total,
+            ingest_samples_per_s=core.rate.per_second(),
+            db_bytes=core.db.size_bytes(),
+            features=self.features,
+        )
+
+    @rpc
+    async def ListHosts(self, request: ops_pb2.ListHostsRequest, context: Ctx) -> ops_pb2.ListHostsResponse:
+        core = self.core
+        now = core.clock_ms()
+        if request.state not in ("", "up", "down"):
+            raise InvalidArgument(f"state: {request.state!r} is not up or down")
+        out = []
+        for h in sorted(core.fleet.hosts.values(), key=lambda h: h.host_id):
+            if any(h.labels.get(k) != v for k, v in request.selector.items()):
+                continue
+            s = host_summary(core, h, now)
+            if request.state and s.state != request.state:
+                continue
+            out.append(s)
+        return ops_pb2.ListHostsResponse(hosts=out)
+
+    @rpc
+    async def GetHost(self, request: ops_pb2.GetHostRequest, context: Ctx) -> ops_pb2.HostDetail:
+        return await host_detail(self.core, self.core.fleet.get(request.host_id))
+
+    @rpc
+    async def Query(self, request: ops_pb2.QueryRequest, context: Ctx) -> ops_pb2.QueryResponse:
+        return await self.queries.instant(request.expr, request.time_ms or self.core.clock_ms())
+
+    @rpc
+    async def QueryRange(self, request: ops_pb2.QueryRangeRequest, context: Ctx) -> ops_pb2.QueryResponse:
+        return await self.queries.range(request.expr, request.start_ms, request.end_ms, request.step_ms)
+
+    @rpc
+    async def CreateToken(self, request: ops_pb2.CreateTokenRequest, context: Ctx) -> ops_pb2.CreateTokenResponse:
+        rec, secret = await self.core.tokens.create(request.name, request.role, self.core.clock_ms())
+        return ops_pb2.CreateTokenResponse(token=token_message(rec), secret=secret)
+
+    @rpc
+    async def ListTokens(self, request: ops_pb2.ListTokensRequest, context: Ctx) -> ops_pb2.ListTokensResponse:
+        return ops_pb2.ListTokensResponse(tokens=[token_message(t) for t in self.core.tokens.list()])
+
+    @rpc
+    async def RevokeToken(self, request: ops_pb2.RevokeTokenRequest, context: Ctx) -> ops_pb2.Token:
+        return token_message(await self.core.tokens.revoke(request.name))

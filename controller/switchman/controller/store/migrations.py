@@ -1,0 +1,73 @@
+"""Numbered, ordered schema migrations. ``PRAGMA user_version`` holds the
+number of the last one applied. Never edit a released migration: add one."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_telemetry_and_fleet",
+        """
+        CREATE TABLE series (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            labels TEXT NOT NULL,          -- canonical JSON object, keys sorted, host included
+            host_id TEXT NOT NULL DEFAULT '',
+            created_ms INTEGER NOT NULL,
+            UNIQUE (name, labels)
+        );
+        CREATE INDEX series_by_name ON series (name);
+        CREATE TABLE samples (
+            series_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,           -- Unix milliseconds
+            value REAL NOT NULL,
+            PRIMARY KEY (series_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_1m (
+            series_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+            min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL,
+            PRIMARY KEY (series_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_1h (
+            series_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+            min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL,
+            PRIMARY KEY (series_id, ts)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_progress (resolution TEXT PRIMARY KEY, done_until_ms INTEGER NOT NULL);
+        CREATE TABLE hosts (
+            host_id TEXT PRIMARY KEY,
+            hostname TEXT NOT NULL,
+            address TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            agent_version TEXT NOT NULL,
+            capabilities TEXT NOT NULL,
+            registered_ms INTEGER NOT NULL,
+            last_heartbeat_ms INTEGER NOT NULL,
+            last_push_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE ingest_cursor (
+            host_id TEXT PRIMARY KEY,
+            epoch TEXT NOT NULL,
+            acked_seq INTEGER NOT NULL
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            host_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            service TEXT NOT NULL,
+            message TEXT NOT NULL,
+            attributes TEXT NOT NULL
+        );
+        CREATE INDEX events_by_ts ON events (ts);
+        CREATE TABLE tokens (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created_ms INTEGER NOT NULL,
+            last_used_ms INTEGER NOT NULL DEFAULT 0,
+            revoked INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
+]

@@ -1,0 +1,99 @@
+"""Interned series: one row per metric name + label set, cached in memory.
+
+The index is loaded once at start; new series are inserted by the writer
+thread and become visible to readers only after their transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from switchman.controller.store.writer import Writer
+
+LabelPairs = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    id: int
+    name: str
+    labels: LabelPairs  # sorted, including __name__? no: name is separate; host included
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+def canonical(labels: LabelPairs) -> str:
+    return json.dumps(dict(labels), separators=(",", ":"), sort_keys=True)
+
+
+class SeriesIndex:
+    """Series ids by (name, labels) and by name. Thread-safe for readers;
+    mutated only from the writer thread."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, LabelPairs], int] = {}
+        self._info: dict[int, SeriesInfo] = {}
+        self._by_name: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        for sid, name, labels in conn.execute("SELECT id, name, labels FROM series"):
+            pairs = tuple(sorted(json.loads(labels).items()))
+            self._add(SeriesInfo(sid, name, pairs))
+
+    def _add(self, info: SeriesInfo) -> None:
+        with self._lock:
+            self._by_key[(info.name, info.labels)] = info.id
+            self._info[info.id] = info
+            self._by_name.setdefault(info.name, []).append(info.id)
+
+    def _remove(self, info: SeriesInfo) -> None:
+        with self._lock:
+            self._by_key.pop((info.name, info.labels), None)
+            self._info.pop(info.id, None)
+            ids = self._by_name.get(info.name)
+            if ids and info.id in ids:
+                ids.remove(info.id)
+
+    def __len__(self) -> int:
+        return len(self._info)
+
+    def get(self, name: str, labels: LabelPairs) -> int | None:
+        return self._by_key.get((name, labels))
+
+    def intern(
+        self, conn: sqlite3.Connection, writer: Writer, name: str, labels: LabelPairs, host_id: str, now_ms: int
+    ) -> int:
+        """The id of (name, labels), inserting the series when new. Writer thread only."""
+        sid = self._by_key.get((name, labels))
+        if sid is not None:
+            return sid
+        cur = conn.execute(
+            "INSERT INTO series (name, labels, host_id, created_ms) VALUES (?, ?, ?, ?)",
+            (name, canonical(labels), host_id, now_ms),
+        )
+        info = SeriesInfo(int(cur.lastrowid or 0), name, labels)
+        self._add(info)
+        writer.on_rollback(lambda: self._remove(info))
+        return info.id
+
+    def info(self, sid: int) -> SeriesInfo | None:
+        return self._info.get(sid)
+
+    def by_name(self, name: str) -> list[SeriesInfo]:
+        with self._lock:
+            ids = list(self._by_name.get(name, ()))
+        return [self._info[i] for i in ids if i in self._info]
+
+    def all(self) -> list[SeriesInfo]:
+        with self._lock:
+            return list(self._info.values())
+
+    def names(self) -> Iterable[str]:
+        with self._lock:
+            return list(self._by_name)

@@ -1,0 +1,72 @@
+"""Domain objects -> Ops messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+from switchman.controller.core import Core
+from switchman.controller.fleet import Host
+from switchman.controller.security.tokens import TokenRecord
+from switchman.proto.v1 import ops_pb2
+
+VITALS = (
+    "node_load1",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_MemTotal_bytes",
+    "switchman_node_cpu_utilisation_ratio",
+    "switchman_agent_spool_batches",
+)
+
+
+def host_summary(core: Core, h: Host, now_ms: int) -> ops_pb2.HostSummary:
+    return ops_pb2.HostSummary(
+        host_id=h.host_id,
+        hostname=h.hostname,
+        address=h.address,
+        state="up" if core.fleet.is_up(h, now_ms) else "down",
+        labels=h.labels,
+        last_heartbeat_ms=h.last_heartbeat_ms,
+        registered_at_ms=h.registered_ms,
+        agent_version=h.agent_version,
+        capabilities=h.capabilities,
+        cert_days_left=-1,
+    )
+
+
+async def host_detail(core: Core, h: Host) -> ops_pb2.HostDetail:
+    now = core.clock_ms()
+    series = [s for s in core.index.all() if ("host", h.host_id) in s.labels]
+    wanted = {s.id: s.name for s in series if s.name in VITALS}
+
+    def latest() -> dict[str, float]:
+        conn = core.db.reader()
+        out: dict[str, float] = {}
+        for sid, name in wanted.items():
+            row = conn.execute(
+                "SELECT value FROM samples WHERE series_id=? AND ts >= ? ORDER BY ts DESC LIMIT 1",
+                (sid, now - 300_000),
+            ).fetchone()
+            if row is not None:
+                out[name] = float(row[0])
+        return out
+
+    vitals = await asyncio.to_thread(latest)
+    cursor = core.ingest.cursors.get(h.host_id)
+    return ops_pb2.HostDetail(
+        host=host_summary(core, h, now),
+        series_count=len(series),
+        last_push_ms=h.last_push_ms,
+        acked_sequence=cursor.acked if cursor else 0,
+        spool_epoch=cursor.epoch if cursor else "",
+        vitals=vitals,
+    )
+
+
+def token_message(rec: TokenRecord) -> ops_pb2.Token:
+    return ops_pb2.Token(
+        name=rec.name,
+        role=rec.role.value,
+        created_at_ms=rec.created_ms,
+        last_used_ms=rec.last_used_ms,
+        revoked=rec.revoked,
+    )
