@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
+ROW_OVERHEAD = 64  # bytes per row beyond its payload (record header, b-tree cell)
+
+
 @dataclass(frozen=True)
 class SpoolEntry:
     seq: int
@@ -68,6 +71,7 @@ class Spool:
             raise SpoolError(f"spool {path}: {exc}") from exc
         self.epoch: str = row[0]
         self._pending_drop_report = 0
+        self._bytes = self._logical_bytes()
 
     def _meta_int(self, key: str) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()[0])
@@ -81,12 +85,13 @@ class Spool:
                 seq = self._meta_int("next_seq")
                 batch.sequence = seq
                 batch.dropped_samples = self._pending_drop_report
+                payload = batch.SerializeToString()
                 self._db.execute(
-                    "INSERT INTO batches VALUES (?, ?, ?, ?, ?)",
-                    (seq, now_ms, n_samples, len(batch.events), batch.SerializeToString()),
+                    "INSERT INTO batches VALUES (?, ?, ?, ?, ?)", (seq, now_ms, n_samples, len(batch.events), payload)
                 )
                 self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (str(seq + 1),))
                 self._db.execute("COMMIT")
+                self._bytes += ROW_OVERHEAD + len(payload)
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")
                 raise SpoolError(f"spool {self.path}: cannot append: {exc}") from exc
@@ -112,23 +117,25 @@ class Spool:
         """Delete every entry with sequence <= ``acked_seq``; returns how many."""
         with self._lock:
             cur = self._db.execute("DELETE FROM batches WHERE seq <= ?", (acked_seq,))
+            if cur.rowcount:
+                self._bytes = self._logical_bytes()
             return cur.rowcount
 
     def stats(self) -> SpoolStats:
         with self._lock:
             batches, samples = self._db.execute("SELECT count(*), coalesce(sum(n_samples), 0) FROM batches").fetchone()
-            return SpoolStats(batches, samples, self._used_bytes(), self._meta_int("dropped"))
+            return SpoolStats(batches, samples, self._bytes, self._meta_int("dropped"))
 
-    def _used_bytes(self) -> int:
-        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
-        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
-        size: int = self._db.execute("PRAGMA page_size").fetchone()[0]
-        return int((pages - free) * size)
+    def _logical_bytes(self) -> int:
+        """What the entries take: payloads plus a fixed per-row overhead. The
+        file itself may be larger by its free pages, which SQLite reuses."""
+        n, total = self._db.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM batches").fetchone()
+        return int(total) + ROW_OVERHEAD * int(n)
 
     def _enforce_bound(self) -> None:
         """Drop the oldest raw samples (then, if needed, the oldest whole
         entries) until the spool is under its bound. Caller holds the lock."""
-        while self._used_bytes() > self.max_bytes:
+        while self._bytes > self.max_bytes:
             rows = self._db.execute(
                 "SELECT seq, n_samples, n_events, payload FROM batches WHERE n_samples > 0 ORDER BY seq LIMIT 64"
             ).fetchall()
@@ -153,6 +160,7 @@ class Spool:
             self._db.execute("UPDATE meta SET value=CAST(value AS INTEGER)+? WHERE key='dropped'", (dropped,))
             self._db.execute("COMMIT")
             self._pending_drop_report += dropped
+            self._bytes = self._logical_bytes()
 
     def close(self) -> None:
         with self._lock:

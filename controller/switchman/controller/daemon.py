@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from prometheus_client import start_http_server
+from grpc_health.v1._async import HealthServicer
+from prometheus_client import Histogram, start_http_server
 from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
@@ -31,6 +32,30 @@ log = logging.getLogger(__name__)
 FEATURES = ["fleet", "query", "tokens"]
 
 
+def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None = None) -> tuple[Any, HealthServicer]:
+    """The gRPC server with every service the controller serves (not yet bound)."""
+    server = create_server(
+        max_message_bytes=max_message_bytes,
+        interceptors=[AuthInterceptor(lambda: core.tokens if core.ready else None)],
+    )
+    health = add_health(server)
+    servicer = ControllerServicer(core)
+    if push_seconds is not None:
+        push = servicer.PushTelemetry
+
+        async def timed(request: Any, context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await push(request, context)
+            finally:
+                push_seconds.observe(time.perf_counter() - started)
+
+        servicer.PushTelemetry = timed  # type: ignore[method-assign]
+    controller_pb2_grpc.add_ControllerServicer_to_server(servicer, server)
+    ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(core, FEATURES), server)
+    return server, health
+
+
 class ControllerDaemon:
     def __init__(self, config: ControllerConfig, notifier: SystemdNotifier | None = None) -> None:
         self.config = config
@@ -50,30 +75,10 @@ class ControllerDaemon:
         self._stop = asyncio.Event()
         self.port = 0
 
-    def _instrumented(self, servicer: ControllerServicer) -> ControllerServicer:
-        push = servicer.PushTelemetry
-        hist = self.metrics.push_seconds
-
-        async def timed(request: Any, context: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await push(request, context)
-            finally:
-                hist.observe(time.perf_counter() - started)
-
-        servicer.PushTelemetry = timed  # type: ignore[method-assign]
-        return servicer
-
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
-        server = create_server(
-            max_message_bytes=cfg.max_message_bytes,
-            interceptors=[AuthInterceptor(lambda: self.core.tokens if self.core.ready else None)],
-        )
-        health = add_health(server)
-        controller_pb2_grpc.add_ControllerServicer_to_server(self._instrumented(ControllerServicer(self.core)), server)
-        ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(self.core, FEATURES), server)
+        server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds)
         self.port = listen(server, cfg.listen, self.tls)
         await server.start()  # health says NOT_SERVING until the store is open
         await asyncio.to_thread(self.core.open)

@@ -1,0 +1,131 @@
+"""Test helpers: polling with a deadline, free ports, real daemon processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+BIN = Path(sys.executable).parent
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Daemon:
+    """A real daemon process with its log file."""
+
+    argv: list[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Daemon:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}, start_new_session=True
+        )
+        log.close()
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self, timeout: float = 20) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def controller_argv(data_dir: Path, port: int, metrics_port: int | None = None, *extra: str) -> list[str]:
+    return [
+        str(BIN / "switchman-controller"),
+        "--insecure",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(data_dir),
+        "--metrics-listen",
+        f"127.0.0.1:{metrics_port}" if metrics_port else "",
+        *extra,
+    ]
+
+
+def agent_argv(data_dir: Path, controller_port: int, address: str, host_id: str, *extra: str) -> list[str]:
+    return [
+        str(BIN / "switchman-agent"),
+        "--insecure",
+        "--controller",
+        f"127.0.0.1:{controller_port}",
+        "--listen",
+        f"{address}:0",
+        "--data-dir",
+        str(data_dir),
+        "--host-id",
+        host_id,
+        "--metrics-listen",
+        "",
+        *extra,
+    ]
+
+
+def db_rows(path: Path, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Read the controller's database from the side (WAL allows it while it runs)."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return list(conn.execute(sql, args))
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+
+
+def series_values(db: Path, name: str, host: str) -> list[tuple[int, float]]:
+    rows = db_rows(
+        db,
+        "SELECT s.ts, s.value FROM samples s JOIN series r ON r.id = s.series_id "
+        "WHERE r.name = ? AND json_extract(r.labels, '$.host') = ? ORDER BY s.ts",
+        (name, host),
+    )
+    return [(int(t), float(v)) for t, v in rows]  # type: ignore[call-overload]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from switchman.controller.errors import Conflict, InvalidArgument
+from switchman.controller.security.auth import required_role
+from switchman.controller.security.tokens import Role, TokenStore
+from switchman.controller.store import Database, Writer
+
+
+def test_tokens_are_stored_hashed_and_roles_are_ordered(tmp_path: Path) -> None:
+    d = Database(tmp_path / "c.db")
+    w = Writer(d.open_writer())
+    store = TokenStore(w)
+
+    async def go() -> None:
+        assert await store.ensure_admin_file(tmp_path / "admin.token", 1)
+        assert not await store.ensure_admin_file(tmp_path / "admin.token", 2)
+        rec, secret = await store.create("ci", "viewer", 3)
+        assert store.authenticate(secret) is rec
+        with pytest.raises(Conflict):
+            await store.create("ci", "viewer", 4)
+        with pytest.raises(InvalidArgument, match="role"):
+            await store.create("x", "root", 4)
+        with pytest.raises(InvalidArgument, match="name"):
+            await store.create("../etc", "viewer", 4)
+        await store.revoke("ci")
+        assert store.authenticate(secret) is None
+
+    asyncio.run(go())
+    admin = (tmp_path / "admin.token").read_text().strip()
+    assert stat.S_IMODE(os.stat(tmp_path / "admin.token").st_mode) == 0o600
+    hashes = [r[0] for r in d.reader().execute("SELECT hash FROM tokens")]
+    assert admin not in hashes and all(len(h) == 64 for h in hashes)
+    reloaded = TokenStore(w)
+    reloaded.load(d.reader())
+    rec = reloaded.authenticate(admin)
+    assert rec is not None and rec.role is Role.ADMIN
+    w.close()
+    d.close()
+
+
+def test_method_roles() -> None:
+    assert required_role("GetStatus") is Role.VIEWER
+    assert required_role("StartRollout") is Role.OPERATOR
+    assert required_role("CreateToken") is Role.ADMIN
+    assert required_role("SomethingNew") is Role.ADMIN
+    assert Role.ADMIN.allows(Role.OPERATOR) and not Role.VIEWER.allows(Role.OPERATOR)
