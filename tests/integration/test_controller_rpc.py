@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
-
 from switchman.controller.core import Core
 from switchman.controller.daemon import assemble
 from switchman.proto.channel import create_channel, listen, set_serving
@@ -40,7 +39,10 @@ async def controller(tmp_path: Path, max_message_bytes: int = 4 * 1024 * 1024) -
     token = (tmp_path / "admin.token").read_text().strip()
     try:
         yield Running(
-            core, port, controller_pb2_grpc.ControllerStub(channel), ops_pb2_grpc.OpsStub(channel),
+            core,
+            port,
+            controller_pb2_grpc.ControllerStub(channel),
+            ops_pb2_grpc.OpsStub(channel),
             (("authorization", f"Bearer {token}"),),
         )
     finally:
@@ -59,7 +61,12 @@ def run(tmp_path: Path, body: Callable[[Running], Awaitable[None]], **kw: int) -
 
 def register_req(host: str = "h1") -> controller_pb2.RegisterRequest:
     return controller_pb2.RegisterRequest(
-        host_id=host, hostname=host, labels={"role": "web"}, advertise="127.0.0.2:7100", agent_version="t", spool_epoch="e1"
+        host_id=host,
+        hostname=host,
+        labels={"role": "web"},
+        advertise="127.0.0.2:7100",
+        agent_version="t",
+        spool_epoch="e1",
     )
 
 
@@ -115,7 +122,9 @@ def test_errors_map_to_status_codes_with_actionable_messages(tmp_path: Path) -> 
         assert code is grpc.StatusCode.NOT_FOUND and "nope" in msg
         code, msg = await code_of(c.ops.Query(ops_pb2.QueryRequest(expr="up{"), metadata=c.admin, timeout=5))
         assert code is grpc.StatusCode.INVALID_ARGUMENT and msg.startswith("1:4:")
-        code, msg = await code_of(c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web"), metadata=c.admin, timeout=5))
+        code, msg = await code_of(
+            c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web"), metadata=c.admin, timeout=5)
+        )
         assert code is grpc.StatusCode.UNIMPLEMENTED and "Ops.StartRollout" in msg
 
     run(tmp_path, body)
@@ -127,7 +136,9 @@ def test_ops_needs_a_token_with_the_right_role(tmp_path: Path) -> None:
             with pytest.raises(grpc.aio.AioRpcError) as e:
                 await c.ops.GetStatus(ops_pb2.GetStatusRequest(), metadata=md, timeout=5)
             assert e.value.code() is grpc.StatusCode.UNAUTHENTICATED
-        created = await c.ops.CreateToken(ops_pb2.CreateTokenRequest(name="ro", role="viewer"), metadata=c.admin, timeout=5)
+        created = await c.ops.CreateToken(
+            ops_pb2.CreateTokenRequest(name="ro", role="viewer"), metadata=c.admin, timeout=5
+        )
         viewer = (("authorization", f"Bearer {created.secret}"),)
         st = await c.ops.GetStatus(ops_pb2.GetStatusRequest(), metadata=viewer, timeout=5)
         assert st.controller_health == "serving"
@@ -151,13 +162,15 @@ def test_oversized_messages_are_refused_and_garbage_does_not_kill_the_server(tmp
         assert e.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
 
         def junk() -> None:
-            for payload in (b"\x00" * 64, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\xff" * 512):
+            for payload in (
+                b"\x00" * 64,
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\xff" * 512,
+            ):
                 with socket.create_connection(("127.0.0.1", c.port), timeout=2) as s:
                     s.sendall(payload)
-                    try:
+                    with suppress(OSError):
                         s.recv(1024)
-                    except OSError:
-                        pass
 
         await asyncio.to_thread(junk)
         st = await c.ops.GetStatus(ops_pb2.GetStatusRequest(), metadata=c.admin, timeout=5)

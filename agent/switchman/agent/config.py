@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from switchman.proto.channel import split_host_port
-from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
+from switchman.proto.settings import (
+    ConfigError,
+    Key,
+    build,
+    check_common,
+    check_resolvable,
+    check_writable_dir,
+    load_toml,
+)
 from switchman.proto.validate import ValidationError, check_identifier
 
 DEFAULT_PATH = "/etc/switchman/agent.toml"
@@ -74,7 +82,8 @@ def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
     v = build(KEYS, file_values, flags, source)
     if not v["controller"]:
         raise ConfigError(f"{source}: key 'controller' is required (or --controller HOST:PORT)")
-    listen = str(v["listen"])
+    check_resolvable(source, "controller", v.get_str("controller"))
+    listen = v.get_str("listen")
     host_id = str(v["host_id"] or socket.gethostname())
     try:
         check_identifier("host_id", host_id)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
 
 from switchman.agent import __version__
 from switchman.agent import config as config_mod
 from switchman.agent.errors import AgentError
-from switchman.proto.channel import TlsError, split_host_port
+from switchman.proto.channel import TlsError
 from switchman.proto.daemon import setup_logging
 from switchman.proto.settings import ConfigError, add_flags, flag_values
 
@@ -23,20 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_controller_address(address: str) -> None:
-    host, port = split_host_port(address)
-    try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ConfigError(f"controller address {address}: cannot resolve {host!r} ({exc.strerror or exc})") from None
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     flags = flag_values(args, config_mod.KEYS)
     try:
         cfg = config_mod.load(args.config, flags)
-        _check_controller_address(cfg.controller)
         setup_logging(cfg.log_level, cfg.log_format)
         from switchman.agent.daemon import AgentDaemon  # after config: keeps `--help` and errors fast
 

@@ -81,16 +81,22 @@ def create_server(
 
 
 def listen(server: grpc.aio.Server, address: str, tls: TlsMaterial | None, *, require_client_cert: bool = True) -> int:
-    """Bind ``address`` (``host:port``, port 0 for any) and return the bound port."""
-    if tls is None:
-        port = server.add_insecure_port(address)
-    else:
-        if tls.cert is None or tls.key is None:
-            raise TlsError("TLS: a server needs cert.pem and key.pem")
-        creds = grpc.ssl_server_credentials(
-            [(tls.key, tls.cert)], root_certificates=tls.ca, require_client_auth=require_client_cert
-        )
-        port = server.add_secure_port(address, creds)
+    """Bind ``address`` (``host:port``, port 0 for any) and return the bound port.
+
+    :raises OSError: ``cannot listen on ADDRESS`` when the address is taken or not local.
+    """
+    try:
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            if tls.cert is None or tls.key is None:
+                raise TlsError("TLS: a server needs cert.pem and key.pem")
+            creds = grpc.ssl_server_credentials(
+                [(tls.key, tls.cert)], root_certificates=tls.ca, require_client_auth=require_client_cert
+            )
+            port = server.add_secure_port(address, creds)
+    except RuntimeError as exc:  # grpc reports a failed bind this way
+        raise OSError(f"cannot listen on {address}: address in use or not available ({exc})") from None
     if port == 0:
         raise OSError(f"cannot listen on {address}: address in use or not available")
     return int(port)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -156,6 +157,20 @@ class Key:
     kind: str
     default: Value
     help: str = ""
+
+
+def check_resolvable(source: str, key: str, address: str) -> None:
+    """The host part of ``address`` resolves (a down peer is fine; a typo is not).
+
+    :raises ConfigError: naming the key and the host.
+    """
+    host, port = split_host_port(address)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(
+            f"{source}: key {key!r}: cannot resolve {host!r} in {address} ({exc.strerror or exc})"
+        ) from None
 
 
 def check_common(v: Mapping[str, Value], source: str, addresses: Sequence[str]) -> None:
