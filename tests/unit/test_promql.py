@@ -75,9 +75,9 @@ def test_instant_selector_takes_newest_sample_within_five_minutes(store: tuple[E
 def test_offset_and_range_selector(store: tuple[Evaluator, Writer, SeriesIndex]) -> None:
     ev, writer, index = store
     put(writer, index, "m", {"host": "a"}, [(t * 10_000, float(t)) for t in range(100)])
-    [s] = ev.instant(parse("m offset 100s"), 500_000)  # type: ignore[misc]
+    [s] = ev.instant(parse("m offset 100s"), 500_000)
     assert isinstance(s, Sample) and s.v == 40.0
-    [r] = ev.instant(parse("m[30s]"), 500_000)  # type: ignore[misc]
+    [r] = ev.instant(parse("m[30s]"), 500_000)
     assert isinstance(r, Series) and r.vs == [47.0, 48.0, 49.0, 50.0]
 
 
