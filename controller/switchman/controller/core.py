@@ -103,6 +103,9 @@ class Core:
         await self.writer.run(lambda c: roll_up(c, HOUR, now))
         await self.writer.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
 
+    async def checkpoint(self) -> None:
+        await asyncio.to_thread(self.db.checkpoint)
+
     async def count_samples(self) -> int:
         def q() -> int:
             return int(self.db.reader().execute("SELECT count(*) FROM samples").fetchone()[0])

@@ -96,6 +96,7 @@ class ControllerDaemon:
         )
         scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
         scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
+        scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
         scheduler.start()
         if self.notifier.watchdog_interval_s:
             scheduler.add_job(

@@ -19,6 +19,9 @@ from switchman.controller.store.writer import Writer
 
 log = logging.getLogger(__name__)
 
+PERSIST_EVERY = 6  # ticks between writes of heartbeat times
+CHUNK = 250  # hosts per write transaction
+
 
 @dataclass
 class Host:
@@ -42,6 +45,7 @@ class Fleet:
         self.ttl_ms = ttl_ms
         self.hosts: dict[str, Host] = {}
         self._dirty: set[str] = set()
+        self._ticks = 0
 
     def load(self, conn: sqlite3.Connection) -> None:
         for row in conn.execute(
@@ -118,8 +122,10 @@ class Fleet:
         return up, len(self.hosts) - up
 
     async def tick(self) -> None:
-        """Every heartbeat interval: write ``up{host}`` (1 or 0) for every host,
-        log up/down transitions, persist heartbeat times."""
+        """Every heartbeat interval: write ``up{host}`` (1 or 0) for every host
+        and log up/down transitions; every ``PERSIST_EVERY`` ticks also
+        persist heartbeat times (memory is authoritative while running; the
+        database only needs them across a restart)."""
         now = self._now()
         rows: list[tuple[str, float]] = []
         for h in self.hosts.values():
@@ -133,17 +139,25 @@ class Fleet:
                 )
                 h.was_up = up
             rows.append((h.host_id, 1.0 if up else 0.0))
-        dirty = [
-            (self.hosts[i].last_heartbeat_ms, self.hosts[i].last_push_ms, i) for i in self._dirty if i in self.hosts
+        self._ticks += 1
+        dirty: list[tuple[int, int, str]] = []
+        if self._ticks % PERSIST_EVERY == 0:
+            dirty = [
+                (self.hosts[i].last_heartbeat_ms, self.hosts[i].last_push_ms, i) for i in self._dirty if i in self.hosts
+            ]
+            self._dirty.clear()
+        # small transactions, so pushes queued behind them wait little
+        for start in range(0, max(len(rows), len(dirty)), CHUNK):
+            up_rows, hb_rows = rows[start : start + CHUNK], dirty[start : start + CHUNK]
+            await self._writer.run(lambda conn, u=up_rows, d=hb_rows: self._write(conn, now, u, d))
+
+    def _write(
+        self, conn: sqlite3.Connection, now: int, up_rows: list[tuple[str, float]], hb_rows: list[tuple[int, int, str]]
+    ) -> None:
+        if hb_rows:
+            conn.executemany("UPDATE hosts SET last_heartbeat_ms=?, last_push_ms=? WHERE host_id=?", hb_rows)
+        samples = [
+            (self._index.intern(conn, self._writer, "up", (("host", host_id),), host_id, now), now, value)
+            for host_id, value in up_rows
         ]
-        self._dirty.clear()
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.executemany("UPDATE hosts SET last_heartbeat_ms=?, last_push_ms=? WHERE host_id=?", dirty)
-            samples = []
-            for host_id, value in rows:
-                sid = self._index.intern(conn, self._writer, "up", (("host", host_id),), host_id, now)
-                samples.append((sid, now, value))
-            conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", samples)
-
-        await self._writer.run(job)
+        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", samples)

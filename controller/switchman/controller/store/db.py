@@ -74,7 +74,21 @@ class Database:
     def open_writer(self) -> sqlite3.Connection:
         conn = connect(self.path)
         migrate(conn)
+        # checkpoints run from another connection (checkpoint()), so a commit
+        # never waits for one
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
+
+    def checkpoint(self) -> None:
+        """Copy the WAL back into the database without blocking the writer
+        (PASSIVE); called every few seconds off the event loop."""
+        conn = getattr(self._local, "ckpt", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.ckpt = conn
+            with self._lock:
+                self._all.append(conn)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

@@ -27,8 +27,12 @@ class SeriesInfo:
         return dict(self.labels)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(labels: LabelPairs) -> str:
-    return json.dumps(dict(labels), separators=(",", ":"), sort_keys=True)
+    """Labels as a JSON object with sorted keys (the pairs arrive sorted)."""
+    return _ENCODER.encode(dict(labels))
 
 
 class SeriesIndex:

@@ -28,6 +28,7 @@ Job = Callable[[sqlite3.Connection], Any]
 Hook = Callable[[], None]
 
 MAX_JOBS_PER_COMMIT = 256
+SLOW_COMMIT_SECONDS = 0.025
 
 
 class Writer:
@@ -128,6 +129,8 @@ class Writer:
             hook()
         self.commits += 1
         self.last_commit_seconds = time.perf_counter() - started
+        if self.last_commit_seconds > SLOW_COMMIT_SECONDS:
+            log.info("slow write transaction: %d jobs in %.0f ms", len(jobs), self.last_commit_seconds * 1000)
         for fut, value, err in results:
             if err is not None:
                 fut.set_exception(err)

@@ -1,0 +1,300 @@
+"""Controller ingest benchmark (SPEC 10).
+
+    python bench/ingest.py --agents N --samples S --interval SECONDS --duration SECONDS --json
+
+Starts a real controller, simulates N agents over real gRPC connections from
+several client processes (one channel per simulated agent), and prints one
+JSON object. ``--interval 0`` is the burst mode: every agent replays
+coalesced spool batches of 5,000 samples back to back. The raw SQLite
+ceiling (``executemany`` into the same schema, same batch size) is measured
+in the same run; ``lost_samples`` is what was acknowledged minus what is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import psutil
+from common import BIN, free_port, median, percentile, save, start, wait_for
+
+BURST_BATCH = 5000
+SERIES_NAMES = (
+    "node_cpu_seconds_total",
+    "node_memory_MemAvailable_bytes",
+    "node_load1",
+    "node_filesystem_avail_bytes",
+    "node_network_receive_bytes_total",
+    "node_disk_read_bytes_total",
+    "probe_success",
+    "probe_duration_seconds",
+)
+
+
+def series_labels(i: int) -> tuple[str, dict[str, str]]:
+    return SERIES_NAMES[i % len(SERIES_NAMES)], {"idx": str(i), "mode": "user"}
+
+
+def client_main(
+    port: int, agents: list[str], samples: int, interval: float, start_at: float, stop_at: float, out: Any
+) -> None:
+    """One client process: its share of the simulated agents, pushing on a schedule."""
+    from switchman.proto.channel import create_channel
+    from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc
+
+    async def agent(host: str, phase: float, lat: list[float], first: list[float], counts: dict[str, int]) -> None:
+        channel = create_channel(f"127.0.0.1:{port}", None)
+        stub = controller_pb2_grpc.ControllerStub(channel)
+        for attempt in range(5):
+            try:
+                await stub.Register(
+                    controller_pb2.RegisterRequest(
+                        host_id=host, hostname=host, advertise="127.0.0.1:1", agent_version="bench", spool_epoch="bench"
+                    ),
+                    timeout=60,
+                )
+                break
+            except Exception:
+                counts["register_retries"] += 1
+                await asyncio.sleep(0.5 * (attempt + 1))
+        names = [series_labels(i) for i in range(samples)]
+        points = max(1, BURST_BATCH // samples) if interval == 0 else 1
+        ts = int(time.time() * 1000) - 3_600_000
+
+        async def push(seq: int, into: list[float]) -> bool:
+            batch = controller_pb2.TelemetryBatch(sequence=seq)
+            for name, labels in names:
+                batch.series.append(
+                    common_pb2.Series(
+                        name=name,
+                        labels=labels,
+                        timestamps_ms=[ts + seq * points + k for k in range(points)],
+                        values=[float(seq + k) for k in range(points)],
+                    )
+                )
+            t0 = time.perf_counter()
+            try:
+                r = await stub.PushTelemetry(
+                    controller_pb2.PushTelemetryRequest(host_id=host, spool_epoch="bench", batches=[batch]), timeout=30
+                )
+            except Exception:
+                counts["errors"] += 1
+                return False
+            into.append(time.perf_counter() - t0)
+            counts["acked_samples"] += r.stored_samples
+            return True
+
+        # the first push creates the agent's series: warm-up, not in the measured window
+        seq = 1
+        while not await push(seq, first) and time.time() < start_at:
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(max(0.0, start_at - time.time()) + phase)
+        while time.time() < stop_at:
+            if await push(seq + 1, lat):
+                seq += 1
+            if interval > 0:
+                await asyncio.sleep(max(0.0, start_at + phase + (seq - 1) * interval - time.time()))
+        await channel.close(None)
+
+    async def main() -> None:
+        lat: list[float] = []
+        first: list[float] = []
+        counts = {"acked_samples": 0, "errors": 0, "register_retries": 0}
+        n = len(agents)
+        done = await asyncio.gather(
+            *(agent(h, (interval * i / n) if interval else 0.0, lat, first, counts) for i, h in enumerate(agents)),
+            return_exceptions=True,
+        )
+        counts["errors"] += sum(1 for d in done if isinstance(d, BaseException))
+        out.put({"latencies": lat, "first": first, **counts})
+
+    asyncio.run(main())
+
+
+def scrape_histogram(port: int) -> list[tuple[float, float]]:
+    """The controller's own PushTelemetry histogram buckets (le, cumulative count)."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("switchman_controller_push_duration_seconds_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float(le), float(line.rsplit(" ", 1)[1])))
+    return buckets
+
+
+def histogram_p99_le(before: list[tuple[float, float]], after: list[tuple[float, float]]) -> float:
+    """Upper bound (ms) of the bucket holding the server-side p99 between two scrapes."""
+    delta = [(le, a - b) for (le, a), (_, b) in zip(after, before, strict=True)]
+    total = delta[-1][1] if delta else 0
+    for le, count in delta:
+        if total and count >= 0.99 * total:
+            return le * 1000
+    return float("nan")
+
+
+def sqlite_ceiling(samples: int, agents: int, rows_total: int, burst: bool) -> float:
+    """Rows/s of plain executemany into the controller's schema, in batches
+    shaped like the pushes (5,000 rows, or one agent's samples per batch)."""
+    from switchman.controller.store.db import connect, migrate
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
+    conn = connect(tmp / "c.db")
+    migrate(conn)
+    n_series = samples * agents
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO series (id, name, labels, created_ms) VALUES (?, 'm', ?, 0)",
+        [(i, f'{{"i":"{i}"}}') for i in range(1, n_series + 1)],
+    )
+    conn.execute("COMMIT")
+    per_batch = BURST_BATCH if burst else samples
+    points = max(1, BURST_BATCH // samples) if burst else 1
+    ts0 = int(time.time() * 1000) - 3_600_000
+    done = 0
+    t0 = time.perf_counter()
+    step = 0
+    while done < rows_total:
+        agent = step % agents
+        base = agent * samples + 1
+        tick = (step // agents) * points
+        rows = [(base + (k // points), ts0 + tick + (k % points), 1.0) for k in range(per_batch)]
+        conn.execute("BEGIN")
+        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+        conn.execute("COMMIT")
+        done += len(rows)
+        step += 1
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return done / elapsed
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    burst = args.interval == 0
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    port = free_port()
+    mport = free_port()
+    ctl = start(
+        [
+            str(BIN / "switchman-controller"),
+            "--insecure",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            str(work / "c"),
+            "--metrics-listen",
+            f"127.0.0.1:{mport}",
+            "--heartbeat-interval",
+            "5s",
+        ],
+        work / "controller.log",
+    )
+    try:
+        wait_for(lambda: (work / "c" / "admin.token").exists(), 30, "controller start")
+        proc = psutil.Process(ctl.pid)
+        procs = max(1, min(args.clients, args.agents))
+        hosts = [f"bench-{i:05d}" for i in range(args.agents)]
+        warmup = 5.0 + args.agents / 200  # registering every agent and its first push
+        start_at = time.time() + warmup
+        stop_at = start_at + args.duration
+        ctx = mp.get_context("spawn")
+        out = ctx.Queue()
+        workers = [
+            ctx.Process(
+                target=client_main, args=(port, hosts[i::procs], args.samples, args.interval, start_at, stop_at, out)
+            )
+            for i in range(procs)
+        ]
+        for w in workers:
+            w.start()
+        time.sleep(max(0.0, start_at - time.time()))
+        hist0 = scrape_histogram(mport)
+        cpu0 = sum(proc.cpu_times()[:2])
+        t0 = time.monotonic()
+        time.sleep(max(0.0, stop_at - time.time()))
+        cpu1 = sum(proc.cpu_times()[:2])
+        elapsed = time.monotonic() - t0
+        server_hist = histogram_p99_le(hist0, scrape_histogram(mport))
+        rss = proc.memory_info().rss
+        results = [out.get(timeout=120) for _ in workers]
+        for w in workers:
+            w.join(60)
+        lat = [x for r in results for x in r["latencies"]]
+        acked = sum(r["acked_samples"] for r in results)
+        errors = sum(r["errors"] for r in results)
+        db = sqlite3.connect(work / "c" / "controller.db")
+        stored = db.execute(
+            "SELECT count(*) FROM samples s JOIN series r ON r.id = s.series_id WHERE r.name != 'up'"
+        ).fetchone()[0]
+        db.close()
+        ceiling = sqlite_ceiling(args.samples, args.agents, min(max(stored, 200_000), 2_000_000), burst)
+        per_push = BURST_BATCH if burst else args.samples
+        samples_per_s = len(lat) * per_push / elapsed  # acknowledged in the measured window
+        return {
+            "mode": "burst" if burst else "steady",
+            "agents": args.agents,
+            "samples_per_push": BURST_BATCH if burst else args.samples,
+            "interval_s": args.interval,
+            "duration_s": round(elapsed, 2),
+            "pushes": len(lat),
+            "push_errors": errors,
+            "samples_per_s": round(samples_per_s, 1),
+            "push_p50_ms": round(percentile(lat, 0.5) * 1000, 2),
+            "push_p99_ms": round(percentile(lat, 0.99) * 1000, 2),
+            "push_median_ms": round(median(lat) * 1000, 2),
+            "first_push_p99_ms": round(percentile([x for r in results for x in r["first"]], 0.99) * 1000, 2),
+            "server_push_p99_ms_le": server_hist,
+            "controller_cpu_cores": round((cpu1 - cpu0) / elapsed, 3),
+            "controller_rss_mib": round(rss / 2**20, 1),
+            "sqlite_ceiling_rows_per_s": round(ceiling, 1),
+            "ingest_vs_ceiling": round(samples_per_s / ceiling, 3),
+            "lost_samples": acked - stored,
+        }
+    finally:
+        ctl.send_signal(signal.SIGTERM)
+        try:
+            ctl.wait(30)
+        except Exception:
+            ctl.kill()
+        if os.environ.get("BENCH_KEEP"):
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--agents", type=int, default=2000)
+    p.add_argument("--samples", type=int, default=40, help="samples per agent per interval")
+    p.add_argument("--interval", type=float, default=10.0, help="seconds between pushes; 0 = burst")
+    p.add_argument("--duration", type=float, default=30.0)
+    p.add_argument("--clients", type=int, default=4, help="client processes")
+    p.add_argument("--json", action="store_true", help="print only the JSON object")
+    args = p.parse_args()
+    doc = run(args)
+    save(f"ingest_{doc['mode']}", doc)
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        for k, v in doc.items():
+            print(f"{k:28} {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+    raise SystemExit(main())
