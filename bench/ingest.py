@@ -98,7 +98,9 @@ def client_main(
 
         # the first push creates the agent's series: warm-up, not in the measured window
         seq = 1
-        while not await push(seq, first) and time.time() < start_at:
+        for _ in range(10):  # bounded retries of the warm-up push
+            if await push(seq, first) or time.time() >= start_at:
+                break
             await asyncio.sleep(0.5)
         await asyncio.sleep(max(0.0, start_at - time.time()) + phase)
         while time.time() < stop_at:
@@ -204,7 +206,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         work / "controller.log",
     )
     try:
-        wait_for(lambda: (work / "c" / "admin.token").exists(), 30, "controller start")
+        wait_for((work / "c" / "admin.token").exists, 30, "controller start")
         proc = psutil.Process(ctl.pid)
         procs = max(1, min(args.clients, args.agents))
         hosts = [f"bench-{i:05d}" for i in range(args.agents)]
