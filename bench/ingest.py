@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `bench` importable
 import psutil
-from common import BIN, free_port, median, percentile, save, start, wait_for
+
+from bench.common import BIN, free_port, median, percentile, save, start, wait_for
 
 BURST_BATCH = 5000
 SERIES_NAMES = (

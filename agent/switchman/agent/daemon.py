@@ -11,15 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.process_collector import ProcessCollector
+import psutil
 from switchman.agent import __version__
 from switchman.agent import config as config_mod
 from switchman.agent.collect import Family, HostCollector
-from switchman.agent.collect.exposition import ScrapeCollector
+from switchman.agent.collect.exposition import MetricsServer
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.server import AgentServicer
 from switchman.agent.spool import Spool, SpoolStats
@@ -60,12 +58,14 @@ class AgentDaemon:
         self._push_collector = HostCollector(extra=self._own_families)
         self._scrape_collector = HostCollector(extra=self._own_families)
         self._scrape_lock = threading.Lock()
+        self._me = psutil.Process()
         self.cycles = 0
         self.collect_cpu_total = 0.0
         self.collect_cpu_last = 0.0
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
+        self.metrics_port = 0
 
     # identity and readings -----------------------------------------------------
     def identity(self) -> Identity:
@@ -121,6 +121,23 @@ class AgentDaemon:
             f = Family(name, kind, text)
             f.add(value)
             out.append(f)
+        me = self._me
+        with me.oneshot():
+            t = me.cpu_times()
+            for name, kind, text, value in (
+                (
+                    "process_cpu_seconds_total",
+                    "counter",
+                    "Agent CPU time (user and system) in seconds.",
+                    t.user + t.system,
+                ),
+                ("process_resident_memory_bytes", "gauge", "Agent resident memory in bytes.", me.memory_info().rss),
+                ("process_open_fds", "gauge", "Agent open file descriptors.", me.num_fds()),
+                ("process_start_time_seconds", "gauge", "Agent start time, Unix seconds.", me.create_time()),
+            ):
+                f = Family(name, kind, text)
+                f.add(value)
+                out.append(f)
         info = Family("switchman_agent_build_info", "gauge", "Agent version.")
         info.add(1, ("version", __version__))
         out.append(info)
@@ -204,13 +221,10 @@ class AgentDaemon:
         agent_pb2_grpc.add_AgentServicer_to_server(AgentServicer(self), server)
         self.port = listen(server, self.config.listen, self.tls)
         await server.start()
-        http_server: Any = None
+        metrics = MetricsServer(self.read_now)
         if self.config.metrics_listen:
             host, mport = split_host_port(self.config.metrics_listen)
-            registry = CollectorRegistry()
-            registry.register(ScrapeCollector(self._collect_for_scrape))
-            ProcessCollector(registry=registry)
-            http_server, _ = start_http_server(mport, addr=host, registry=registry)
+            self.metrics_port = await metrics.start(host, mport)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -240,8 +254,7 @@ class AgentDaemon:
         await self.link.stop()
         if self._channel is not None:
             await self._channel.close(None)
-        if http_server is not None:
-            http_server.shutdown()
+        await metrics.stop()
         stats = self.spool.stats()
         self.spool.close()
         log.info("stopped (spool %s, %d batches kept)", "flushed" if flushed else "kept for replay", stats.batches)
