@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -11,6 +12,9 @@ from switchman.agent.collect.exposition import MetricsServer, render
 def test_host_metrics_use_node_exporter_names_and_real_readings() -> None:
     c = HostCollector()
     c.collect()
+    end = time.monotonic() + 0.1
+    while time.monotonic() < end:  # let the CPU counters move (10ms ticks) between the two readings
+        pass
     fams = {f.name: f for f in c.collect()}
     for name in (
         "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "node_load1",
