@@ -4,24 +4,26 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DISTS  := proto agent controller cli
-SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk
+SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd
 
 .PHONY: dev test lint bench demo dist deb proto proto-check system-deps clean
 
 dev: $(STAMP)
 
 $(STAMP): $(foreach d,$(DISTS),$(d)/pyproject.toml) requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q --config-settings editable_mode=compat \
-		$(foreach d,$(DISTS),-e ./$(d)) -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "setting up $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@( $(BIN)/pip install --upgrade pip && \
+	   $(BIN)/pip install --config-settings editable_mode=compat \
+		$(foreach d,$(DISTS),-e ./$(d)) -r requirements-dev.txt ) > $(VENV)/install.log 2>&1 \
+	   || { tail -30 $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
-# Real HAProxy, Prometheus (promtool), Alertmanager, node_exporter and wrk
-# from Debian's packages: the tests and benchmarks run against them.
+# Real HAProxy, Prometheus (promtool), Alertmanager, node_exporter, wrk and
+# systemd-analyze from Debian's packages: the tests and benchmarks use them.
 system-deps:
 	@missing=""; \
-	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk; do \
+	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk systemd-analyze; do \
 		command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; \
 	done; \
 	if [ -n "$$missing" ]; then \

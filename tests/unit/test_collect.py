@@ -4,7 +4,6 @@ import asyncio
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
-
 from switchman.agent.collect import Family, HostCollector
 from switchman.agent.collect.exposition import MetricsServer, render
 
@@ -17,9 +16,15 @@ def test_host_metrics_use_node_exporter_names_and_real_readings() -> None:
         pass
     fams = {f.name: f for f in c.collect()}
     for name in (
-        "node_cpu_seconds_total", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes", "node_load1",
-        "node_filesystem_avail_bytes", "node_filesystem_size_bytes", "node_network_receive_bytes_total",
-        "node_boot_time_seconds", "node_processes_pids",
+        "node_cpu_seconds_total",
+        "node_memory_MemAvailable_bytes",
+        "node_memory_MemTotal_bytes",
+        "node_load1",
+        "node_filesystem_avail_bytes",
+        "node_filesystem_size_bytes",
+        "node_network_receive_bytes_total",
+        "node_boot_time_seconds",
+        "node_processes_pids",
     ):
         assert fams[name].samples, name
     cpu_labels = {dict(lbl)["mode"] for lbl, _ in fams["node_cpu_seconds_total"].samples}
