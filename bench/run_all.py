@@ -1,0 +1,27 @@
+"""`make bench`: every benchmark, results printed and written to bench/results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = [
+    ["agent_footprint.py"],
+    ["ingest.py", "--agents", "2000", "--samples", "40", "--interval", "10", "--duration", "30"],
+    ["ingest.py", "--agents", "50", "--samples", "40", "--interval", "0", "--duration", "15"],
+]
+
+
+def main() -> int:
+    failed = 0
+    for run in RUNS:
+        print(f"\n== bench/{' '.join(run)}", flush=True)
+        failed += subprocess.run([sys.executable, str(HERE / run[0]), *run[1:]]).returncode != 0
+    print(f"\nresults in {HERE / 'results'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
