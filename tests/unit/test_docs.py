@@ -9,12 +9,13 @@ import pytest
 from switchman.agent import config as agent_config
 from switchman.cli.main import build_parser
 from switchman.controller import config as controller_config
+from switchman.proto.settings import Key
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.mark.parametrize("keys", [agent_config.KEYS, controller_config.KEYS])
-def test_every_config_key_is_documented(keys: tuple[agent_config.Key, ...]) -> None:
+def test_every_config_key_is_documented(keys: tuple[Key, ...]) -> None:
     text = (DOCS / "configuration.md").read_text()
     missing = [k.name for k in keys if f"`{k.name}`" not in text or not k.help]
     assert not missing, f"undocumented keys: {missing}"
