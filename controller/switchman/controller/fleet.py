@@ -7,6 +7,7 @@ heartbeat times are persisted in bulk every cycle.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -149,7 +150,7 @@ class Fleet:
         # small transactions, so pushes queued behind them wait little
         for start in range(0, max(len(rows), len(dirty)), CHUNK):
             up_rows, hb_rows = rows[start : start + CHUNK], dirty[start : start + CHUNK]
-            await self._writer.run(lambda conn, u=up_rows, d=hb_rows: self._write(conn, now, u, d))
+            await self._writer.run(functools.partial(self._write, now=now, up_rows=up_rows, hb_rows=hb_rows))
 
     def _write(
         self, conn: sqlite3.Connection, now: int, up_rows: list[tuple[str, float]], hb_rows: list[tuple[int, int, str]]
