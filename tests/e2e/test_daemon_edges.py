@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -67,14 +69,18 @@ def test_notify_ready_watchdog_stopping_and_sighup_reload(tmp_path: Path, daemon
     listener.bind(str(sock_path))
     listener.settimeout(0.2)
     messages: list[str] = []
+    done = threading.Event()
+
+    def receive() -> None:  # read as systemd does, all the time
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                messages.append(listener.recv(4096).decode())
+
+    reader = threading.Thread(target=receive, daemon=True)
+    reader.start()
 
     def drain() -> list[str]:
-        try:
-            while True:
-                messages.append(listener.recv(4096).decode())
-        except TimeoutError:
-            pass
-        return messages
+        return list(messages)
 
     port = free_port()
     ctl = Daemon(controller_argv(tmp_path / "c", port, None, "--heartbeat-interval", "500ms"), tmp_path / "c.log")
@@ -109,6 +115,8 @@ def test_notify_ready_watchdog_stopping_and_sighup_reload(tmp_path: Path, daemon
     assert agent.alive() and labels() == {"role": "api"}
     assert agent.terminate() == 0
     wait_until(lambda: "STOPPING=1" in drain(), 5, what="STOPPING=1")
+    done.set()
+    reader.join(5)
     listener.close()
 
 

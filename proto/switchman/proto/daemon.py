@@ -62,9 +62,13 @@ class SystemdNotifier:
         if addr.startswith("@"):
             addr = "\0" + addr[1:]
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # never block the caller (the event loop) on a reader that is slow or gone
+            sock.setblocking(False)
             try:
                 sock.connect(addr)
-                sock.sendall(state.encode())
+                sock.send(state.encode())
+            except BlockingIOError:
+                logging.getLogger(__name__).debug("sd_notify to %s dropped: receiver's queue is full", self._path)
             except OSError as exc:
                 logging.getLogger(__name__).warning("sd_notify to %s failed: %s", self._path, exc)
 
