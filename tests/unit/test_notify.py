@@ -12,7 +12,11 @@ def test_notify_never_blocks_when_the_receiver_does_not_read(tmp_path: Path) -> 
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     receiver.bind(str(path))
     n = SystemdNotifier(str(path))
-    t = threading.Thread(target=lambda: [n.watchdog() for _ in range(500)], daemon=True)
+    def flood() -> None:
+        for _ in range(500):
+            n.watchdog()
+
+    t = threading.Thread(target=flood, daemon=True)
     t.start()
     t.join(10)
     assert not t.is_alive(), "sd_notify blocked the caller"
