@@ -12,6 +12,7 @@ def test_notify_never_blocks_when_the_receiver_does_not_read(tmp_path: Path) -> 
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     receiver.bind(str(path))
     n = SystemdNotifier(str(path))
+
     def flood() -> None:
         for _ in range(500):
             n.watchdog()
