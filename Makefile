@@ -42,7 +42,7 @@ lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p switchman.proto -p switchman.agent -p switchman.controller -p switchman.cli
-	$(BIN)/mypy tests bench examples
+	$(BIN)/mypy tests bench examples docs
 
 test: dev system-deps lint
 	$(BIN)/pytest -q tests

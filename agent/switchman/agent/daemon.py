@@ -33,6 +33,7 @@ from switchman.proto.channel import (
     split_host_port,
 )
 from switchman.proto.daemon import SystemdNotifier
+from switchman.proto.interceptors import RequirePeer
 from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import agent_pb2_grpc
 
@@ -216,10 +217,13 @@ class AgentDaemon:
             push_timeout=self.config.push_timeout,
             backoff_cap=self.config.backoff_cap,
         )
-        server = create_server()
+        # only the controller's certificate may call the Agent service (mTLS)
+        server = create_server(
+            interceptors=[] if self.tls is None else [RequirePeer("/switchman.v1.Agent/", {CONTROLLER_IDENTITY})]
+        )
         health = add_health(server)
         agent_pb2_grpc.add_AgentServicer_to_server(AgentServicer(self), server)
-        self.port = listen(server, self.config.listen, self.tls)
+        self.port = listen(server, self.config.listen, self.tls, require_client_cert=True)
         await server.start()
         metrics = MetricsServer(self.read_now)
         if self.config.metrics_listen:

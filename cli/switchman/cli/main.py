@@ -8,7 +8,7 @@ import sys
 
 from switchman.cli import __version__
 from switchman.cli.client import Client, load_settings
-from switchman.cli.commands import fleet, query, tokens
+from switchman.cli.commands import certs, fleet, query, tokens
 from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError
 from switchman.cli.render import Output
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.register(sub)
     query.register(sub)
     tokens.register(sub)
+    certs.register(sub)
     c = sub.add_parser("completion", help="print a shell completion script")
     c.add_argument("shell", choices=["bash", "zsh"])
     return p
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Output(args.output, color=not args.no_color and sys.stdout.isatty())
     client: Client | None = None
     try:
-        client = Client(load_settings(args))
+        if not getattr(args, "local", False):
+            client = Client(load_settings(args))
         code: int = args.func(args, client, out)
         return code
     except CliError as exc:

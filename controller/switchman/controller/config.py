@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchman.proto.channel import split_host_port
 from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
 
 DEFAULT_PATH = "/etc/switchman/controller.toml"
 
 KEYS = (
     Key("listen", "address", "127.0.0.1:7000", "gRPC listen address (Controller and Ops services)"),
+    Key(
+        "ops_listen",
+        "optional_address",
+        "",
+        "extra address for the CLI (Ops only, TLS without client certificates); default with TLS: listen's port + 1",
+    ),
     Key("metrics_listen", "optional_address", "127.0.0.1:9110", "Prometheus endpoint; empty to disable"),
     Key("data_dir", "str", "/var/lib/switchman-controller", "state directory (SQLite database, admin.token)"),
     Key("rule_files", "strlist", [], "alerting and recording rule files (globs)"),
@@ -34,6 +41,7 @@ KEYS = (
 @dataclass(frozen=True)
 class ControllerConfig:
     listen: str
+    ops_listen: str
     metrics_listen: str
     data_dir: Path
     rule_files: list[str]
@@ -66,12 +74,17 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
             raise ConfigError(f"{source}: key {key!r}: must be greater than 0")
     if v.get_float("heartbeat_ttl") < v.get_float("heartbeat_interval"):
         raise ConfigError(f"{source}: key 'heartbeat_ttl': must be at least heartbeat_interval")
-    check_common(v, source, [v.get_str("listen"), v.get_str("metrics_listen")])
+    ops_listen = v.get_str("ops_listen")
+    if not ops_listen and not v.get_bool("insecure"):
+        host, port = split_host_port(v.get_str("listen"))
+        ops_listen = f"{host}:{port + 1}" if port else f"{host}:0"
+    check_common(v, source, [v.get_str("listen"), ops_listen, v.get_str("metrics_listen")])
     data_dir = Path(str(v["data_dir"]))
     if check_dir:
         check_writable_dir(data_dir, source)
     return ControllerConfig(
         listen=str(v["listen"]),
+        ops_listen=ops_listen,
         metrics_listen=str(v["metrics_listen"] or ""),
         data_dir=data_dir,
         rule_files=v.get_strlist("rule_files"),

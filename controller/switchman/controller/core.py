@@ -55,8 +55,10 @@ class Core:
         heartbeat_interval_ms: int = 5_000,
         retention: Retention | None = None,
         clock_ms: Callable[[], int] = wall_ms,
+        require_agent_certs: bool = False,
     ) -> None:
         self.data_dir = data_dir
+        self.require_agent_certs = require_agent_certs
         self.clock_ms = clock_ms
         self.retention = retention or Retention()
         self.heartbeat_interval_ms = heartbeat_interval_ms

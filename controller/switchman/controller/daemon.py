@@ -62,6 +62,7 @@ class ControllerDaemon:
         self.notifier = notifier or SystemdNotifier()
         self.core = Core(
             config.data_dir,
+            require_agent_certs=not config.insecure,
             heartbeat_ttl_ms=int(config.heartbeat_ttl * 1000),
             heartbeat_interval_ms=int(config.heartbeat_interval * 1000),
             retention=Retention(
@@ -74,12 +75,16 @@ class ControllerDaemon:
         self.metrics = ControllerMetrics(self.core)
         self._stop = asyncio.Event()
         self.port = 0
+        self.ops_port = 0
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
         server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds)
-        self.port = listen(server, cfg.listen, self.tls)
+        # agents (and a CLI holding a certificate) on `listen`, mutual TLS; the
+        # CLI with only ca.pem and a token on `ops_listen` (ADR 0006)
+        self.port = listen(server, cfg.listen, self.tls, require_client_cert=True)
+        self.ops_port = listen(server, cfg.ops_listen, self.tls, require_client_cert=False) if cfg.ops_listen else 0
         await server.start()  # health says NOT_SERVING until the store is open
         await asyncio.to_thread(self.core.open)
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
@@ -108,11 +113,14 @@ class ControllerDaemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         await set_serving(health, True, ["switchman.v1.Controller", "switchman.v1.Ops"])
         log.info(
-            "controller serving on %s:%d (metrics %s)",
+            "controller serving agents on %s:%d%s (metrics %s)",
             split_host_port(cfg.listen)[0],
             self.port,
+            f", the CLI on {split_host_port(cfg.ops_listen)[0]}:{self.ops_port}" if self.ops_port else "",
             cfg.metrics_listen or "off",
         )
+        if cfg.insecure:
+            log.warning("--insecure: plaintext gRPC, no certificates (allowed because every address is loopback)")
         self.notifier.ready(f"serving on port {self.port}")
         await self._stop.wait()
 

@@ -35,6 +35,7 @@ class Host:
     registered_ms: int
     last_heartbeat_ms: int
     last_push_ms: int = 0
+    cert_not_after_ms: int = 0
     was_up: bool = field(default=True, compare=False)
 
 
@@ -51,9 +52,11 @@ class Fleet:
     def load(self, conn: sqlite3.Connection) -> None:
         for row in conn.execute(
             "SELECT host_id, hostname, address, labels, agent_version, capabilities, registered_ms, "
-            "last_heartbeat_ms, last_push_ms FROM hosts"
+            "last_heartbeat_ms, last_push_ms, cert_not_after_ms FROM hosts"
         ):
-            h = Host(row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6], row[7], row[8])
+            h = Host(
+                row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6], row[7], row[8], row[9]
+            )
             h.was_up = self.is_up(h)
             self.hosts[h.host_id] = h
 
@@ -77,7 +80,8 @@ class Fleet:
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO hosts (host_id, hostname, address, labels, agent_version, capabilities, registered_ms,"
-                " last_heartbeat_ms, last_push_ms) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(host_id) DO UPDATE SET"
+                " last_heartbeat_ms, last_push_ms, cert_not_after_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(host_id) DO UPDATE SET cert_not_after_ms=excluded.cert_not_after_ms,"
                 " hostname=excluded.hostname, address=excluded.address, labels=excluded.labels,"
                 " agent_version=excluded.agent_version, capabilities=excluded.capabilities,"
                 " last_heartbeat_ms=excluded.last_heartbeat_ms",
@@ -91,6 +95,7 @@ class Fleet:
                     host.registered_ms,
                     host.last_heartbeat_ms,
                     host.last_push_ms,
+                    host.cert_not_after_ms,
                 ),
             )
 

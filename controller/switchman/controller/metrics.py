@@ -40,6 +40,13 @@ class _FleetCollector(Collector):
         hosts.add_metric(["down"], down)
         yield hosts
         yield GaugeMetricFamily("switchman_series", "Interned series.", value=len(core.index))
+        expiry = GaugeMetricFamily(
+            "switchman_host_cert_expiry_timestamp_seconds", "When each agent's certificate expires.", labels=["host"]
+        )
+        for h in core.fleet.hosts.values():
+            if h.cert_not_after_ms:
+                expiry.add_metric([h.host_id], h.cert_not_after_ms / 1000)
+        yield expiry
         yield CounterMetricFamily(
             "switchman_ingest_samples", "Samples committed by PushTelemetry.", value=core.ingest.samples_total
         )

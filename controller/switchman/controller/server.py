@@ -21,8 +21,9 @@ from switchman.controller.errors import (
 from switchman.controller.fleet import Host
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.promql import PromQLError
+from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.views import host_detail, host_summary, token_message
-from switchman.proto.channel import ServicerContext, split_host_port
+from switchman.proto.channel import ServicerContext, peer_certificate, peer_identity, split_host_port
 from switchman.proto.unimplemented import fill_unimplemented
 from switchman.proto.v1 import controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 from switchman.proto.validate import ValidationError, check_identifier, check_labels
@@ -80,10 +81,21 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
     def __init__(self, core: Core) -> None:
         self.core = core
 
+    def _authorize(self, context: Ctx, host_id: str) -> None:
+        """With TLS, an agent call must carry a fleet certificate whose name is the host id."""
+        if not self.core.require_agent_certs:
+            return
+        identity = peer_identity(context)
+        if identity is None:
+            raise Unauthenticated("agent calls need the agent's certificate: connect to the controller's agent port")
+        if identity != host_id:
+            raise PermissionDenied(f"certificate {identity!r} may not act as host {host_id!r}")
+
     @rpc
     async def Register(self, request: controller_pb2.RegisterRequest, context: Ctx) -> controller_pb2.RegisterResponse:
         core = self.core
         check_identifier("host_id", request.host_id)
+        self._authorize(context, request.host_id)
         labels = check_labels("labels", dict(request.labels))
         try:
             split_host_port(request.advertise)
@@ -100,6 +112,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
                 capabilities=[c[:64] for c in request.capabilities[:32]],
                 registered_ms=now,
                 last_heartbeat_ms=now,
+                cert_not_after_ms=cert_not_after_ms(peer_certificate(context)),
             )
         )
         return controller_pb2.RegisterResponse(
@@ -120,6 +133,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         self, request: controller_pb2.PushTelemetryRequest, context: Ctx
     ) -> controller_pb2.PushTelemetryResponse:
         core = self.core
+        self._authorize(context, request.host_id)
         if request.host_id not in core.fleet.hosts:
             raise Conflict(f"host {request.host_id!r} is not registered; call Register first")
         result = await core.ingest.push(request.host_id, request.spool_epoch, request.batches)
@@ -133,6 +147,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         self, request: controller_pb2.ReportEventRequest, context: Ctx
     ) -> controller_pb2.ReportEventResponse:
         core = self.core
+        self._authorize(context, request.host_id)
         core.fleet.get(request.host_id)
         e = request.event
 

@@ -6,6 +6,7 @@ import asyncio
 
 from switchman.controller.core import Core
 from switchman.controller.fleet import Host
+from switchman.controller.security.certs import days_left
 from switchman.controller.security.tokens import TokenRecord
 from switchman.proto.v1 import ops_pb2
 
@@ -29,7 +30,7 @@ def host_summary(core: Core, h: Host, now_ms: int) -> ops_pb2.HostSummary:
         registered_at_ms=h.registered_ms,
         agent_version=h.agent_version,
         capabilities=h.capabilities,
-        cert_days_left=-1,
+        cert_days_left=days_left(h.cert_not_after_ms, now_ms),
     )
 
 

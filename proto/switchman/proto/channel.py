@@ -183,6 +183,20 @@ def check_insecure_allowed(addresses: Sequence[str]) -> None:
             raise ValueError(f"--insecure is allowed only on loopback addresses, and {addr} is not")
 
 
+def peer_identity(context: ServicerContext) -> str | None:
+    """The common name of the client certificate the caller presented, or
+    None when the connection is plaintext or carried no certificate."""
+    auth = context.auth_context() or {}
+    names = auth.get("x509_common_name") or []
+    return names[0].decode() if names else None
+
+
+def peer_certificate(context: ServicerContext) -> bytes | None:
+    """The caller's certificate (PEM) when it presented one."""
+    pem = (context.auth_context() or {}).get("x509_pem_cert") or []
+    return bytes(pem[0]) if pem else None
+
+
 def add_health(server: grpc.aio.Server) -> HealthServicer:
     """Serve ``grpc.health.v1.Health`` on ``server`` (overall status starts NOT_SERVING)."""
     servicer = HealthServicer()

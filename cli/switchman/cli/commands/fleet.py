@@ -34,6 +34,7 @@ def host_doc(h: ops_pb2.HostSummary) -> dict[str, Any]:
         "last_heartbeat_ms": h.last_heartbeat_ms,
         "registered_at": iso(h.registered_at_ms),
         "agent_version": h.agent_version,
+        "cert_days_left": h.cert_days_left if h.cert_days_left >= 0 else None,
     }
 
 
@@ -102,8 +103,11 @@ def hosts(args: argparse.Namespace, client: Client, out: Output) -> int:
     for h in resp.hosts:
         state = "[green]up[/green]" if h.state == "up" else "[red]down[/red]"
         labels = ",".join(f"{k}={v}" for k, v in sorted(h.labels.items()))
-        rows.append([h.host_id, state, h.address, labels, ago(h.last_heartbeat_ms, now), h.agent_version])
-    out.table(["HOST", "STATE", "ADDRESS", "LABELS", "HEARTBEAT", "VERSION"], rows)
+        cert = "-" if h.cert_days_left < 0 else f"{h.cert_days_left}d"
+        if 0 <= h.cert_days_left < 30:
+            cert = f"[yellow]{cert}[/yellow]"
+        rows.append([h.host_id, state, h.address, labels, ago(h.last_heartbeat_ms, now), cert, h.agent_version])
+    out.table(["HOST", "STATE", "ADDRESS", "LABELS", "HEARTBEAT", "CERT", "VERSION"], rows)
     return EXIT_OK
 
 

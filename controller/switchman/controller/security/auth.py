@@ -4,12 +4,13 @@ interceptor. The caller's name is available to handlers via :data:`actor`."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 from switchman.controller.security.tokens import Role, TokenStore
 from switchman.proto.channel import ServicerContext
+from switchman.proto.interceptors import guard
 
 OPS_PREFIX = "/switchman.v1.Ops/"
 
@@ -118,32 +119,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         return None, "", rec.name
 
 
-def _wrap(
-    handler: grpc.RpcMethodHandler, code: grpc.StatusCode | None, message: str, who: str
-) -> grpc.RpcMethodHandler:
-    if handler.unary_unary is not None:
-        inner = handler.unary_unary
+def _wrap(handler: Any, code: grpc.StatusCode | None, message: str, who: str) -> Any:
+    async def check(request: Any, context: ServicerContext) -> None:
+        if code is not None:
+            await context.abort(code, message)
+        actor.set(who)
 
-        async def unary(request: Any, context: ServicerContext) -> Any:
-            if code is not None:
-                await context.abort(code, message)
-            actor.set(who)
-            return await inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            unary, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
-    if handler.unary_stream is not None:
-        inner_stream = handler.unary_stream
-
-        async def stream(request: Any, context: ServicerContext) -> AsyncIterator[Any]:
-            if code is not None:
-                await context.abort(code, message)
-            actor.set(who)
-            async for item in inner_stream(request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(
-            stream, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
-        )
-    return handler
+    return guard(handler, check)

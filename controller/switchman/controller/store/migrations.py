@@ -70,4 +70,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_host_certificates",
+        """
+        ALTER TABLE hosts ADD COLUMN cert_not_after_ms INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
