@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -106,6 +107,17 @@ def test_fleet_on_mtls_and_tokens(tmp_path: Path, daemons: list[Daemon]) -> None
     assert r.returncode == 3
     r = run("--controller", f"127.0.0.1:{ops}", "--insecure", "--token", viewer, "--timeout", "3", "status")
     assert r.returncode == 3  # plaintext to a TLS port never gets through
+
+    # the audit log names who did what; editing a row in SQLite is detected and named
+    r = run(*cli, "-o", "json", "audit", "list")
+    actions = [(e["actor"], e["action"], e["target"], e["result"].split(":")[0]) for e in json.loads(r.stdout)]
+    assert actions == [("admin", "CreateToken", "ro", "ok"), ("ro", "CreateToken", "x", "error")]
+    assert run(*cli, "audit", "verify").returncode == 0
+    conn = sqlite3.connect(tmp_path / "c" / "controller.db", isolation_level=None)
+    conn.execute("UPDATE audit SET result = 'ok' WHERE id = 2")
+    conn.close()
+    r = run(*cli, "audit", "verify")
+    assert r.returncode == 1 and "entry 2 was edited" in r.stdout
 
 
 def test_agent_answers_only_the_controller_certificate(tmp_path: Path, daemons: list[Daemon]) -> None:

@@ -152,6 +152,24 @@ def test_ops_needs_a_token_with_the_right_role(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
+def test_changes_are_audited_with_actor_and_result(tmp_path: Path) -> None:
+    async def body(c: Running) -> None:
+        await c.ops.CreateToken(ops_pb2.CreateTokenRequest(name="ci", role="operator"), metadata=c.admin, timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError):
+            await c.ops.CreateToken(ops_pb2.CreateTokenRequest(name="ci", role="operator"), metadata=c.admin, timeout=5)
+        await c.ops.GetStatus(ops_pb2.GetStatusRequest(), metadata=c.admin, timeout=5)  # reads are not audited
+        log = await c.ops.ListAudit(ops_pb2.ListAuditRequest(), metadata=c.admin, timeout=5)
+        assert [(e.actor, e.action, e.target, e.result.split(":")[0]) for e in log.entries] == [
+            ("admin", "CreateToken", "ci", "ok"),
+            ("admin", "CreateToken", "ci", "error"),
+        ]
+        assert '"role":"operator"' in log.entries[0].arguments
+        v = await c.ops.VerifyAudit(ops_pb2.VerifyAuditRequest(), metadata=c.admin, timeout=5)
+        assert v.ok and v.entries == 2
+
+    run(tmp_path, body)
+
+
 def test_oversized_messages_are_refused_and_garbage_does_not_kill_the_server(tmp_path: Path) -> None:
     async def body(c: Running) -> None:
         await c.agents.Register(register_req(), timeout=5)

@@ -13,6 +13,7 @@ from switchman.controller.fleet import Fleet
 from switchman.controller.ingest import Ingestor
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.source import StoreSource
+from switchman.controller.security.audit import AuditLog
 from switchman.controller.security.tokens import TokenStore
 from switchman.controller.store import Database, Writer
 from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
@@ -71,6 +72,7 @@ class Core:
         self.fleet: Fleet
         self.ingest: Ingestor
         self.tokens: TokenStore
+        self.audit: AuditLog
         self.evaluator: Evaluator
         self._ttl_ms = heartbeat_ttl_ms
 
@@ -84,6 +86,7 @@ class Core:
         self.fleet.load(reader)
         self.ingest = Ingestor(self.writer, self.index, self.clock_ms)
         self.ingest.load(reader)
+        self.audit = AuditLog(self.writer)
         self.tokens = TokenStore(self.writer)
         self.tokens.load(reader)
         source = StoreSource(

@@ -29,7 +29,7 @@ from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens"]
+FEATURES = ["fleet", "query", "tokens", "audit"]
 
 
 def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None = None) -> tuple[Any, HealthServicer]:
@@ -54,6 +54,11 @@ def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None 
     controller_pb2_grpc.add_ControllerServicer_to_server(servicer, server)
     ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(core, FEATURES), server)
     return server, health
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("audit of the reload failed: %s", task.exception())
 
 
 class ControllerDaemon:
@@ -139,4 +144,11 @@ class ControllerDaemon:
         """SIGHUP: rules, SLOs, drills and notifiers are reloaded here as they arrive."""
         self.notifier.reloading()
         log.info("reload requested: nothing to reload in this version (no rule, SLO or drill files loaded)")
+        if self.core.ready:
+            task = asyncio.ensure_future(
+                self.core.audit.append(
+                    self.core.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", "ok"
+                )
+            )
+            task.add_done_callback(_log_failure)
         self.notifier.ready()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 from switchman.controller import __version__
 from switchman.controller.core import Core
 from switchman.controller.errors import (
@@ -21,7 +24,10 @@ from switchman.controller.errors import (
 from switchman.controller.fleet import Host
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.promql import PromQLError
+from switchman.controller.security import audit as audit_log
+from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.certs import cert_not_after_ms
+from switchman.controller.security.tokens import Role
 from switchman.controller.views import host_detail, host_summary, token_message
 from switchman.proto.channel import ServicerContext, peer_certificate, peer_identity, split_host_port
 from switchman.proto.unimplemented import fill_unimplemented
@@ -57,22 +63,44 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
     """Refuse calls until the store is open; map errors; never let a peer's
     request crash the daemon."""
 
+    audited = required_role(fn.__name__) is not Role.VIEWER
+
     @functools.wraps(fn)
     async def wrapper(self: Any, request: Req, context: Ctx) -> Resp:
         if not self.core.ready:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
+        record = audited and isinstance(self, OpsServicer)
         try:
-            return await fn(self, request, context)
+            response = await fn(self, request, context)
         except grpc.aio.AbortError:
             raise
         except (ControllerError, PromQLError, ValidationError) as exc:
+            if record:
+                await audit_call(self.core, fn.__name__, request, f"error: {status_for(exc).name}: {exc}")
             await context.abort(status_for(exc), str(exc))
         except Exception:
             log.exception("%s failed", fn.__name__)
+            if record:
+                await audit_call(self.core, fn.__name__, request, "error: INTERNAL")
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {fn.__name__}; see the controller log")
-        raise AssertionError("unreachable")
+        if record:
+            await audit_call(self.core, fn.__name__, request, "ok")
+        return response
 
     return wrapper
+
+
+TARGET_FIELDS = ("name", "host_id", "service", "id")
+
+
+async def audit_call(core: Core, method: str, request: Any, result: str) -> None:
+    """Append the call to the audit log: who (token name), what, on what, with which arguments, how it ended."""
+    fields = {f.name for f, _ in request.ListFields()}
+    target = next((str(getattr(request, f)) for f in TARGET_FIELDS if f in fields), "")
+    arguments = json.dumps(
+        MessageToDict(request, preserving_proto_field_name=True), sort_keys=True, separators=(",", ":")
+    )
+    await core.audit.append(core.clock_ms(), actor.get() or "unknown", method, target, arguments, result[:1000])
 
 
 class ControllerServicer(controller_pb2_grpc.ControllerServicer):
@@ -238,6 +266,33 @@ class OpsServicer(ops_pb2_grpc.OpsServicer):
     @rpc
     async def ListTokens(self, request: ops_pb2.ListTokensRequest, context: Ctx) -> ops_pb2.ListTokensResponse:
         return ops_pb2.ListTokensResponse(tokens=[token_message(t) for t in self.core.tokens.list()])
+
+    @rpc
+    async def ListAudit(self, request: ops_pb2.ListAuditRequest, context: Ctx) -> ops_pb2.ListAuditResponse:
+        def read() -> list[audit_log.AuditEntry]:
+            return audit_log.entries(self.core.db.reader(), request.since_ms, request.actor, request.limit or 1000)
+
+        rows = await asyncio.to_thread(read)
+        return ops_pb2.ListAuditResponse(
+            entries=[
+                ops_pb2.AuditEntry(
+                    id=e.id,
+                    timestamp_ms=e.ts,
+                    actor=e.actor,
+                    action=e.action,
+                    target=e.target,
+                    arguments=e.arguments,
+                    result=e.result,
+                    hash=e.hash,
+                )
+                for e in rows
+            ]
+        )
+
+    @rpc
+    async def VerifyAudit(self, request: ops_pb2.VerifyAuditRequest, context: Ctx) -> ops_pb2.VerifyAuditResponse:
+        v = await asyncio.to_thread(audit_log.verify, self.core.db.reader())
+        return ops_pb2.VerifyAuditResponse(ok=v.ok, entries=v.entries, first_bad_id=v.first_bad_id, message=v.message)
 
     @rpc
     async def RevokeToken(self, request: ops_pb2.RevokeTokenRequest, context: Ctx) -> ops_pb2.Token:

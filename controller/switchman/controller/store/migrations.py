@@ -76,4 +76,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE hosts ADD COLUMN cert_not_after_ms INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        "0003_audit_log",
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            arguments TEXT NOT NULL,
+            result TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_by_ts ON audit (ts);
+        CREATE TABLE audit_head (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            last_id INTEGER NOT NULL,
+            last_hash TEXT NOT NULL,
+            entries INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
