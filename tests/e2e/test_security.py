@@ -111,7 +111,7 @@ def test_fleet_on_mtls_and_tokens(tmp_path: Path, daemons: list[Daemon]) -> None
     # the audit log names who did what; editing a row in SQLite is detected and named
     r = run(*cli, "-o", "json", "audit", "list")
     actions = [(e["actor"], e["action"], e["target"], e["result"].split(":")[0]) for e in json.loads(r.stdout)]
-    assert actions == [("admin", "CreateToken", "ro", "ok"), ("ro", "CreateToken", "x", "error")]
+    assert actions == [("admin", "CreateToken", "ro", "ok"), ("ro", "CreateToken", "x", "denied")]
     assert run(*cli, "audit", "verify").returncode == 0
     conn = sqlite3.connect(tmp_path / "c" / "controller.db", isolation_level=None)
     conn.execute("UPDATE audit SET result = 'ok' WHERE id = 2")

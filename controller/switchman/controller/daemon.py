@@ -15,7 +15,7 @@ from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.security.auth import AuthInterceptor
-from switchman.controller.server import ControllerServicer, OpsServicer
+from switchman.controller.server import ControllerServicer, OpsServicer, audit_call
 from switchman.proto.channel import (
     TlsMaterial,
     add_health,
@@ -36,7 +36,12 @@ def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None 
     """The gRPC server with every service the controller serves (not yet bound)."""
     server = create_server(
         max_message_bytes=max_message_bytes,
-        interceptors=[AuthInterceptor(lambda: core.tokens if core.ready else None)],
+        interceptors=[
+            AuthInterceptor(
+                lambda: core.tokens if core.ready else None,
+                lambda method, request, message: audit_call(core, method, request, f"denied: {message}"),
+            )
+        ],
     )
     health = add_health(server)
     servicer = ControllerServicer(core)

@@ -77,10 +77,17 @@ def required_role(method: str) -> Role:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, tokens: Callable[[], TokenStore | None]) -> None:
+    def __init__(
+        self,
+        tokens: Callable[[], TokenStore | None],
+        on_denied: Callable[[str, Any, str], Awaitable[None]] | None = None,
+    ) -> None:
         """``tokens`` returns the token store, or None while the controller is
-        still opening its database."""
+        still opening its database. ``on_denied(method, request, message)`` is
+        awaited (with :data:`actor` set) when a known token is refused a change,
+        so the attempt is audited."""
         self._tokens = tokens
+        self._on_denied = on_denied
 
     async def intercept_service(
         self,
@@ -93,7 +100,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return handler
         name = method[len(OPS_PREFIX) :]
         code, message, who = self._check(details, name)
-        return _wrap(handler, code, message, who)
+        on_denied = self._on_denied if code is grpc.StatusCode.PERMISSION_DENIED else None
+
+        async def check(request: Any, context: ServicerContext) -> None:
+            actor.set(who)
+            if on_denied is not None:
+                await on_denied(name, request, message)
+            if code is not None:
+                await context.abort(code, message)
+
+        return guard(handler, check)
 
     def _check(self, details: grpc.HandlerCallDetails, method: str) -> tuple[grpc.StatusCode | None, str, str]:
         metadata = dict(details.invocation_metadata or ())
@@ -117,12 +133,3 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 rec.name,
             )
         return None, "", rec.name
-
-
-def _wrap(handler: Any, code: grpc.StatusCode | None, message: str, who: str) -> Any:
-    async def check(request: Any, context: ServicerContext) -> None:
-        if code is not None:
-            await context.abort(code, message)
-        actor.set(who)
-
-    return guard(handler, check)
