@@ -71,7 +71,7 @@ def tokenize(expr: str) -> list[Token]:
             out.append(Token(T.STRING, text, i))
             i = j
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and expr[i + 1].isdigit()):
+        if c in "0123456789" or (c == "." and i + 1 < n and expr[i + 1] in "0123456789"):
             m = _DURATION.match(expr, i)
             if m and (m.end() == n or not (expr[m.end()].isalnum() or expr[m.end()] == ".")):
                 out.append(Token(T.DURATION, m.group(0), i))
@@ -82,9 +82,8 @@ def tokenize(expr: str) -> list[Token]:
                 out.append(Token(T.NUMBER, m.group(0), i))
                 i = m.end()
                 continue
-        if c.isalpha() or c in "_:":
-            m = _IDENT.match(expr, i)
-            assert m is not None
+        m = _IDENT.match(expr, i)
+        if m:
             out.append(Token(T.IDENT, m.group(0), i))
             i = m.end()
             continue
