@@ -1,5 +1,7 @@
 """`make demo`: a controller and three agents on loopback, then the CLI.
 
+Everything runs on mutual TLS with certificates made on the fly
+(`switchman certs init|issue`) and the CLI uses the first-start admin token.
 This version shows the telemetry path: three agents on 127.0.0.2-4 register,
 push host metrics, one is killed and turns `down` after the heartbeat TTL,
 comes back `up`, and every sample it collected meanwhile arrives. Ends by
@@ -35,10 +37,14 @@ def say(text: str) -> None:
     print(f"\n\033[1;36m==> {text}\033[0m" if sys.stdout.isatty() else f"\n==> {text}", flush=True)
 
 
+PKI = RUN / "pki"
+
+
 class Fleet:
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.port = free_port()
+        self.ops_port = free_port()
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (RUN / f"{name}.log").open("ab")
@@ -49,9 +55,12 @@ class Fleet:
             "controller",
             [
                 str(BIN / "switchman-controller"),
-                "--insecure",
+                "--tls-dir",
+                str(PKI / "controller"),
                 "--listen",
                 f"127.0.0.1:{self.port}",
+                "--ops-listen",
+                f"127.0.0.1:{self.ops_port}",
                 "--data-dir",
                 str(RUN / "controller"),
                 "--metrics-listen",
@@ -68,7 +77,8 @@ class Fleet:
             host,
             [
                 str(BIN / "switchman-agent"),
-                "--insecure",
+                "--tls-dir",
+                str(PKI / "agents" / host),
                 "--controller",
                 f"127.0.0.1:{self.port}",
                 "--listen",
@@ -105,7 +115,16 @@ class Fleet:
 
 def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
     token = (RUN / "controller" / "admin.token").read_text().strip()
-    argv = [str(BIN / "switchman"), "--insecure", "--controller", f"127.0.0.1:{fleet.port}", "--token", token, *args]
+    argv = [
+        str(BIN / "switchman"),
+        "--tls-dir",
+        str(PKI),
+        "--controller",
+        f"127.0.0.1:{fleet.ops_port}",
+        "--token",
+        token,
+        *args,
+    ]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     if check and r.returncode != 0:
         raise SystemExit(f"demo: `switchman {' '.join(args)}` failed: {r.stderr.strip()}")
@@ -127,7 +146,18 @@ def main() -> int:
     fleet = Fleet()
     started = time.monotonic()
     try:
-        say(f"starting a controller on 127.0.0.1:{fleet.port} and three agents on 127.0.0.2-4")
+        say("making the fleet's CA and certificates: switchman certs init / certs issue agent NAME")
+        for argv in (
+            ["init", "--dir", str(PKI)],
+            *(["issue", "--dir", str(PKI), "agent", h, "--san", a] for h, a, _ in AGENTS),
+        ):
+            r = subprocess.run([str(BIN / "switchman"), "certs", *argv], capture_output=True, text=True, check=False)
+            if r.returncode != 0:
+                raise SystemExit(f"demo: switchman certs {' '.join(argv)} failed: {r.stderr.strip()}")
+        say(
+            f"starting a controller (agents: 127.0.0.1:{fleet.port} mTLS, CLI: 127.0.0.1:{fleet.ops_port} TLS + token)"
+            " and three agents on 127.0.0.2-4"
+        )
         fleet.controller()
         wait(lambda: (RUN / "controller" / "admin.token").exists(), 30, "the controller")
         for host, address, zone in AGENTS:
@@ -154,10 +184,14 @@ def main() -> int:
         if KEEP:
             token = RUN / "controller" / "admin.token"
             say("the fleet keeps running (KEEP=1). Try:")
-            print(f"  export SWITCHMAN_CONTROLLER=127.0.0.1:{fleet.port} SWITCHMAN_TOKEN=$(cat {token})")
-            print("  .venv/bin/switchman --insecure status")
-            print("  .venv/bin/switchman --insecure hosts show web-1")
-            print("  .venv/bin/switchman --insecure query 'node_cpu_seconds_total{mode=\"user\"}' -o json")
+            print(
+                f"  export SWITCHMAN_CONTROLLER=127.0.0.1:{fleet.ops_port} SWITCHMAN_TOKEN=$(cat {token})"
+                f" SWITCHMAN_TLS_DIR={PKI}"
+            )
+            print("  .venv/bin/switchman status")
+            print("  .venv/bin/switchman hosts show web-1")
+            print("  .venv/bin/switchman query 'node_cpu_seconds_total{mode=\"user\"}' -o json")
+            print("  .venv/bin/switchman audit list")
             print("  curl -s 127.0.0.2:9109/metrics | head")
             pids = " ".join(str(p.pid) for p in fleet.procs.values() if p.poll() is None)
             print(f"  stop it with: kill {pids}")

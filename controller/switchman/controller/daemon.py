@@ -105,6 +105,7 @@ class ControllerDaemon:
             host, mport = split_host_port(cfg.metrics_listen)
             http_server, _ = start_http_server(mport, addr=host, registry=self.metrics.registry)
 
+        self.core.rate.mark(self.core.ingest.samples_total)
         scheduler = AsyncIOScheduler(event_loop=loop)
         scheduler.add_job(
             self.core.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", max_instances=1, coalesce=True
