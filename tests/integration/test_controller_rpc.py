@@ -148,6 +148,13 @@ def test_ops_needs_a_token_with_the_right_role(tmp_path: Path) -> None:
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await c.ops.WatchRollout(ops_pb2.GetRolloutRequest(id=1), metadata=viewer, timeout=5).read()
         assert e.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        for call in (
+            c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web", version="2"), metadata=viewer, timeout=5),
+            c.ops.InjectFault(ops_pb2.OpsInjectFaultRequest(host_id="h1"), metadata=viewer, timeout=5),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as e:
+                await call
+            assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED  # refused before any handler runs
 
     run(tmp_path, body)
 

@@ -244,6 +244,8 @@ class AgentDaemon:
             self.config.metrics_listen or "off",
             self.config.controller,
         )
+        if self.tls is None:
+            log.warning("--insecure: plaintext gRPC, no certificates (allowed because every address is loopback)")
         self.notifier.ready(f"serving on port {self.port}")
         await self._stop.wait()
 

@@ -29,7 +29,13 @@ from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.security.tokens import Role
 from switchman.controller.views import host_detail, host_summary, token_message
-from switchman.proto.channel import ServicerContext, peer_certificate, peer_identity, split_host_port
+from switchman.proto.channel import (
+    CONTROLLER_IDENTITY,
+    ServicerContext,
+    peer_certificate,
+    peer_identity,
+    split_host_port,
+)
 from switchman.proto.unimplemented import fill_unimplemented
 from switchman.proto.v1 import controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 from switchman.proto.validate import ValidationError, check_identifier, check_labels
@@ -116,6 +122,8 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         identity = peer_identity(context)
         if identity is None:
             raise Unauthenticated("agent calls need the agent's certificate: connect to the controller's agent port")
+        if identity == CONTROLLER_IDENTITY:
+            raise PermissionDenied("the controller's certificate is not an agent's")
         if identity != host_id:
             raise PermissionDenied(f"certificate {identity!r} may not act as host {host_id!r}")
 
