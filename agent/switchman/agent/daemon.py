@@ -18,10 +18,17 @@ from switchman.agent import __version__
 from switchman.agent import config as config_mod
 from switchman.agent.collect import Family, HostCollector
 from switchman.agent.collect.exposition import MetricsServer
+from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.server import AgentServicer
+from switchman.agent.services.drivers.base import Driver
+from switchman.agent.services.drivers.process import ProcessDriver
+from switchman.agent.services.errors import InvalidService
+from switchman.agent.services.manager import ServiceManager
+from switchman.agent.services.state import StateStore
 from switchman.agent.spool import Spool, SpoolStats
 from switchman.agent.telemetry import make_batches
+from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
     TlsMaterial,
@@ -34,6 +41,7 @@ from switchman.proto.channel import (
 )
 from switchman.proto.daemon import SystemdNotifier
 from switchman.proto.interceptors import RequirePeer
+from switchman.proto.probes import ProbeError, parse_probe
 from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import agent_pb2_grpc
 
@@ -63,6 +71,11 @@ class AgentDaemon:
         self.cycles = 0
         self.collect_cpu_total = 0.0
         self.collect_cpu_last = 0.0
+        self.buffer = TelemetryBuffer()
+        self.probes: ProbeRunner  # made in run(): they own tasks on the running loop
+        self.services: ServiceManager
+        self._store = StateStore(config.data_dir / "services.db")
+        self._process_driver = ProcessDriver(config.data_dir / "logs", self._slot_event)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -113,6 +126,12 @@ class AgentDaemon:
             ),
             ("switchman_agent_pushes_total", "counter", "Successful PushTelemetry calls.", self.link.stats.pushes_ok),
             (
+                "switchman_agent_probes",
+                "gauge",
+                "Probes running.",
+                len(self.probes.keys()) if hasattr(self, "probes") else 0,
+            ),
+            (
                 "switchman_agent_push_failures_total",
                 "counter",
                 "Failed calls to the controller.",
@@ -142,7 +161,48 @@ class AgentDaemon:
         info = Family("switchman_agent_build_info", "gauge", "Agent version.")
         info.add(1, ("version", __version__))
         out.append(info)
+        out.extend(self._service_families())
         return out
+
+    def _slot_event(self, service: str, kind: str, message: str) -> None:
+        self.buffer.event(kind, message, service=service, severity="warning")
+
+    def _driver(self, kind: str) -> Driver:
+        if kind == "process":
+            return self._process_driver
+        raise InvalidService(f"driver {kind!r} is not available on this agent")
+
+    def _service_families(self) -> list[Family]:
+        if not hasattr(self, "services"):
+            return []
+        fams = {
+            "up": Family("switchman_service_slot_up", "gauge", "1 when the slot's process runs."),
+            "active": Family("switchman_service_slot_active", "gauge", "1 for the slot that gets the traffic."),
+            "rss": Family("switchman_service_slot_resident_memory_bytes", "gauge", "Resident memory of the slot."),
+            "cpu": Family("switchman_service_slot_cpu_seconds_total", "counter", "CPU time of the slot."),
+            "fds": Family("switchman_service_slot_open_fds", "gauge", "Open file descriptors of the slot."),
+            "restarts": Family(
+                "switchman_service_slot_restarts_total", "counter", "Restarts of the slot after it died."
+            ),
+            "conns": Family(
+                "switchman_service_slot_connections", "gauge", "Connections the router holds open to the slot."
+            ),
+        }
+        for rec in self._store.services():
+            for slot in ("blue", "green"):
+                proc, _, version = self.services.slot_status(rec.name, slot)
+                if not version and not proc.running:
+                    continue
+                labels = (("service", rec.name), ("slot", slot), ("version", version))
+                fams["up"].add(1.0 if proc.running else 0.0, *labels)
+                fams["active"].add(1.0 if rec.active_slot == slot else 0.0, *labels)
+                fams["rss"].add(proc.rss_bytes, *labels)
+                fams["cpu"].add(proc.cpu_seconds, *labels)
+                fams["fds"].add(proc.open_fds, *labels)
+                fams["restarts"].add(proc.restarts, *labels)
+                router = self.services.routers.get(rec.name)
+                fams["conns"].add(router.connections(slot) if router else 0, *labels)
+        return list(fams.values())
 
     def _collect_for_push(self) -> list[Family]:
         t0 = time.thread_time()
@@ -168,7 +228,8 @@ class AgentDaemon:
             try:
                 families = await asyncio.to_thread(self._collect_for_push)
                 now_ms = int(time.time() * 1000)
-                for batch in make_batches(families, [], now_ms, self.config.batch_max_samples):
+                extra, events = self.buffer.drain()
+                for batch in make_batches(families, events, now_ms, self.config.batch_max_samples, extra):
                     await asyncio.to_thread(self.spool.append, batch, now_ms)
                 self.link.wake()
             except Exception:
@@ -187,6 +248,13 @@ class AgentDaemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
 
+    def _start_configured_probes(self) -> None:
+        for key in [k for k in self.probes.keys() if k.startswith("probe:")]:  # noqa: SIM118 (a method, not a dict)
+            self.probes.remove(key)
+        for i, table in enumerate(self.config.probes):
+            spec = parse_probe(table, f"{self.config.source}: probe #{i + 1}")
+            self.probes.add(f"probe:{spec.name}", spec)
+
     # reload ----------------------------------------------------------------
     def reload(self) -> None:
         """SIGHUP: re-read the file; apply labels (and probes); keep the old
@@ -200,7 +268,15 @@ class AgentDaemon:
             log.error("reload refused, keeping the running configuration: %s", exc)
         else:
             changed = new.labels != self.config.labels
+            try:
+                for i, table in enumerate(new.probes):
+                    parse_probe(table, f"{new.source}: probe #{i + 1}")
+            except ProbeError as exc:
+                log.error("reload refused, keeping the running configuration: %s", exc)
+                self.notifier.ready()
+                return
             self.config = replace(self.config, labels=new.labels, probes=new.probes)
+            self._start_configured_probes()
             log.info("configuration reloaded (labels %s)", "changed" if changed else "unchanged")
             if changed:
                 self.link.resync()
@@ -232,6 +308,10 @@ class AgentDaemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.probes = ProbeRunner(self.buffer)
+        self._start_configured_probes()
+        self.services = ServiceManager(self._store, self._driver, self.config.service_address, self.buffer, self.probes)
+        await self.services.reconcile()
         self.link.start()
         self._tasks.append(asyncio.create_task(self._collect_loop(), name="collect"))
         if self.notifier.watchdog_interval_s:
@@ -256,6 +336,9 @@ class AgentDaemon:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await server.stop(self.config.shutdown_grace / 2)
+        await self.probes.stop()
+        await self.services.close()  # slots keep running; the next start adopts them
+        self._store.close()
         flushed = await self.link.flush(self.config.shutdown_grace / 2)
         await self.link.stop()
         if self._channel is not None:

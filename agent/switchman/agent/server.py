@@ -5,13 +5,43 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import grpc
+from switchman.agent.probes.checks import run_probe
+from switchman.agent.probes.state import Status
+from switchman.agent.services.errors import InvalidService, ServiceError, SwitchFailed, SwitchInProgress, UnknownService
 from switchman.agent.telemetry import to_series
 from switchman.proto.channel import ServicerContext
+from switchman.proto.probes import ProbeError
+from switchman.proto.services import SpecError, from_proto
 from switchman.proto.unimplemented import fill_unimplemented
-from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
+from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
 
 if TYPE_CHECKING:
     from switchman.agent.daemon import AgentDaemon
+
+
+SLOT_ENUM = {"blue": common_pb2.SLOT_BLUE, "green": common_pb2.SLOT_GREEN, "": common_pb2.SLOT_UNSPECIFIED}
+PROBE_STATE = {
+    Status.PASSING: common_pb2.SLOT_STATE_HEALTHY,
+    Status.WARNING: common_pb2.SLOT_STATE_HEALTHY,
+    Status.CRITICAL: common_pb2.SLOT_STATE_UNHEALTHY,
+}
+_CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (UnknownService, grpc.StatusCode.NOT_FOUND),
+    (SwitchInProgress, grpc.StatusCode.FAILED_PRECONDITION),
+    (SwitchFailed, grpc.StatusCode.FAILED_PRECONDITION),
+    (InvalidService, grpc.StatusCode.INVALID_ARGUMENT),
+    (SpecError, grpc.StatusCode.INVALID_ARGUMENT),
+    (ProbeError, grpc.StatusCode.INVALID_ARGUMENT),
+]
+
+
+async def _fail(context: ServicerContext, exc: Exception) -> None:
+    """The one place agent errors become status codes."""
+    for cls, code in _CODES:
+        if isinstance(exc, cls):
+            await context.abort(code, str(exc))
+    raise exc
 
 
 class AgentServicer(agent_pb2_grpc.AgentServicer):
@@ -38,6 +68,93 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             spool_batches=stats.batches,
             spool_bytes=stats.bytes,
             spool_dropped_samples=stats.dropped_samples,
+        )
+
+    def _status(self, name: str) -> common_pb2.ServiceStatus:
+        m = self._d.services
+        rec = m.record(name)
+        slots = []
+        for slot in ("blue", "green"):
+            proc, probe, version = m.slot_status(name, slot)
+            router = m.routers.get(name)
+            if probe is not None and proc.running:
+                state = PROBE_STATE[probe]
+            elif proc.running:
+                state = common_pb2.SLOT_STATE_STARTING
+            else:
+                state = common_pb2.SLOT_STATE_FAILED if proc.restarts else common_pb2.SLOT_STATE_STOPPED
+            slots.append(
+                common_pb2.SlotStatus(
+                    slot=SLOT_ENUM[slot],
+                    state=state,
+                    version=version,
+                    port=m.spec(name).port(slot),
+                    pid=proc.pid,
+                    restarts=proc.restarts,
+                    rss_bytes=proc.rss_bytes,
+                    cpu_seconds=proc.cpu_seconds,
+                    open_fds=proc.open_fds,
+                    active_connections=router.connections(slot) if router else 0,
+                )
+            )
+        return common_pb2.ServiceStatus(
+            name=name,
+            active_slot=SLOT_ENUM[rec.active_slot],
+            active_version=rec.active_version,
+            previous_version=rec.previous_version,
+            slots=slots,
+            phase=rec.phase.value,
+            spec_revision=rec.revision,
+        )
+
+    async def ListServices(
+        self, request: agent_pb2.ListAgentServicesRequest, context: ServicerContext
+    ) -> agent_pb2.ListAgentServicesResponse:
+        return agent_pb2.ListAgentServicesResponse(services=[self._status(n) for n in self._d.services.names()])
+
+    async def Switch(self, request: agent_pb2.SwitchRequest, context: ServicerContext) -> agent_pb2.SwitchResponse:
+        try:
+            spec = from_proto(request.spec)
+            deadline = request.healthy_deadline_ms / 1000 if request.healthy_deadline_ms > 0 else None
+            result = await self._d.services.switch(spec, request.version, deadline)
+        except (ServiceError, SpecError, ProbeError) as exc:
+            await _fail(context, exc)
+            raise
+        return agent_pb2.SwitchResponse(
+            status=self._status(spec.name),
+            changed=result.changed,
+            flip_latency_ms=round(result.flip_latency_ms),
+            message=result.message,
+        )
+
+    async def Rollback(self, request: agent_pb2.RollbackRequest, context: ServicerContext) -> agent_pb2.SwitchResponse:
+        try:
+            result = await self._d.services.rollback(request.service)
+        except ServiceError as exc:
+            await _fail(context, exc)
+            raise
+        return agent_pb2.SwitchResponse(
+            status=self._status(request.service),
+            changed=result.changed,
+            flip_latency_ms=round(result.flip_latency_ms),
+            message=result.message,
+        )
+
+    async def RunProbe(self, request: agent_pb2.RunProbeRequest, context: ServicerContext) -> common_pb2.ProbeResult:
+        spec = next((s for s, _ in self._d.probes.specs.values() if s.name == request.name), None)
+        if spec is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no probe named {request.name!r} on this agent")
+            raise AssertionError("unreachable")
+        outcome = await run_probe(spec)
+        return common_pb2.ProbeResult(
+            name=spec.name,
+            service=spec.service,
+            success=outcome.success,
+            status=common_pb2.PROBE_STATUS_PASSING if outcome.success else common_pb2.PROBE_STATUS_CRITICAL,
+            duration_seconds=outcome.duration_s,
+            http_status_code=outcome.http_status,
+            output=outcome.output,
+            timestamp_ms=int(time.time() * 1000),
         )
 
     async def GetSnapshot(self, request: agent_pb2.GetSnapshotRequest, context: ServicerContext) -> agent_pb2.Snapshot:

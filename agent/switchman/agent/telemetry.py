@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 
 from switchman.agent.collect.model import Family
@@ -15,13 +16,17 @@ def to_series(families: Iterable[Family], ts_ms: int) -> Iterator[common_pb2.Ser
 
 
 def make_batches(
-    families: Iterable[Family], events: list[common_pb2.Event], ts_ms: int, max_samples: int
+    families: Iterable[Family],
+    events: list[common_pb2.Event],
+    ts_ms: int,
+    max_samples: int,
+    extra: Iterable[common_pb2.Series] = (),
 ) -> list[controller_pb2.TelemetryBatch]:
-    """One batch per ``max_samples`` samples (at least one batch when there
-    are events)."""
+    """One batch per ``max_samples`` series (at least one batch when there
+    are events); ``extra`` holds series with their own timestamps (probes)."""
     batches: list[controller_pb2.TelemetryBatch] = []
     current = controller_pb2.TelemetryBatch(events=events)
-    for series in to_series(families, ts_ms):
+    for series in itertools.chain(to_series(families, ts_ms), extra):
         if len(current.series) >= max_samples:
             batches.append(current)
             current = controller_pb2.TelemetryBatch()

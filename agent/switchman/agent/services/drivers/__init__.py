@@ -1,0 +1,6 @@
+"""Drivers run one slot of a service: ``process`` (supervised local process),
+``docker`` and ``podman`` (containers through the engine's CLI)."""
+
+from switchman.agent.services.drivers.base import Driver, SlotProcess, SlotRun
+
+__all__ = ["Driver", "SlotProcess", "SlotRun"]

@@ -1,0 +1,335 @@
+"""Switch, rollback and reconcile (SPEC 3.4).
+
+Switch: start the version in the idle slot -> probe until it passes
+``success_before_passing`` times within the healthy deadline -> persist, flip
+the router -> drain the old slot (SIGTERM: it finishes in-flight requests and
+closes its keep-alive connections, so clients reconnect to the new slot) ->
+stop it, or start it again warm when ``keep_previous`` (ADR 0007). Any
+failure before the flip stops the new slot and leaves traffic where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from switchman.agent.probes.checks import run_probe
+from switchman.agent.probes.runner import ProbeRunner, record
+from switchman.agent.probes.state import ProbeState, Status
+from switchman.agent.services.drivers.base import Driver, SlotProcess, SlotRun
+from switchman.agent.services.errors import InvalidService, SwitchFailed, SwitchInProgress, UnknownService
+from switchman.agent.services.routers.builtin import BuiltinRouter
+from switchman.agent.services.state import Phase, ServiceRecord, SlotRecord, StateStore
+from switchman.agent.telemetry_buffer import TelemetryBuffer
+from switchman.proto.services import ServiceDef, SpecError, parse_toml
+
+log = logging.getLogger(__name__)
+
+SLOTS = ("blue", "green")
+
+
+def other(slot: str) -> str:
+    return "green" if slot == "blue" else "blue"
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    record: ServiceRecord
+    changed: bool
+    flip_latency_ms: float = 0.0
+    message: str = ""
+
+
+class ServiceManager:
+    def __init__(
+        self,
+        store: StateStore,
+        drivers: Callable[[str], Driver],
+        address: str,
+        buffer: TelemetryBuffer,
+        probes: ProbeRunner,
+    ) -> None:
+        self._store = store
+        self._drivers = drivers
+        self._address = address
+        self._buffer = buffer
+        self._probes = probes
+        self.routers: dict[str, BuiltinRouter] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._specs: dict[str, ServiceDef] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # queries -----------------------------------------------------------------
+    def names(self) -> list[str]:
+        return [r.name for r in self._store.services()]
+
+    def record(self, name: str) -> ServiceRecord:
+        r = self._store.get(name)
+        if r is None:
+            raise UnknownService(f"this agent does not run a service named {name!r}")
+        return r
+
+    def slot_status(self, name: str, slot: str) -> tuple[SlotProcess, Status | None, str]:
+        spec = self._specs.get(name)
+        driver = self._drivers(spec.driver if spec else "process")
+        st = driver.status(name, slot)
+        probe = self._probes.states.get(f"{name}:{slot}")
+        version = self._store.slots(name).get(slot)
+        return st, probe.status if probe else None, version.version if version else ""
+
+    def spec(self, name: str) -> ServiceDef:
+        s = self._specs.get(name)
+        if s is None:
+            raise UnknownService(f"this agent does not run a service named {name!r}")
+        return s
+
+    # lifecycle ---------------------------------------------------------------
+    def _run(self, spec: ServiceDef, slot: str, version: str) -> SlotRun:
+        return SlotRun(spec.name, slot, version, self._address, spec.port(slot), spec.command, spec.image, spec.env)
+
+    def _check_port_free(self, spec: ServiceDef, slot: str) -> None:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((self._address, spec.port(slot)))
+            except OSError as exc:
+                raise InvalidService(
+                    f"service {spec.name}: {slot} port {self._address}:{spec.port(slot)} is in use ({exc.strerror})"
+                ) from None
+
+    async def _ensure_router(self, spec: ServiceDef) -> BuiltinRouter:
+        router = self.routers.get(spec.name)
+        if router is None:
+            if spec.router != "builtin":
+                raise InvalidService(f"service {spec.name}: router {spec.router!r} is not available in this agent yet")
+            router = BuiltinRouter(spec.name, self._address, spec.front_port)
+            await router.start()
+            self.routers[spec.name] = router
+        return router
+
+    async def _start_slot(self, spec: ServiceDef, slot: str, version: str) -> SlotProcess:
+        driver = self._drivers(spec.driver)
+        await driver.stop(spec.name, slot, 5.0)  # whatever ran there before
+        self._check_port_free(spec, slot)
+        proc = await driver.start(self._run(spec, slot, version))
+        await asyncio.to_thread(self._store.put_slot, SlotRecord(spec.name, slot, version, proc.pid, proc.started_at))
+        return proc
+
+    async def _stop_slot(self, spec: ServiceDef, slot: str, grace: float) -> None:
+        self._probes.remove(f"{spec.name}:{slot}")
+        await self._drivers(spec.driver).stop(spec.name, slot, grace)
+        await asyncio.to_thread(self._store.drop_slot, spec.name, slot)
+
+    async def _wait_healthy(self, spec: ServiceDef, slot: str, deadline_s: float) -> float:
+        """Probe the slot until it passes; returns the monotonic time it did.
+
+        :raises SwitchFailed: when it does not pass before the deadline or the slot dies.
+        """
+        probe = spec.probe_spec().bound(f"{self._address}:{spec.port(slot)}")
+        state = ProbeState(probe.success_before_passing, probe.failures_before_critical)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline_s
+        last = ""
+        driver = self._drivers(spec.driver)
+        while loop.time() < end:
+            started = loop.time()
+            outcome = await run_probe(probe)
+            record(self._buffer, probe, slot, outcome)
+            last = outcome.output
+            if state.observe(outcome.success, outcome.warning) is Status.PASSING:
+                return loop.time()
+            proc = driver.status(spec.name, slot)
+            if not proc.running and proc.restarts > 2:
+                raise SwitchFailed(f"service {spec.name}: the {slot} slot keeps dying ({proc.last_exit}); see its log")
+            # probe again at the probe's interval, but quickly while it has never passed
+            pause = probe.interval if state.total_passes else min(probe.interval, 0.1)
+            await asyncio.sleep(max(0.0, min(pause - (loop.time() - started), end - loop.time())))
+        raise SwitchFailed(
+            f"service {spec.name}: the {slot} slot did not become healthy within {deadline_s:g}s (last probe: {last})"
+        )
+
+    def _watch(self, spec: ServiceDef, slot: str) -> None:
+        probe = spec.probe_spec().bound(f"{self._address}:{spec.port(slot)}")
+        self._probes.add(f"{spec.name}:{slot}", probe, slot)
+
+    # switch -----------------------------------------------------------------
+    async def switch(self, spec: ServiceDef, version: str, healthy_deadline_s: float | None = None) -> SwitchResult:
+        if not version or len(version) > 128 or any(c in version for c in "/\\ \n\t"):
+            raise InvalidService(f"version {version!r}: must be 1 to 128 characters without spaces or slashes")
+        lock = self._locks.setdefault(spec.name, asyncio.Lock())
+        if lock.locked():
+            raise SwitchInProgress(f"service {spec.name}: a switch is already running")
+        async with lock:
+            return await self._switch(spec, version, healthy_deadline_s or spec.healthy_deadline_ms / 1000)
+
+    async def _switch(self, spec: ServiceDef, version: str, deadline_s: float) -> SwitchResult:
+        current = self._store.get(spec.name) or ServiceRecord(spec.name, spec.source_toml)
+        router = await self._ensure_router(spec)
+        self._specs[spec.name] = spec
+        if current.active_version == version and router.upstream is not None:
+            proc = self._drivers(spec.driver).status(spec.name, current.active_slot)
+            if proc.running:
+                return SwitchResult(current, False, message=f"{version} is already active on {current.active_slot}")
+        target = other(current.active_slot) if current.active_slot else "blue"
+        rec = current.evolve(
+            spec_toml=spec.source_toml,
+            revision=spec.revision,
+            phase=Phase.SWITCHING,
+            target_slot=target,
+            target_version=version,
+        )
+        await asyncio.to_thread(self._store.put, rec)  # written before acting
+        self._buffer.event("switch.started", f"switching to {version} on {target}", service=spec.name, version=version)
+        try:
+            await self._start_slot(spec, target, version)
+            healthy_at = await self._wait_healthy(spec, target, deadline_s)
+        except BaseException as exc:
+            await self._stop_slot(spec, target, 5.0)
+            await asyncio.to_thread(self._store.put, current.evolve(spec_toml=rec.spec_toml, revision=rec.revision))
+            self._buffer.event("switch.failed", str(exc), service=spec.name, severity="warning", version=version)
+            raise
+        old_slot, old_version = current.active_slot, current.active_version
+        flipped = rec.evolve(
+            active_slot=target,
+            active_version=version,
+            previous_slot=old_slot,
+            previous_version=old_version,
+            phase=Phase.DRAINING,
+            target_slot="",
+            target_version="",
+        )
+        await asyncio.to_thread(self._store.put, flipped)  # persisted before the flip
+        router.flip(target, self._address, spec.port(target))
+        flip_ms = (asyncio.get_running_loop().time() - healthy_at) * 1000
+        self._watch(spec, target)
+        log.info("%s: %s is live on %s (flip %.1f ms after healthy)", spec.name, version, target, flip_ms)
+        self._buffer.event(
+            "switch.flipped",
+            f"{version} live on {target}",
+            service=spec.name,
+            version=version,
+            slot=target,
+            previous=old_version,
+        )
+        if old_slot:
+            await self._drain(spec, old_slot, old_version)
+        done = flipped.evolve(phase=Phase.IDLE)
+        await asyncio.to_thread(self._store.put, done)
+        return SwitchResult(done, True, flip_ms, f"{version} live on {target}")
+
+    async def _drain(self, spec: ServiceDef, slot: str, version: str) -> None:
+        """Stop the old slot gracefully (it closes its connections), then keep
+        it warm by starting it again when ``keep_previous``."""
+        router = self.routers[spec.name]
+        grace = spec.drain_timeout_ms / 1000
+        await self._stop_slot(spec, slot, grace)
+        end = time.monotonic() + grace
+        while router.connections(slot) and time.monotonic() < end:
+            await asyncio.sleep(0.05)
+        if spec.keep_previous:
+            try:
+                await self._start_slot(spec, slot, version)
+                self._watch(spec, slot)
+            except InvalidService as exc:
+                log.warning("%s: could not keep %s warm on %s: %s", spec.name, version, slot, exc)
+
+    # rollback ---------------------------------------------------------------
+    async def rollback(self, name: str) -> SwitchResult:
+        spec = self.spec(name)
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            raise SwitchInProgress(f"service {name}: a switch is already running")
+        async with lock:
+            rec = self.record(name)
+            if not rec.previous_version:
+                raise SwitchFailed(f"service {name}: there is no previous version to roll back to")
+            slot = rec.previous_slot
+            probe = self._probes.states.get(f"{name}:{slot}")
+            proc = self._drivers(spec.driver).status(name, slot)
+            if not (proc.running and probe is not None and probe.status is Status.PASSING):
+                return await self._switch(spec, rec.previous_version, spec.healthy_deadline_ms / 1000)
+            started = asyncio.get_running_loop().time()
+            flipped = rec.evolve(
+                active_slot=slot,
+                active_version=rec.previous_version,
+                previous_slot=rec.active_slot,
+                previous_version=rec.active_version,
+                phase=Phase.DRAINING,
+            )
+            await asyncio.to_thread(self._store.put, flipped)
+            self.routers[name].flip(slot, self._address, spec.port(slot))
+            flip_ms = (asyncio.get_running_loop().time() - started) * 1000
+            self._buffer.event(
+                "rollback.flipped",
+                f"rolled back to {rec.previous_version} on {slot}",
+                service=name,
+                version=rec.previous_version,
+                slot=slot,
+            )
+            await self._drain(spec, rec.active_slot, rec.active_version)
+            done = flipped.evolve(phase=Phase.IDLE)
+            await asyncio.to_thread(self._store.put, done)
+            return SwitchResult(done, True, flip_ms, f"rolled back to {rec.previous_version} on {slot}")
+
+    # reconcile --------------------------------------------------------------
+    async def reconcile(self) -> None:
+        """After a start: adopt or restart slots, finish or undo a half-done switch."""
+        for rec in self._store.services():
+            try:
+                spec = parse_toml(rec.spec_toml, f"service {rec.name}")
+            except SpecError as exc:
+                log.error("cannot reconcile %s: %s", rec.name, exc)
+                continue
+            spec = ServiceDef(**{**spec.__dict__, "revision": rec.revision})
+            self._specs[rec.name] = spec
+            try:
+                await self._reconcile_one(spec, rec)
+            except Exception:
+                log.exception("reconciling %s failed", rec.name)
+
+    async def _reconcile_one(self, spec: ServiceDef, rec: ServiceRecord) -> None:
+        driver = self._drivers(spec.driver)
+        slots = self._store.slots(spec.name)
+        if rec.phase is Phase.SWITCHING and rec.target_slot:
+            log.warning("%s: a switch to %s was cut short; undoing it", spec.name, rec.target_version)
+            target = slots.get(rec.target_slot)
+            if target is not None and await driver.adopt(
+                self._run(spec, target.slot, target.version), target.pid, target.started_at
+            ):
+                await driver.stop(spec.name, target.slot, 5.0)
+            await asyncio.to_thread(self._store.drop_slot, spec.name, rec.target_slot)
+            rec = rec.evolve(phase=Phase.IDLE, target_slot="", target_version="")
+            slots.pop(target.slot if target else "", None)
+        wanted = {rec.active_slot: rec.active_version}
+        if spec.keep_previous and rec.previous_slot:
+            wanted[rec.previous_slot] = rec.previous_version
+        for slot, version in wanted.items():
+            if not slot:
+                continue
+            known = slots.get(slot)
+            adopted = (
+                known is not None
+                and known.version == version
+                and await driver.adopt(self._run(spec, slot, version), known.pid, known.started_at)
+            )
+            if not adopted:
+                log.info("%s: starting %s on %s again", spec.name, version, slot)
+                with contextlib.suppress(InvalidService):
+                    await self._start_slot(spec, slot, version)
+            self._watch(spec, slot)
+        router = await self._ensure_router(spec)
+        if rec.active_slot:
+            router.flip(rec.active_slot, self._address, spec.port(rec.active_slot))
+        await asyncio.to_thread(self._store.put, rec.evolve(phase=Phase.IDLE))
+        log.info("%s: reconciled (%s on %s)", spec.name, rec.active_version, rec.active_slot)
+
+    async def close(self) -> None:
+        for r in self.routers.values():
+            await r.stop()
+        for kind in {s.driver for s in self._specs.values()}:
+            await self._drivers(kind).close()

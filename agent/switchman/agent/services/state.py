@@ -1,0 +1,142 @@
+"""Desired and actual state of every service, in the agent's SQLite
+(``services.db``). Written before the agent acts on it, so a crash at any
+point leaves enough to finish or undo what was under way."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS services (
+    name TEXT PRIMARY KEY,
+    spec_toml TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    active_slot TEXT NOT NULL,
+    active_version TEXT NOT NULL,
+    previous_slot TEXT NOT NULL,
+    previous_version TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    target_slot TEXT NOT NULL,
+    target_version TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS slots (
+    service TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    version TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (service, slot)
+);
+"""
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    SWITCHING = "switching"  # new slot starting / probing; traffic still on the active slot
+    DRAINING = "draining"  # flipped; the old slot drains, then stops or is kept warm
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    name: str
+    spec_toml: str
+    revision: int = 0
+    active_slot: str = ""
+    active_version: str = ""
+    previous_slot: str = ""
+    previous_version: str = ""
+    phase: Phase = Phase.IDLE
+    target_slot: str = ""
+    target_version: str = ""
+
+    def evolve(self, **changes: object) -> ServiceRecord:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    service: str
+    slot: str
+    version: str
+    pid: int
+    started_at: float
+
+
+class StateStore:
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def services(self) -> list[ServiceRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, spec_toml, revision, active_slot, active_version, previous_slot, previous_version, phase,"
+                " target_slot, target_version FROM services ORDER BY name"
+            ).fetchall()
+        return [
+            ServiceRecord(
+                name=r[0],
+                spec_toml=r[1],
+                revision=r[2],
+                active_slot=r[3],
+                active_version=r[4],
+                previous_slot=r[5],
+                previous_version=r[6],
+                phase=Phase(r[7]),
+                target_slot=r[8],
+                target_version=r[9],
+            )
+            for r in rows
+        ]
+
+    def get(self, name: str) -> ServiceRecord | None:
+        return next((s for s in self.services() if s.name == name), None)
+
+    def put(self, r: ServiceRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO services VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    r.name,
+                    r.spec_toml,
+                    r.revision,
+                    r.active_slot,
+                    r.active_version,
+                    r.previous_slot,
+                    r.previous_version,
+                    r.phase.value,
+                    r.target_slot,
+                    r.target_version,
+                    int(time.time() * 1000),
+                ),
+            )
+
+    def slots(self, service: str) -> dict[str, SlotRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT service, slot, version, pid, started_at FROM slots WHERE service=?", (service,)
+            ).fetchall()
+        return {r[1]: SlotRecord(*r) for r in rows}
+
+    def put_slot(self, s: SlotRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO slots VALUES (?,?,?,?,?)", (s.service, s.slot, s.version, s.pid, s.started_at)
+            )
+
+    def drop_slot(self, service: str, slot: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM slots WHERE service=? AND slot=?", (service, slot))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,97 @@
+"""The sample HTTP service of the demo and the tests.
+
+    python3 app.py --version 1 --host 127.0.0.2 --port 18081 [--slot blue] [--fail-health]
+
+`GET /` answers ``hello from VERSION (SLOT)``, `GET /health` 200 (or 503 with
+--fail-health, or a version ending in ``-unhealthy``: a version that never turns healthy). HTTP/1.1 keep-alive. On
+SIGTERM it drains like a well-behaved service: it stops accepting, answers
+every further request on open connections with ``Connection: close``, and
+exits when they are closed (at most --grace seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class State:
+    draining = False
+    open_connections = 0
+    lock = threading.Lock()
+
+
+def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            with State.lock:
+                State.open_connections += 1
+
+        def finish(self) -> None:
+            super().finish()
+            with State.lock:
+                State.open_connections -= 1
+
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                code, body = (503, b"unhealthy\n") if fail_health else (200, b"ok\n")
+            else:
+                code, body = 200, f"hello from {version} ({slot})\n".encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Version", version)
+            if State.draining:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet: a log line per request is too much
+            pass
+
+    return Handler
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--version", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    p.add_argument("--slot", default=os.environ.get("SWITCHMAN_SLOT", ""))
+    p.add_argument("--fail-health", action="store_true")
+    p.add_argument("--grace", type=float, default=10.0)
+    args = p.parse_args()
+    try:
+        fail = args.fail_health or args.version.endswith("-unhealthy")
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(args.version, args.slot, fail))
+    except OSError as exc:
+        print(f"hello: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    server.daemon_threads = True
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    print(f"hello {args.version} ({args.slot}) on {args.host}:{args.port}", flush=True)
+    stop.wait()
+    State.draining = True
+    server.shutdown()  # no new connections
+    server.server_close()
+    end = time.monotonic() + args.grace
+    while State.open_connections and time.monotonic() < end:
+        time.sleep(0.02)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
