@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Daemon
+from tests.helpers import Daemon, kill_processes_mentioning
 
 
 @pytest.fixture
@@ -16,6 +16,7 @@ def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
     yield started
     for d in started:
         d.stop()
+    kill_processes_mentioning(str(tmp_path))  # service slots run in their own sessions
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -129,3 +129,18 @@ def series_values(db: Path, name: str, host: str) -> list[tuple[int, float]]:
         (name, host),
     )
     return [(int(t), float(v)) for t, v in rows]  # type: ignore[call-overload]
+
+
+def kill_processes_mentioning(text: str) -> int:
+    """Kill every process whose command line mentions ``text``; returns how many."""
+    import psutil
+
+    n = 0
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any(text in a for a in p.info["cmdline"] or []):
+                p.kill()
+                n += 1
+        except psutil.Error:
+            pass
+    return n

@@ -16,6 +16,7 @@ from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.server import ControllerServicer, OpsServicer, audit_call
+from switchman.controller.services import AgentClients
 from switchman.proto.channel import (
     TlsMaterial,
     add_health,
@@ -29,10 +30,12 @@ from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens", "audit"]
+FEATURES = ["fleet", "query", "tokens", "audit", "services"]
 
 
-def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None = None) -> tuple[Any, HealthServicer]:
+def assemble(
+    core: Core, max_message_bytes: int, push_seconds: Histogram | None = None, agents: AgentClients | None = None
+) -> tuple[Any, HealthServicer]:
     """The gRPC server with every service the controller serves (not yet bound)."""
     server = create_server(
         max_message_bytes=max_message_bytes,
@@ -57,7 +60,7 @@ def assemble(core: Core, max_message_bytes: int, push_seconds: Histogram | None 
 
         servicer.PushTelemetry = timed  # type: ignore[method-assign]
     controller_pb2_grpc.add_ControllerServicer_to_server(servicer, server)
-    ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(core, FEATURES), server)
+    ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(core, FEATURES, agents), server)
     return server, health
 
 
@@ -90,7 +93,8 @@ class ControllerDaemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
-        server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds)
+        agents = AgentClients(self.tls)  # the controller's certificate, checking each agent's name
+        server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds, agents)
         # agents (and a CLI holding a certificate) on `listen`, mutual TLS; the
         # CLI with only ca.pem and a token on `ops_listen` (ADR 0006)
         self.port = listen(server, cfg.listen, self.tls, require_client_cert=True)
@@ -140,6 +144,7 @@ class ControllerDaemon:
         await health.enter_graceful_shutdown()
         scheduler.shutdown(wait=False)
         await server.stop(cfg.shutdown_grace)
+        await agents.close()
         if http_server is not None:
             http_server.shutdown()
         await asyncio.to_thread(self.core.close)

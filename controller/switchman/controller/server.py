@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.json_format import MessageToDict
 from switchman.controller import __version__
+from switchman.controller import services as services_mod
 from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
@@ -28,6 +29,7 @@ from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.security.tokens import Role
+from switchman.controller.services import AgentClients, ServiceRegistry
 from switchman.controller.views import host_detail, host_summary, token_message
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
@@ -36,8 +38,9 @@ from switchman.proto.channel import (
     peer_identity,
     split_host_port,
 )
+from switchman.proto.services import to_proto
 from switchman.proto.unimplemented import fill_unimplemented
-from switchman.proto.v1 import controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
+from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 from switchman.proto.validate import ValidationError, check_identifier, check_labels
 
 log = logging.getLogger(__name__)
@@ -209,10 +212,12 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
 class OpsServicer(ops_pb2_grpc.OpsServicer):
     """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
 
-    def __init__(self, core: Core, features: list[str]) -> None:
+    def __init__(self, core: Core, features: list[str], agents: AgentClients | None = None) -> None:
         self.core = core
         self.features = features
         self.queries = QueryService(core)
+        self.services = ServiceRegistry(core)
+        self.agents = agents or AgentClients(None)
         fill_unimplemented(
             self, ops_pb2.DESCRIPTOR.services_by_name["Ops"], ops_pb2_grpc.OpsServicer, "this controller"
         )
@@ -274,6 +279,52 @@ class OpsServicer(ops_pb2_grpc.OpsServicer):
     @rpc
     async def ListTokens(self, request: ops_pb2.ListTokensRequest, context: Ctx) -> ops_pb2.ListTokensResponse:
         return ops_pb2.ListTokensResponse(tokens=[token_message(t) for t in self.core.tokens.list()])
+
+    @rpc
+    async def ApplyService(self, request: ops_pb2.ApplyServiceRequest, context: Ctx) -> common_pb2.ServiceSpec:
+        v = await self.services.apply(request.source_toml, request.file_name, actor.get())
+        return to_proto(v.spec)
+
+    @rpc
+    async def GetService(self, request: ops_pb2.GetServiceRequest, context: Ctx) -> ops_pb2.GetServiceResponse:
+        history = await self.services.history(request.name)
+        resp = ops_pb2.GetServiceResponse(spec=to_proto(history[-1].spec))
+        if request.history:
+            resp.history.extend(to_proto(v.spec) for v in history)
+        for host in sorted(self.core.fleet.hosts.values(), key=lambda h: h.host_id):
+            if not self.core.fleet.is_up(host):
+                continue
+            try:
+                statuses = await services_mod.host_services(self.core, self.agents, host.host_id)
+            except grpc.aio.AioRpcError:
+                continue
+            for st in statuses:
+                if st.name == request.name:
+                    resp.hosts.append(ops_pb2.HostServiceStatus(host_id=host.host_id, status=st))
+        return resp
+
+    @rpc
+    async def ListServices(self, request: ops_pb2.ListServicesRequest, context: Ctx) -> ops_pb2.ListServicesResponse:
+        return ops_pb2.ListServicesResponse(services=[to_proto(v.spec) for v in await self.services.latest_all()])
+
+    @rpc
+    async def SwitchHost(self, request: ops_pb2.SwitchHostRequest, context: Ctx) -> ops_pb2.SwitchHostResponse:
+        spec = (await self.services.current(request.service)).spec
+        result = await services_mod.switch_host(
+            self.core, self.agents, spec, request.host_id, request.version, request.rollback
+        )
+        await self._event(request.host_id, spec.name, "rollback" if request.rollback else "switch", result.message)
+        return ops_pb2.SwitchHostResponse(result=result)
+
+    async def _event(self, host_id: str, service: str, kind: str, message: str) -> None:
+        def job(conn: Any) -> None:
+            conn.execute(
+                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
+                (host_id, self.core.clock_ms(), kind, 1, service, message, json.dumps({"actor": actor.get()})),
+            )
+
+        assert self.core.writer is not None
+        await self.core.writer.run(job)
 
     @rpc
     async def ListAudit(self, request: ops_pb2.ListAuditRequest, context: Ctx) -> ops_pb2.ListAuditResponse:

@@ -99,4 +99,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0004_services",
+        """
+        CREATE TABLE service_specs (
+            name TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            source_toml TEXT NOT NULL,
+            applied_ms INTEGER NOT NULL,
+            applied_by TEXT NOT NULL,
+            PRIMARY KEY (name, revision)
+        );
+        """,
+    ),
 ]

@@ -1,0 +1,140 @@
+"""Versioned service specs (`switchman service apply|show|list`) and single-host
+switches through the agents' Agent service: the building blocks rollouts use."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+
+import grpc
+from switchman.controller.core import Core
+from switchman.controller.errors import Conflict, InvalidArgument, NotFound
+from switchman.proto.channel import TlsMaterial, create_channel
+from switchman.proto.services import ServiceDef, SpecError, parse_toml, to_proto
+from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
+
+AGENT_CALL_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SpecVersion:
+    spec: ServiceDef
+    applied_ms: int
+    applied_by: str
+
+
+class ServiceRegistry:
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def _rows(self, name: str | None = None) -> list[SpecVersion]:
+        conn = self._core.db.reader()
+        sql = "SELECT name, revision, source_toml, applied_ms, applied_by FROM service_specs"
+        rows = conn.execute(
+            sql + (" WHERE name=? ORDER BY revision" if name else " ORDER BY name, revision"), (name,) if name else ()
+        ).fetchall()
+        out = []
+        for n, rev, toml, ms, by in rows:
+            spec = parse_toml(toml, f"service {n}")
+            out.append(SpecVersion(ServiceDef(**{**spec.__dict__, "revision": rev}), ms, by))
+        return out
+
+    async def history(self, name: str) -> list[SpecVersion]:
+        rows = await asyncio.to_thread(self._rows, name)
+        if not rows:
+            raise NotFound(f"no service named {name!r}; apply one with `switchman service apply FILE`")
+        return rows
+
+    async def current(self, name: str) -> SpecVersion:
+        return (await self.history(name))[-1]
+
+    async def latest_all(self) -> list[SpecVersion]:
+        latest: dict[str, SpecVersion] = {}
+        for v in await asyncio.to_thread(self._rows):
+            latest[v.spec.name] = v
+        return list(latest.values())
+
+    async def apply(self, source: str, file_name: str, actor: str) -> SpecVersion:
+        """Validate and store a new revision; unchanged text is not a new revision."""
+        try:
+            spec = parse_toml(source, file_name or "service.toml")
+        except SpecError as exc:
+            raise InvalidArgument(str(exc)) from None
+        now = self._core.clock_ms()
+
+        def job(conn: sqlite3.Connection) -> tuple[int, bool]:
+            row = conn.execute(
+                "SELECT revision, source_toml FROM service_specs WHERE name=? ORDER BY revision DESC LIMIT 1",
+                (spec.name,),
+            ).fetchone()
+            if row is not None and row[1] == source:
+                return int(row[0]), False
+            rev = (row[0] if row else 0) + 1
+            conn.execute("INSERT INTO service_specs VALUES (?,?,?,?,?)", (spec.name, rev, source, now, actor))
+            return rev, True
+
+        assert self._core.writer is not None
+        rev, _ = await self._core.writer.run(job)
+        return SpecVersion(ServiceDef(**{**spec.__dict__, "revision": rev}), now, actor)
+
+
+class AgentClients:
+    """Channels to agents at their advertised addresses, one per host,
+    checking the agent's certificate name against its host id."""
+
+    def __init__(self, tls: TlsMaterial | None) -> None:
+        self._tls = tls
+        self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
+
+    def stub(self, host_id: str, address: str) -> agent_pb2_grpc.AgentStub:
+        key = (host_id, address)
+        ch = self._channels.get(key)
+        if ch is None:
+            ch = create_channel(address, self._tls, server_name=host_id if self._tls else None)
+            self._channels[key] = ch
+        return agent_pb2_grpc.AgentStub(ch)
+
+    async def close(self) -> None:
+        for ch in self._channels.values():
+            await ch.close(None)
+        self._channels.clear()
+
+
+async def switch_host(
+    core: Core, agents: AgentClients, spec: ServiceDef, host_id: str, version: str, rollback: bool
+) -> agent_pb2.SwitchResponse:
+    host = core.fleet.get(host_id)
+    if not core.fleet.is_up(host):
+        raise Conflict(f"host {host_id!r} is down")
+    stub = agents.stub(host_id, host.address)
+    try:
+        resp: agent_pb2.SwitchResponse
+        if rollback:
+            resp = await stub.Rollback(
+                agent_pb2.RollbackRequest(service=spec.name), timeout=spec.healthy_deadline_ms / 1000 + 60
+            )
+            return resp
+        if not version:
+            raise InvalidArgument("version: required")
+        resp = await stub.Switch(
+            agent_pb2.SwitchRequest(spec=to_proto(spec), version=version, healthy_deadline_ms=spec.healthy_deadline_ms),
+            timeout=spec.healthy_deadline_ms / 1000 + spec.drain_timeout_ms / 1000 + 30,
+        )
+        return resp
+    except grpc.aio.AioRpcError as exc:
+        code = exc.code()
+        detail = f"host {host_id}: {exc.details()}"
+        if code in (grpc.StatusCode.INVALID_ARGUMENT,):
+            raise InvalidArgument(detail) from None
+        if code is grpc.StatusCode.NOT_FOUND:
+            raise NotFound(detail) from None
+        raise Conflict(detail) from None
+
+
+async def host_services(core: Core, agents: AgentClients, host_id: str) -> list[common_pb2.ServiceStatus]:
+    host = core.fleet.get(host_id)
+    resp = await agents.stub(host_id, host.address).ListServices(
+        agent_pb2.ListAgentServicesRequest(), timeout=AGENT_CALL_TIMEOUT
+    )
+    return list(resp.services)
