@@ -29,6 +29,7 @@ class State:
 def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def setup(self) -> None:
             super().setup()
