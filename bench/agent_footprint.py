@@ -12,9 +12,11 @@ the median ``/metrics`` latency of both, scraped alternately.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,8 +26,65 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `bench` importable
 import psutil
+from switchman.proto.channel import create_channel
+from switchman.proto.services import parse_toml, to_proto
+from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
 
-from bench.common import BIN, free_port, median, save, start, wait_for
+from bench.common import BIN, ROOT, free_port, median, save, start, wait_for
+
+ADDRESS = "127.0.0.42"
+PROBES = """
+[[probe]]
+name = "self-metrics"
+kind = "tcp"
+address = "127.0.0.1:22"
+interval = "10s"
+[[probe]]
+name = "true"
+kind = "exec"
+command = ["true"]
+interval = "10s"
+[[probe]]
+name = "loopback-http"
+kind = "http"
+url = "http://127.0.0.42:1/"
+interval = "10s"
+"""
+PROBE_ON_FRONT = """
+[[probe]]
+name = "front-{i}"
+kind = "http"
+address = "127.0.0.42:{port}"
+path = "/health"
+interval = "10s"
+"""
+
+
+async def start_services(agent_port: int) -> list[int]:
+    """Two services of the sample app, switched in through the Agent RPC."""
+    channel = create_channel(f"{ADDRESS}:{agent_port}", None)
+    stub = agent_pb2_grpc.AgentStub(channel)
+    fronts = []
+    for name in ("web", "api"):
+        front, blue, green = free_port(ADDRESS), free_port(ADDRESS), free_port(ADDRESS)
+        spec = parse_toml(SERVICE.format(name=name, py=sys.executable, app=APP, front=front, blue=blue, green=green))
+        await stub.Switch(agent_pb2.SwitchRequest(spec=to_proto(spec), version="1"), timeout=60)
+        fronts.append(front)
+    await channel.close(None)
+    return fronts
+
+
+APP = ROOT / "examples" / "hello" / "app.py"
+SERVICE = """
+name = "{name}"
+command = ["{py}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}"]
+front_port = {front}
+back_ports = {{ blue = {blue}, green = {green} }}
+[probe]
+kind = "http"
+path = "/health"
+interval = "10s"
+"""
 
 
 def scrape(url: str) -> tuple[float, str]:
@@ -68,14 +127,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             work / "c.log",
         )
         procs.append(ctl)
+        gport = free_port(ADDRESS)
+        (work / "agent.toml").write_text(PROBES)
         agent = start(
             [
                 str(BIN / "switchman-agent"),
+                "--config",
+                str(work / "agent.toml"),
                 "--insecure",
                 "--controller",
                 f"127.0.0.1:{cport}",
                 "--listen",
-                "127.0.0.1:0",
+                f"{ADDRESS}:{gport}",
                 "--data-dir",
                 str(work / "a"),
                 "--host-id",
@@ -101,7 +164,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 return False
 
         wait_for(reachable, 30, "agent and node_exporter endpoints")
-        time.sleep(5)  # warm-up: registration, first pushes
+        fronts = asyncio.run(start_services(gport))
+        (work / "agent.toml").write_text(
+            PROBES + "".join(PROBE_ON_FRONT.format(i=i, port=p) for i, p in enumerate(fronts))
+        )
+        agent.send_signal(signal.SIGHUP)  # 3 + 2 = 5 probes, two of them on the services' front ports
+        time.sleep(5)  # warm-up: registration, first pushes, probes running
 
         # 1. quiet window: the agent only collects and pushes
         ap = psutil.Process(agent.pid)
@@ -136,8 +204,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _, abody = scrape(a_url)
         return {
             "agent_rss_mib": round(median([float(r) for r in rss]) / 2**20, 1),
-            "agent_probes": 0,
-            "agent_services": 0,
+            "agent_probes": int(metric(body1, "switchman_agent_probes")),
+            "agent_services": 2,
             "collect_cycles": int(cycles),
             "agent_collect_cpu_ms_per_cycle": round(collect_cpu / cycles * 1000, 3),
             "agent_process_cpu_ms_per_cycle": round((cpu1 - cpu0 - 2 * one_scrape) / cycles * 1000, 3),
@@ -156,6 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 p.wait(20)
             except Exception:
                 p.kill()
+        subprocess.run(["pkill", "-f", str(APP)], check=False)  # the slots outlive the agent by design
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `bench` importable
-from bench.common import BIN, ROOT, free_port, save, start, wait_for
 from switchman.proto.channel import create_channel
 from switchman.proto.services import parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
+
+from bench.common import BIN, ROOT, free_port, save, start, wait_for
 
 ADDRESS = "127.0.0.41"
 
@@ -44,8 +45,13 @@ def parse_wrk(text: str) -> dict[str, Any]:
     non2xx = int(m.group(1)) if m else 0
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", text)
     p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)] if p99 else float("nan")
-    return {"requests": reqs, "requests_per_s": rps, "socket_errors": socket_errors, "non_2xx": non2xx,
-            "latency_p99_ms": p99_ms}
+    return {
+        "requests": reqs,
+        "requests_per_s": rps,
+        "socket_errors": socket_errors,
+        "non_2xx": non2xx,
+        "latency_p99_ms": p99_ms,
+    }
 
 
 async def drive(agent_port: int, spec_toml: str, seconds: float, wrk_cmd: list[str]) -> dict[str, Any]:
@@ -53,7 +59,9 @@ async def drive(agent_port: int, spec_toml: str, seconds: float, wrk_cmd: list[s
     channel = create_channel(f"{ADDRESS}:{agent_port}", None)
     stub = agent_pb2_grpc.AgentStub(channel)
     r = await stub.Switch(agent_pb2.SwitchRequest(spec=to_proto(spec), version="1"), timeout=60)
-    wrk = await asyncio.create_subprocess_exec(*wrk_cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    wrk = await asyncio.create_subprocess_exec(
+        *wrk_cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     await asyncio.sleep(seconds * 0.25)
     r = await stub.Switch(agent_pb2.SwitchRequest(spec=to_proto(spec), version="2"), timeout=60)
     flip_ms = r.flip_latency_ms
@@ -63,8 +71,13 @@ async def drive(agent_port: int, spec_toml: str, seconds: float, wrk_cmd: list[s
     rollback_call_ms = (time.perf_counter() - t0) * 1000
     out, _ = await wrk.communicate()
     await channel.close(None)
-    return {"flip_ms": flip_ms, "rollback_flip_ms": rb.flip_latency_ms, "rollback_call_ms": round(rollback_call_ms, 1),
-            "active_after": rb.status.active_version, "wrk": out.decode()}
+    return {
+        "flip_ms": flip_ms,
+        "rollback_flip_ms": rb.flip_latency_ms,
+        "rollback_call_ms": round(rollback_call_ms, 1),
+        "active_after": rb.status.active_version,
+        "wrk": out.decode(),
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,12 +99,33 @@ interval = "500ms"
 timeout = "500ms"
 success_before_passing = 2
 """
-    agent = start([str(BIN / "switchman-agent"), "--insecure", "--controller", f"127.0.0.1:{free_port()}",
-                   "--listen", f"{ADDRESS}:{agent_port}", "--data-dir", str(work / "a"), "--host-id", "bench",
-                   "--metrics-listen", ""], work / "agent.log")
+    agent = start(
+        [
+            str(BIN / "switchman-agent"),
+            "--insecure",
+            "--controller",
+            f"127.0.0.1:{free_port()}",
+            "--listen",
+            f"{ADDRESS}:{agent_port}",
+            "--data-dir",
+            str(work / "a"),
+            "--host-id",
+            "bench",
+            "--metrics-listen",
+            "",
+        ],
+        work / "agent.log",
+    )
     try:
         wait_for(lambda: "serving on" in (work / "agent.log").read_text(), 20, "agent start")
-        wrk_cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{int(args.seconds)}s", "--latency", f"http://{ADDRESS}:{front}/"]
+        wrk_cmd = [
+            "wrk",
+            "-t2",
+            f"-c{args.connections}",
+            f"-d{int(args.seconds)}s",
+            "--latency",
+            f"http://{ADDRESS}:{front}/",
+        ]
         res = asyncio.run(drive(agent_port, spec_toml, args.seconds, wrk_cmd))
         w = parse_wrk(res.pop("wrk"))
         return {

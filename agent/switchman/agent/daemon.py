@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import grpc
@@ -285,6 +286,8 @@ class AgentDaemon:
     # run ------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
+        # few blocking jobs (collect, spool, scrape) run at once; each idle worker thread costs memory
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=3, thread_name_prefix="agent-io"))
         self._channel = create_channel(self.config.controller, self.tls, server_name=CONTROLLER_IDENTITY)
         self.link = ControllerLink(
             self._channel,

@@ -72,6 +72,8 @@ class Spool:
         self.epoch: str = row[0]
         self._pending_drop_report = 0
         self._bytes = self._logical_bytes()
+        n, samples = self._db.execute("SELECT count(*), coalesce(sum(n_samples), 0) FROM batches").fetchone()
+        self._batches, self._samples, self._dropped = int(n), int(samples), self._meta_int("dropped")
 
     def _meta_int(self, key: str) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()[0])
@@ -92,6 +94,8 @@ class Spool:
                 self._db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (str(seq + 1),))
                 self._db.execute("COMMIT")
                 self._bytes += ROW_OVERHEAD + len(payload)
+                self._batches += 1
+                self._samples += n_samples
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")
                 raise SpoolError(f"spool {self.path}: cannot append: {exc}") from exc
@@ -116,15 +120,19 @@ class Spool:
     def ack(self, acked_seq: int) -> int:
         """Delete every entry with sequence <= ``acked_seq``; returns how many."""
         with self._lock:
+            n, samples = self._db.execute(
+                "SELECT count(*), coalesce(sum(n_samples), 0) FROM batches WHERE seq <= ?", (acked_seq,)
+            ).fetchone()
             cur = self._db.execute("DELETE FROM batches WHERE seq <= ?", (acked_seq,))
             if cur.rowcount:
                 self._bytes = self._logical_bytes()
+                self._batches -= int(n)
+                self._samples -= int(samples)
             return cur.rowcount
 
     def stats(self) -> SpoolStats:
-        with self._lock:
-            batches, samples = self._db.execute("SELECT count(*), coalesce(sum(n_samples), 0) FROM batches").fetchone()
-            return SpoolStats(batches, samples, self._bytes, self._meta_int("dropped"))
+        with self._lock:  # kept in memory: read on every collection cycle
+            return SpoolStats(self._batches, self._samples, self._bytes, self._dropped)
 
     def _logical_bytes(self) -> int:
         """What the entries take: payloads plus a fixed per-row overhead. The
@@ -160,7 +168,10 @@ class Spool:
             self._db.execute("UPDATE meta SET value=CAST(value AS INTEGER)+? WHERE key='dropped'", (dropped,))
             self._db.execute("COMMIT")
             self._pending_drop_report += dropped
+            self._dropped += dropped
             self._bytes = self._logical_bytes()
+            n, samples = self._db.execute("SELECT count(*), coalesce(sum(n_samples), 0) FROM batches").fetchone()
+            self._batches, self._samples = int(n), int(samples)
 
     def close(self) -> None:
         with self._lock:

@@ -75,8 +75,17 @@ class StateStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        # reads are served from memory (every collection cycle reads them); writes go to disk first
+        self._services = {r.name: r for r in self._load_services()}
+        self._slots: dict[str, dict[str, SlotRecord]] = {}
+        for row in self._db.execute("SELECT service, slot, version, pid, started_at FROM slots"):
+            self._slots.setdefault(row[0], {})[row[1]] = SlotRecord(*row)
 
     def services(self) -> list[ServiceRecord]:
+        with self._lock:
+            return sorted(self._services.values(), key=lambda r: r.name)
+
+    def _load_services(self) -> list[ServiceRecord]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT name, spec_toml, revision, active_slot, active_version, previous_slot, previous_version, phase,"
@@ -99,7 +108,8 @@ class StateStore:
         ]
 
     def get(self, name: str) -> ServiceRecord | None:
-        return next((s for s in self.services() if s.name == name), None)
+        with self._lock:
+            return self._services.get(name)
 
     def put(self, r: ServiceRecord) -> None:
         with self._lock:
@@ -119,23 +129,23 @@ class StateStore:
                     int(time.time() * 1000),
                 ),
             )
+            self._services[r.name] = r
 
     def slots(self, service: str) -> dict[str, SlotRecord]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT service, slot, version, pid, started_at FROM slots WHERE service=?", (service,)
-            ).fetchall()
-        return {r[1]: SlotRecord(*r) for r in rows}
+            return dict(self._slots.get(service, {}))
 
     def put_slot(self, s: SlotRecord) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO slots VALUES (?,?,?,?,?)", (s.service, s.slot, s.version, s.pid, s.started_at)
             )
+            self._slots.setdefault(s.service, {})[s.slot] = s
 
     def drop_slot(self, service: str, slot: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM slots WHERE service=? AND slot=?", (service, slot))
+            self._slots.get(service, {}).pop(slot, None)
 
     def close(self) -> None:
         with self._lock:
