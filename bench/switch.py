@@ -37,8 +37,8 @@ ADDRESS = "127.0.0.41"
 def parse_wrk(text: str) -> dict[str, Any]:
     if "requests in" not in text:
         raise SystemExit(f"wrk failed:\n{text}")
-    reqs = int(re.search(r"(\d+) requests in", text).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+    reqs = int(re.search(r"(\d+) requests in", text).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     socket_errors = sum(int(x) for x in m.groups()) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)

@@ -49,7 +49,7 @@ def test_http_tcp_exec_and_grpc_probes_against_real_peers(tmp_path: Path) -> Non
         app = await asyncio.create_subprocess_exec(
             sys.executable, str(APP), "--version", "7", "--port", str(port), stdout=asyncio.subprocess.PIPE
         )
-        await app.stdout.readline()  # type: ignore[union-attr]
+        await app.stdout.readline()
         try:
             addr = f"127.0.0.1:{port}"
             ok = await run_probe(parse_probe({"kind": "http", "path": "/health", "timeout": "1s"}).bound(addr))
