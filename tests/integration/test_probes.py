@@ -10,7 +10,7 @@ import pytest
 from switchman.agent.probes.checks import run_probe
 from switchman.agent.probes.state import ProbeState, Status
 from switchman.proto.channel import add_health, create_server, listen, set_serving
-from switchman.proto.probes import ProbeError, parse_probe
+from switchman.proto.probes import ProbeError, ProbeSpec, parse_probe
 
 from tests.helpers import free_port
 
@@ -35,12 +35,18 @@ def test_consul_semantics() -> None:
         ({"kind": "http", "body_regex": "("}, "body_regex"),
         ({"kind": "tcp", "frequency": "1s"}, "unknown field(s) frequency"),
         ({"kind": "tcp", "success_before_passing": 0}, "from 1 to 100"),
+        ({"kind": "tcp"}, "address: a tcp probe needs address"),
     ],
 )
 def test_bad_probe_specs_name_the_field(table: dict[str, object], message: str) -> None:
     with pytest.raises(ProbeError) as e:
         parse_probe(table, "agent.toml: probe #1")
     assert message in str(e.value) and str(e.value).startswith("agent.toml: probe #1")
+
+
+def unbound(table: dict[str, object]) -> ProbeSpec:
+    """A probe spec to be aimed at a target with ``.bound(address)``."""
+    return parse_probe(table, needs_target=False)
 
 
 def test_http_tcp_exec_and_grpc_probes_against_real_peers(tmp_path: Path) -> None:
@@ -52,28 +58,28 @@ def test_http_tcp_exec_and_grpc_probes_against_real_peers(tmp_path: Path) -> Non
         await app.stdout.readline()
         try:
             addr = f"127.0.0.1:{port}"
-            ok = await run_probe(parse_probe({"kind": "http", "path": "/health", "timeout": "1s"}).bound(addr))
+            ok = await run_probe(unbound({"kind": "http", "path": "/health", "timeout": "1s"}).bound(addr))
             assert ok.success and ok.http_status == 200 and ok.duration_s > 0
             body_ok = await run_probe(
-                parse_probe({"kind": "http", "path": "/", "body_contains": "hello from 7"}).bound(addr)
+                unbound({"kind": "http", "path": "/", "body_contains": "hello from 7"}).bound(addr)
             )
             assert body_ok.success
-            wrong = await run_probe(parse_probe({"kind": "http", "path": "/", "body_regex": "from [89]"}).bound(addr))
+            wrong = await run_probe(unbound({"kind": "http", "path": "/", "body_regex": "from [89]"}).bound(addr))
             assert not wrong.success and "does not match" in wrong.output
-            status = await run_probe(parse_probe({"kind": "http", "path": "/", "status": "500-599"}).bound(addr))
+            status = await run_probe(unbound({"kind": "http", "path": "/", "status": "500-599"}).bound(addr))
             assert not status.success and status.http_status == 200
-            assert (await run_probe(parse_probe({"kind": "tcp"}).bound(addr))).success
+            assert (await run_probe(unbound({"kind": "tcp"}).bound(addr))).success
         finally:
             app.terminate()
             await app.wait()
-        closed = await run_probe(parse_probe({"kind": "tcp"}).bound(f"127.0.0.1:{port}"))
+        closed = await run_probe(unbound({"kind": "tcp"}).bound(f"127.0.0.1:{port}"))
         assert not closed.success and ("refused" in closed.output.lower() or "connect" in closed.output.lower())
 
         for code, success, warning in ((0, True, False), (1, False, True), (2, False, False)):
-            r = await run_probe(parse_probe({"kind": "exec", "command": ["sh", "-c", f"echo out; exit {code}"]}))
+            r = await run_probe(unbound({"kind": "exec", "command": ["sh", "-c", f"echo out; exit {code}"]}))
             assert (r.success, r.warning) == (success, warning) and "out" in r.output
         slow = await run_probe(
-            parse_probe({"kind": "exec", "command": ["sleep", "5"], "interval": "1s", "timeout": "200ms"})
+            unbound({"kind": "exec", "command": ["sleep", "5"], "interval": "1s", "timeout": "200ms"})
         )
         assert not slow.success and "timed out" in slow.output and slow.duration_s < 1
 
@@ -81,7 +87,7 @@ def test_http_tcp_exec_and_grpc_probes_against_real_peers(tmp_path: Path) -> Non
         health = add_health(server)
         gport = listen(server, "127.0.0.1:0", None)
         await server.start()
-        grpc_probe = parse_probe({"kind": "grpc", "grpc_service": "svc"}).bound(f"127.0.0.1:{gport}")
+        grpc_probe = unbound({"kind": "grpc", "grpc_service": "svc"}).bound(f"127.0.0.1:{gport}")
         await set_serving(health, True, ["svc"])
         assert (await run_probe(grpc_probe)).success
         await set_serving(health, False, ["svc"])

@@ -96,7 +96,7 @@ def _dur(where: str, key: str, value: object) -> float:
         raise ProbeError(f"{where}: {key}: expected a duration such as 500ms or 10s, got {value!r}") from None
 
 
-def parse_probe(table: dict[str, object], where: str = "probe") -> ProbeSpec:
+def parse_probe(table: dict[str, object], where: str = "probe", *, needs_target: bool = True) -> ProbeSpec:
     """A ``[[probe]]`` table (or a service's ``[probe]``) as a spec.
 
     :raises ProbeError: naming the field and what was expected.
@@ -153,6 +153,12 @@ def parse_probe(table: dict[str, object], where: str = "probe") -> ProbeSpec:
     if method not in ("GET", "HEAD", "POST", "PUT", "OPTIONS"):
         raise ProbeError(f"{where}: method: {method!r} is not supported")
     tls_skip = bool(table.get("tls_skip_verify", not table.get("tls_verify", True)))
+    address = str(table.get("address", ""))
+    if needs_target and kind is not Kind.EXEC and not address and not (kind is Kind.HTTP and table.get("url")):
+        raise ProbeError(
+            f'{where}: address: a {kind.value} probe needs address = "HOST:PORT"'
+            + (" or url" if kind is Kind.HTTP else "")
+        )
     return ProbeSpec(
         name=name,
         kind=kind,
@@ -170,7 +176,7 @@ def parse_probe(table: dict[str, object], where: str = "probe") -> ProbeSpec:
         body_regex=body_regex,
         headers={str(k): str(v) for k, v in headers.items()},
         tls_skip_verify=tls_skip,
-        address=str(table.get("address", "")),
+        address=address,
         grpc_service=str(table.get("grpc_service", "")),
         command=tuple(str(c) for c in command) if isinstance(command, list) else (),
     )

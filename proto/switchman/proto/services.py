@@ -45,7 +45,10 @@ class ServiceDef:
         return self.blue_port if slot == "blue" else self.green_port
 
     def probe_spec(self) -> ProbeSpec:
-        return parse_probe({"kind": "tcp", **self.probe, "service": self.name}, f"service {self.name}: probe")
+        # bound to each slot's back port when it runs
+        return parse_probe(
+            {"kind": "tcp", **self.probe, "service": self.name}, f"service {self.name}: probe", needs_target=False
+        )
 
 
 def _ms(file: str, key: str, value: object) -> int:
