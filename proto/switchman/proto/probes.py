@@ -96,6 +96,27 @@ def _dur(where: str, key: str, value: object) -> float:
         raise ProbeError(f"{where}: {key}: expected a duration such as 500ms or 10s, got {value!r}") from None
 
 
+def _http_checks(table: dict[str, object], where: str) -> tuple[int, int, str]:
+    """The expected status range and body regex of an http probe."""
+    status_min, status_max = 200, 399
+    if "status" in table:  # "200-299" or 200
+        text = str(table["status"])
+        m = re.fullmatch(r"(\d{3})(?:-(\d{3}))?", text)
+        if not m:
+            raise ProbeError(f"{where}: status: expected a code or a range such as 200-299, got {text!r}")
+        status_min = int(m.group(1))
+        status_max = int(m.group(2) or m.group(1))
+    status_min = int(table.get("status_min", status_min))  # type: ignore[call-overload]
+    status_max = int(table.get("status_max", status_max))  # type: ignore[call-overload]
+    body_regex = str(table.get("body_regex", ""))
+    if body_regex:
+        try:
+            re.compile(body_regex)
+        except re.error as exc:
+            raise ProbeError(f"{where}: body_regex: {exc}") from None
+    return status_min, status_max, body_regex
+
+
 def parse_probe(table: dict[str, object], where: str = "probe", *, needs_target: bool = True) -> ProbeSpec:
     """A ``[[probe]]`` table (or a service's ``[probe]``) as a spec.
 
@@ -125,22 +146,7 @@ def parse_probe(table: dict[str, object], where: str = "probe", *, needs_target:
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100:
             raise ProbeError(f"{where}: {key}: expected a whole number from 1 to 100, got {v!r}")
         counts[key] = v
-    status_min, status_max = 200, 399
-    if "status" in table:  # "200-299" or 200
-        text = str(table["status"])
-        m = re.fullmatch(r"(\d{3})(?:-(\d{3}))?", text)
-        if not m:
-            raise ProbeError(f"{where}: status: expected a code or a range such as 200-299, got {text!r}")
-        status_min = int(m.group(1))
-        status_max = int(m.group(2) or m.group(1))
-    status_min = int(table.get("status_min", status_min))  # type: ignore[call-overload]
-    status_max = int(table.get("status_max", status_max))  # type: ignore[call-overload]
-    body_regex = str(table.get("body_regex", ""))
-    if body_regex:
-        try:
-            re.compile(body_regex)
-        except re.error as exc:
-            raise ProbeError(f"{where}: body_regex: {exc}") from None
+    status_min, status_max, body_regex = _http_checks(table, where)
     command = table.get("command", [])
     if kind is Kind.EXEC and (
         not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
