@@ -4,21 +4,28 @@ Everything runs on mutual TLS with certificates made on the fly
 (`switchman certs init|issue`) and the CLI uses the first-start admin token.
 This version shows the telemetry path: three agents on 127.0.0.2-4 register,
 push host metrics, one is killed and turns `down` after the heartbeat TTL,
-comes back `up`, and every sample it collected meanwhile arrives. Ends by
+comes back `up`, and every sample it collected meanwhile arrives; then the
+sample service goes to version 1 on every host and, under steady load on the
+front ports, each host switches to version 2 and one rolls back, with the
+count of failed requests shown (zero). Ends by
 itself and stops every process it started; `KEEP=1 make demo` leaves the
 fleet running and prints the commands to explore it.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "demo-run"
@@ -111,6 +118,13 @@ class Fleet:
                 print(f"{name} did not stop in time; killing it")
                 p.kill()
                 p.wait(5)
+        # service slots outlive their agent on purpose (an agent restart adopts them); the demo stops them too
+        slots = [q for q in psutil.process_iter(["cmdline"]) if str(RUN / "hello.py") in (q.info["cmdline"] or [])]
+        for q in slots:
+            q.terminate()
+        _, alive = psutil.wait_procs(slots, timeout=10)
+        for q in alive:
+            q.kill()
 
 
 def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
@@ -138,6 +152,73 @@ def wait(predicate: object, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise SystemExit(f"demo: timed out waiting for {what}; logs are in {RUN}")
+
+
+class Load:
+    """Keep-alive HTTP clients on every host's front port, counting failures."""
+
+    def __init__(self, targets: list[tuple[str, int]], per_target: int = 2) -> None:
+        self.ok = 0
+        self.failed = 0
+        self.versions: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=t, daemon=True) for t in targets * per_target]
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(5)
+
+    def _client(self, host: str, port: int) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        while not self._stop.is_set():
+            try:
+                conn.request("GET", "/")
+                resp = conn.getresponse()
+                body = resp.read().decode()
+                with self._lock:
+                    self.ok += resp.status == 200
+                    self.failed += resp.status != 200
+                    version = body.split()[2] if body.startswith("hello from") else "?"
+                    self.versions[version] = self.versions.get(version, 0) + 1
+                if resp.will_close:
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                with self._lock:
+                    self.failed += 1
+                conn.close()
+                time.sleep(0.01)
+        conn.close()
+
+
+def services_part(fleet: Fleet) -> None:
+    say("switchman service apply examples/hello/service.toml; version 1 on the three hosts")
+    spec = (ROOT / "examples" / "hello" / "service.toml").read_text()
+    shutil.copy(ROOT / "examples" / "hello" / "app.py", RUN / "hello.py")  # under demo-run/: found again at clean-up
+    spec = spec.replace(
+        '"/usr/bin/env", "python3", "examples/hello/app.py"',
+        f'"{sys.executable}", "{RUN / "hello.py"}"',
+    )
+    (RUN / "hello.toml").write_text(spec)
+    print(cli(fleet, "service", "apply", str(RUN / "hello.toml")))
+    for host, _, _ in AGENTS:
+        print(cli(fleet, "service", "switch", "hello", "--host", host, "--version", "1"), end="")
+    say("steady load on every host's front port (:18080) while each host switches to version 2, one by one")
+    with Load([(address, 18080) for _, address, _ in AGENTS]) as load:
+        time.sleep(1)
+        for host, _, _ in AGENTS:
+            print(cli(fleet, "service", "switch", "hello", "--host", host, "--version", "2"), end="")
+        time.sleep(1)
+        print(cli(fleet, "service", "rollback", "hello", "--host", "web-1"), end="")
+        time.sleep(1)
+    print(f"\n  {load.ok + load.failed} requests, {load.failed} failed; answered by version: {load.versions}")
+    print(cli(fleet, "service", "show", "hello"))
 
 
 def main() -> int:
@@ -179,6 +260,7 @@ def main() -> int:
         time.sleep(2)  # two more collection cycles for the chart
         say("switchman query 'node_memory_MemAvailable_bytes' --range 30s --step 1s")
         print(cli(fleet, "query", "node_memory_MemAvailable_bytes", "--range", "30s", "--step", "1s"))
+        services_part(fleet)
         say("switchman status")
         print(cli(fleet, "status"))
         if KEEP:

@@ -77,8 +77,10 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         for slot in ("blue", "green"):
             proc, probe, version = m.slot_status(name, slot)
             router = m.routers.get(name)
-            if probe is not None and proc.running:
-                state = PROBE_STATE[probe]
+            if probe is not None and proc.running and (probe.total_passes or probe.status is not Status.CRITICAL):
+                state = PROBE_STATE[probe.status]
+            elif probe is not None and proc.running and probe.failures >= probe.failures_before_critical:
+                state = common_pb2.SLOT_STATE_UNHEALTHY
             elif proc.running:
                 state = common_pb2.SLOT_STATE_STARTING
             else:

@@ -74,13 +74,13 @@ class ServiceManager:
             raise UnknownService(f"this agent does not run a service named {name!r}")
         return r
 
-    def slot_status(self, name: str, slot: str) -> tuple[SlotProcess, Status | None, str]:
+    def slot_status(self, name: str, slot: str) -> tuple[SlotProcess, ProbeState | None, str]:
         spec = self._specs.get(name)
         driver = self._drivers(spec.driver if spec else "process")
         st = driver.status(name, slot)
         probe = self._probes.states.get(f"{name}:{slot}")
         version = self._store.slots(name).get(slot)
-        return st, probe.status if probe else None, version.version if version else ""
+        return st, probe, version.version if version else ""
 
     def spec(self, name: str) -> ServiceDef:
         s = self._specs.get(name)
