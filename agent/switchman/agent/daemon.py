@@ -23,6 +23,7 @@ from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.server import AgentServicer
 from switchman.agent.services.drivers.base import Driver
+from switchman.agent.services.drivers.container import ContainerDriver
 from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.errors import InvalidService
 from switchman.agent.services.manager import ServiceManager
@@ -77,6 +78,7 @@ class AgentDaemon:
         self.services: ServiceManager
         self._store = StateStore(config.data_dir / "services.db")
         self._process_driver = ProcessDriver(config.data_dir / "logs", self._slot_event)
+        self._containers: dict[str, ContainerDriver] = {}
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -171,6 +173,8 @@ class AgentDaemon:
     def _driver(self, kind: str) -> Driver:
         if kind == "process":
             return self._process_driver
+        if kind in ("docker", "podman"):
+            return self._containers.setdefault(kind, ContainerDriver(kind))
         raise InvalidService(f"driver {kind!r} is not available on this agent")
 
     def _service_families(self) -> list[Family]:
@@ -227,6 +231,8 @@ class AgentDaemon:
         next_at = time.monotonic()
         while not self._stop.is_set():
             try:
+                for containers in self._containers.values():
+                    await containers.refresh()
                 families = await asyncio.to_thread(self._collect_for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
