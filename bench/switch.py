@@ -1,8 +1,8 @@
 """Zero-downtime switch benchmark (SPEC 10): a real agent, the sample service
-behind the builtin router, wrk driving steady load on the front port while
+behind the builtin router or HAProxy, wrk driving steady load on the front port while
 the agent switches v1 -> v2 and rolls back.
 
-    python bench/switch.py [--seconds 20] [--connections 8] [--json]
+    python bench/switch.py [--router builtin|haproxy] [--seconds 20] [--connections 8] [--json]
 
 Failed requests = wrk's socket errors (connect, read, write, timeout) plus
 non-2xx responses. ``flip_ms`` is from "new slot healthy" to "router
@@ -91,6 +91,7 @@ name = "hello"
 command = ["{sys.executable}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}", "--slot", "{{slot}}"]
 front_port = {front}
 back_ports = {{ blue = {blue}, green = {green} }}
+router = "{args.router}"
 drain_timeout = "5s"
 [probe]
 kind = "http"
@@ -129,7 +130,7 @@ success_before_passing = 2
         res = asyncio.run(drive(agent_port, spec_toml, args.seconds, wrk_cmd))
         w = parse_wrk(res.pop("wrk"))
         return {
-            "router": "builtin",
+            "router": args.router,
             "seconds": args.seconds,
             "connections": args.connections,
             **w,
@@ -143,6 +144,7 @@ success_before_passing = 2
         except subprocess.TimeoutExpired:
             agent.kill()
         subprocess.run(["pkill", "-f", str(app)], check=False)  # the slots outlive the agent by design
+        subprocess.run(["pkill", "-f", str(work)], check=False)  # and HAProxy too
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -150,10 +152,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--connections", type=int, default=8)
+    p.add_argument("--router", choices=["builtin", "haproxy"], default="builtin")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     doc = run(args)
-    save("switch_builtin", doc)
+    save(f"switch_{args.router}", doc)
     if args.json:
         print(json.dumps(doc))
     else:

@@ -12,34 +12,59 @@ exits when they are closed (at most --grace seconds).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class DrainAware(BaseHTTPRequestHandler):
+    busy = False  # between reading a request line and sending the response
+    last_active = 0.0
+
+
 class State:
     draining = False
     open_connections = 0
     lock = threading.Lock()
+    handlers: set[DrainAware] = set()
+
+
+IDLE_CLOSE_AFTER = 0.25  # while draining, a keep-alive connection idle this long is closed
 
 
 def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(DrainAware):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def setup(self) -> None:
             super().setup()
+            self.last_active = time.monotonic()
             with State.lock:
                 State.open_connections += 1
+                State.handlers.add(self)
 
         def finish(self) -> None:
             super().finish()
             with State.lock:
                 State.open_connections -= 1
+                State.handlers.discard(self)
+
+        def parse_request(self) -> bool:
+            self.busy = True  # a request line arrived
+            return super().parse_request()
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            finally:
+                self.busy = False
+                self.last_active = time.monotonic()
 
         def do_GET(self) -> None:
             if self.path == "/health":
@@ -90,6 +115,13 @@ def main() -> int:
     server.server_close()
     end = time.monotonic() + args.grace
     while State.open_connections and time.monotonic() < end:
+        # busy connections get `Connection: close` on their response; idle keep-alive ones (a proxy's pool)
+        # are closed once they have been idle a moment, so they cannot race a request being sent
+        with State.lock:
+            idle = [h for h in State.handlers if not h.busy and time.monotonic() - h.last_active > IDLE_CLOSE_AFTER]
+        for h in idle:
+            with contextlib.suppress(OSError):
+                h.connection.shutdown(socket.SHUT_RDWR)
         time.sleep(0.02)
     return 0
 

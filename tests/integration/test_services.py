@@ -28,7 +28,14 @@ from tests.helpers import free_port
 APP = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
 
 
-def service_toml(name: str, address: str, keep_previous: bool = True, command: str | None = None) -> str:
+def service_toml(
+    name: str,
+    address: str,
+    keep_previous: bool = True,
+    command: str | None = None,
+    router: str = "builtin",
+    extra: str = "",
+) -> str:
     front, blue, green = (free_port(address) for _ in range(3))
     cmd = (
         command
@@ -40,6 +47,8 @@ command = {cmd}
 front_port = {front}
 back_ports = {{ blue = {blue}, green = {green} }}
 drain_timeout = "3s"
+router = "{router}"
+{extra}
 keep_previous = {"true" if keep_previous else "false"}
 healthy_deadline = "10s"
 [probe]
@@ -65,7 +74,7 @@ async def services(tmp_path: Path, address: str) -> AsyncIterator[Agentish]:
     probes = ProbeRunner(buffer)
     driver = ProcessDriver(tmp_path / "logs", lambda svc, kind, msg: buffer.event(kind, msg, service=svc))
     store = StateStore(tmp_path / "services.db")
-    m = ServiceManager(store, lambda kind: driver, address, buffer, probes)
+    m = ServiceManager(store, lambda kind: driver, address, buffer, probes, tmp_path / "routers")
     try:
         yield Agentish(m, driver, buffer, address)
     finally:
@@ -73,6 +82,8 @@ async def services(tmp_path: Path, address: str) -> AsyncIterator[Agentish]:
         for name in m.names():
             for slot in ("blue", "green"):
                 await driver.stop(name, slot, 2.0)
+        for router in m.routers.values():
+            await router.stop()
         await m.close()
         store.close()
 

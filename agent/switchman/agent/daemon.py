@@ -233,6 +233,8 @@ class AgentDaemon:
             try:
                 for containers in self._containers.values():
                     await containers.refresh()
+                for router in list(self.services.routers.values()):
+                    await router.refresh()
                 families = await asyncio.to_thread(self._collect_for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
@@ -319,7 +321,14 @@ class AgentDaemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         self.probes = ProbeRunner(self.buffer)
         self._start_configured_probes()
-        self.services = ServiceManager(self._store, self._driver, self.config.service_address, self.buffer, self.probes)
+        self.services = ServiceManager(
+            self._store,
+            self._driver,
+            self.config.service_address,
+            self.buffer,
+            self.probes,
+            self.config.data_dir / "routers",
+        )
         await self.services.reconcile()
         self.link.start()
         self._tasks.append(asyncio.create_task(self._collect_loop(), name="collect"))

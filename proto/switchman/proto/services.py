@@ -38,6 +38,7 @@ class ServiceDef:
     env: dict[str, str] = field(default_factory=dict)
     probe: dict[str, object] = field(default_factory=dict)
     healthy_deadline_ms: int = 120_000
+    haproxy_socket: str = ""  # router = "haproxy": attach to this admin socket instead of starting one
     revision: int = 0
     source_toml: str = ""
 
@@ -88,6 +89,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         "env",
         "probe",
         "healthy_deadline",
+        "haproxy_socket",
     }
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -146,6 +148,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         env={str(k): str(v) for k, v in env.items()},
         probe=dict(probe),
         healthy_deadline_ms=_ms(file, "healthy_deadline", doc.get("healthy_deadline", "2m")),
+        haproxy_socket=str(doc.get("haproxy_socket", "")),
         source_toml=source,
     )
     try:

@@ -17,13 +17,16 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from switchman.agent.probes.checks import run_probe
 from switchman.agent.probes.runner import ProbeRunner, record
 from switchman.agent.probes.state import ProbeState, Status
 from switchman.agent.services.drivers.base import Driver, SlotProcess, SlotRun
 from switchman.agent.services.errors import InvalidService, SwitchFailed, SwitchInProgress, UnknownService
+from switchman.agent.services.routers import Router
 from switchman.agent.services.routers.builtin import BuiltinRouter
+from switchman.agent.services.routers.haproxy import HaproxyRouter
 from switchman.agent.services.state import Phase, ServiceRecord, SlotRecord, StateStore
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.services import ServiceDef, SpecError, parse_toml
@@ -53,13 +56,15 @@ class ServiceManager:
         address: str,
         buffer: TelemetryBuffer,
         probes: ProbeRunner,
+        run_dir: Path | None = None,
     ) -> None:
+        self._run_dir = run_dir or Path("/tmp/switchman-routers")
         self._store = store
         self._drivers = drivers
         self._address = address
         self._buffer = buffer
         self._probes = probes
-        self.routers: dict[str, BuiltinRouter] = {}
+        self.routers: dict[str, Router] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._specs: dict[str, ServiceDef] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -102,12 +107,20 @@ class ServiceManager:
                     f"service {spec.name}: {slot} port {self._address}:{spec.port(slot)} is in use ({exc.strerror})"
                 ) from None
 
-    async def _ensure_router(self, spec: ServiceDef) -> BuiltinRouter:
+    async def _ensure_router(self, spec: ServiceDef) -> Router:
         router = self.routers.get(spec.name)
         if router is None:
-            if spec.router != "builtin":
-                raise InvalidService(f"service {spec.name}: router {spec.router!r} is not available in this agent yet")
-            router = BuiltinRouter(spec.name, self._address, spec.front_port)
+            if spec.router == "haproxy":
+                router = HaproxyRouter(
+                    spec.name,
+                    self._address,
+                    spec.front_port,
+                    {"blue": spec.blue_port, "green": spec.green_port},
+                    self._run_dir / spec.name,
+                    spec.haproxy_socket,
+                )
+            else:
+                router = BuiltinRouter(spec.name, self._address, spec.front_port)
             await router.start()
             self.routers[spec.name] = router
         return router
@@ -171,7 +184,7 @@ class ServiceManager:
         current = self._store.get(spec.name) or ServiceRecord(spec.name, spec.source_toml)
         router = await self._ensure_router(spec)
         self._specs[spec.name] = spec
-        if current.active_version == version and router.upstream is not None:
+        if current.active_version == version and router.active_slot is not None:
             proc = self._drivers(spec.driver).status(spec.name, current.active_slot)
             if proc.running:
                 return SwitchResult(current, False, message=f"{version} is already active on {current.active_slot}")
@@ -204,7 +217,7 @@ class ServiceManager:
             target_version="",
         )
         await asyncio.to_thread(self._store.put, flipped)  # persisted before the flip
-        router.flip(target, self._address, spec.port(target))
+        await router.flip(target, self._address, spec.port(target))
         flip_ms = (asyncio.get_running_loop().time() - healthy_at) * 1000
         self._watch(spec, target)
         log.info("%s: %s is live on %s (flip %.1f ms after healthy)", spec.name, version, target, flip_ms)
@@ -229,8 +242,11 @@ class ServiceManager:
         grace = spec.drain_timeout_ms / 1000
         await self._stop_slot(spec, slot, grace)
         end = time.monotonic() + grace
+        await router.refresh()
         while router.connections(slot) and time.monotonic() < end:
             await asyncio.sleep(0.05)
+            await router.refresh()
+        await router.retire(slot)
         if spec.keep_previous:
             try:
                 await self._start_slot(spec, slot, version)
@@ -262,7 +278,7 @@ class ServiceManager:
                 phase=Phase.DRAINING,
             )
             await asyncio.to_thread(self._store.put, flipped)
-            self.routers[name].flip(slot, self._address, spec.port(slot))
+            await self.routers[name].flip(slot, self._address, spec.port(slot))
             flip_ms = (asyncio.get_running_loop().time() - started) * 1000
             self._buffer.event(
                 "rollback.flipped",
@@ -324,12 +340,12 @@ class ServiceManager:
             self._watch(spec, slot)
         router = await self._ensure_router(spec)
         if rec.active_slot:
-            router.flip(rec.active_slot, self._address, spec.port(rec.active_slot))
+            await router.flip(rec.active_slot, self._address, spec.port(rec.active_slot))
         await asyncio.to_thread(self._store.put, rec.evolve(phase=Phase.IDLE))
         log.info("%s: reconciled (%s on %s)", spec.name, rec.active_version, rec.active_slot)
 
     async def close(self) -> None:
         for r in self.routers.values():
-            await r.stop()
+            await r.detach()
         for kind in {s.driver for s in self._specs.values()}:
             await self._drivers(kind).close()

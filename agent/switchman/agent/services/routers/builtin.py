@@ -48,11 +48,24 @@ class BuiltinRouter:
                 f"service {self.service}: cannot listen on front port {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
 
-    def flip(self, slot: str, host: str, port: int) -> None:
-        self.upstream = Upstream(slot, host, port)
+    @property
+    def active_slot(self) -> str | None:
+        return self.upstream.slot if self.upstream else None
+
+    async def flip(self, slot: str, host: str, port: int) -> None:
+        self.upstream = Upstream(slot, host, port)  # one assignment: atomic for new connections
 
     def connections(self, slot: str) -> int:
         return self.active.get(slot, 0)
+
+    async def refresh(self) -> None:
+        """Counts are kept live; nothing to fetch."""
+
+    async def retire(self, slot: str) -> None:
+        """Nothing to do: the proxy sends no new connections to a slot it is not pointed at."""
+
+    async def detach(self) -> None:
+        await self.stop()  # the proxy lives in the agent
 
     async def stop(self) -> None:
         if self._server is not None:
