@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import signal
 import subprocess
@@ -30,7 +29,7 @@ from switchman.proto.channel import create_channel
 from switchman.proto.services import parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
 
-from bench.common import BIN, ROOT, free_port, median, save, start, wait_for
+from bench.common import BIN, ROOT, free_port, median, report, start, wait_for
 
 ADDRESS = "127.0.0.42"
 PROBES = """
@@ -235,12 +234,7 @@ def main() -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     doc = run(args)
-    save("agent_footprint", doc)
-    if args.json:
-        print(json.dumps(doc))
-    else:
-        for k, v in doc.items():
-            print(f"{k:38} {v}")
+    report("agent_footprint", doc, args.json)
     return 0
 
 

@@ -65,3 +65,14 @@ def start(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     f.close()
     return p
+
+
+def report(name: str, doc: dict[str, Any], as_json: bool) -> None:
+    """Save the figures to bench/results/NAME.json and print them."""
+    save(name, doc)
+    if as_json:
+        print(json.dumps(doc))
+    else:
+        width = max(len(k) for k in doc) + 2
+        for k, v in doc.items():
+            print(f"{k:{width}} {v}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import shutil
@@ -29,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `bench` importable
 import psutil
 
-from bench.common import BIN, free_port, median, percentile, save, start, wait_for
+from bench.common import BIN, free_port, median, percentile, report, start, wait_for
 
 BURST_BATCH = 5000
 SERIES_NAMES = (
@@ -289,12 +288,7 @@ def main() -> int:
     p.add_argument("--json", action="store_true", help="print only the JSON object")
     args = p.parse_args()
     doc = run(args)
-    save(f"ingest_{doc['mode']}", doc)
-    if args.json:
-        print(json.dumps(doc))
-    else:
-        for k, v in doc.items():
-            print(f"{k:28} {v}")
+    report(f"ingest_{doc['mode']}", doc, args.json)
     return 0
 
 

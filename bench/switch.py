@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import shutil
 import signal
@@ -29,7 +28,7 @@ from switchman.proto.channel import create_channel
 from switchman.proto.services import parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
 
-from bench.common import BIN, ROOT, free_port, save, start, wait_for
+from bench.common import BIN, ROOT, free_port, report, start, wait_for
 
 ADDRESS = "127.0.0.41"
 
@@ -156,12 +155,7 @@ def main() -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     doc = run(args)
-    save(f"switch_{args.router}", doc)
-    if args.json:
-        print(json.dumps(doc))
-    else:
-        for k, v in doc.items():
-            print(f"{k:22} {v}")
+    report(f"switch_{args.router}", doc, args.json)
     return 0
 
 

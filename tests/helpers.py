@@ -144,3 +144,54 @@ def kill_processes_mentioning(text: str) -> int:
         except psutil.Error:
             pass
     return n
+
+
+@dataclass
+class TlsController:
+    """A controller on mutual TLS with a fresh PKI: agents on ``port``, the CLI on ``ops``."""
+
+    pki: Path
+    port: int
+    ops: int
+    daemon: Daemon
+
+    def cli_args(self, data_dir: Path) -> list[str]:
+        return [
+            "--controller",
+            f"127.0.0.1:{self.ops}",
+            "--tls-dir",
+            str(self.pki),
+            "--token-file",
+            str(data_dir / "admin.token"),
+        ]
+
+
+def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[str, ...]) -> TlsController:
+    """`switchman certs init` + `certs issue agent NAME` for each agent, then the controller."""
+    pki = tmp_path / "pki"
+    cli = str(BIN / "switchman")
+    subprocess.run([cli, "certs", "init", "--dir", str(pki)], check=True, capture_output=True, timeout=60)
+    for name in agents:
+        subprocess.run(
+            [cli, "certs", "issue", "--dir", str(pki), "agent", name], check=True, capture_output=True, timeout=60
+        )
+    port, ops = free_port(), free_port()
+    d = Daemon(
+        [
+            str(BIN / "switchman-controller"),
+            "--tls-dir",
+            str(pki / "controller"),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--ops-listen",
+            f"127.0.0.1:{ops}",
+            "--data-dir",
+            str(tmp_path / "c"),
+            "--metrics-listen",
+            "",
+        ],
+        tmp_path / "c.log",
+    )
+    daemons.append(d.start())
+    wait_until((tmp_path / "c" / "admin.token").exists, 15, what="controller start")
+    return TlsController(pki, port, ops, d)

@@ -13,7 +13,7 @@ import pytest
 from switchman.proto.channel import CONTROLLER_IDENTITY, TlsMaterial, create_channel
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
 
-from tests.helpers import BIN, Daemon, free_port, wait_until
+from tests.helpers import BIN, Daemon, free_port, start_tls_controller, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -23,28 +23,8 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_fleet_on_mtls_and_tokens(tmp_path: Path, daemons: list[Daemon]) -> None:
-    pki = tmp_path / "pki"
-    assert run("certs", "init", "--dir", str(pki)).returncode == 0
-    for name in ("web-1", "web-2"):
-        assert run("certs", "issue", "--dir", str(pki), "agent", name).returncode == 0
-    port, ops = free_port(), free_port()
-    ctl = Daemon(
-        [
-            str(BIN / "switchman-controller"),
-            "--tls-dir",
-            str(pki / "controller"),
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--ops-listen",
-            f"127.0.0.1:{ops}",
-            "--data-dir",
-            str(tmp_path / "c"),
-            "--metrics-listen",
-            "",
-        ],
-        tmp_path / "c.log",
-    )
-    daemons.append(ctl.start())
+    tls = start_tls_controller(tmp_path, daemons, ("web-1", "web-2"))
+    pki, port, ops = tls.pki, tls.port, tls.ops
 
     def agent(host: str, certs: str, address: str) -> Daemon:
         d = Daemon(
@@ -74,15 +54,7 @@ def test_fleet_on_mtls_and_tokens(tmp_path: Path, daemons: list[Daemon]) -> None
 
     agent("web-1", "web-1", "127.0.0.2")
     impostor = agent("web-2", "web-1", "127.0.0.3")  # web-1's certificate, claiming to be web-2
-    wait_until((tmp_path / "c" / "admin.token").exists, 15)
-    cli = [
-        "--controller",
-        f"127.0.0.1:{ops}",
-        "--tls-dir",
-        str(pki),
-        "--token-file",
-        str(tmp_path / "c" / "admin.token"),
-    ]
+    cli = tls.cli_args(tmp_path / "c")
 
     def hosts() -> list[dict[str, object]]:
         r = run(*cli, "-o", "json", "hosts")

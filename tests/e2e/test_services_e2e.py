@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, Daemon, db_rows, free_port, wait_until
+from tests.helpers import BIN, Daemon, db_rows, free_port, start_tls_controller, wait_until
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
@@ -32,28 +32,8 @@ def body_of(address: str, port: int) -> str:
 
 
 def test_switch_kill9_mid_switch_reconciles_and_cli(tmp_path: Path, daemons: list[Daemon]) -> None:
-    pki = tmp_path / "pki"
-    assert sm("certs", "init", "--dir", str(pki)).returncode == 0
-    assert sm("certs", "issue", "--dir", str(pki), "agent", "web-1").returncode == 0
-    port, ops = free_port(), free_port()
-    daemons.append(
-        Daemon(
-            [
-                str(BIN / "switchman-controller"),
-                "--tls-dir",
-                str(pki / "controller"),
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--ops-listen",
-                f"127.0.0.1:{ops}",
-                "--data-dir",
-                str(tmp_path / "c"),
-                "--metrics-listen",
-                "",
-            ],
-            tmp_path / "c.log",
-        ).start()
-    )
+    tls = start_tls_controller(tmp_path, daemons, ("web-1",))
+    pki, port = tls.pki, tls.port
     address = "127.0.0.31"
     agent_argv = [
         str(BIN / "switchman-agent"),
@@ -76,15 +56,7 @@ def test_switch_kill9_mid_switch_reconciles_and_cli(tmp_path: Path, daemons: lis
     ]
     agent = Daemon(agent_argv, tmp_path / "a.log")
     daemons.append(agent.start())
-    wait_until((tmp_path / "c" / "admin.token").exists, 15)
-    cli = [
-        "--controller",
-        f"127.0.0.1:{ops}",
-        "--tls-dir",
-        str(pki),
-        "--token-file",
-        str(tmp_path / "c" / "admin.token"),
-    ]
+    cli = tls.cli_args(tmp_path / "c")
     wait_until(lambda: "web-1" in sm(*cli, "hosts").stdout, 20, what="agent registered")
 
     app = tmp_path / "app.py"  # a copy under tmp_path, so the test's clean-up finds every slot process

@@ -9,6 +9,7 @@ import grpc
 from switchman.agent.probes.checks import run_probe
 from switchman.agent.probes.state import Status
 from switchman.agent.services.errors import InvalidService, ServiceError, SwitchFailed, SwitchInProgress, UnknownService
+from switchman.agent.services.manager import SwitchResult
 from switchman.agent.telemetry import to_series
 from switchman.proto.channel import ServicerContext
 from switchman.proto.probes import ProbeError
@@ -122,8 +123,11 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         except (ServiceError, SpecError, ProbeError) as exc:
             await _fail(context, exc)
             raise
+        return self._switched(spec.name, result)
+
+    def _switched(self, name: str, result: SwitchResult) -> agent_pb2.SwitchResponse:
         return agent_pb2.SwitchResponse(
-            status=self._status(spec.name),
+            status=self._status(name),
             changed=result.changed,
             flip_latency_ms=round(result.flip_latency_ms),
             message=result.message,
@@ -135,12 +139,7 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
         except ServiceError as exc:
             await _fail(context, exc)
             raise
-        return agent_pb2.SwitchResponse(
-            status=self._status(request.service),
-            changed=result.changed,
-            flip_latency_ms=round(result.flip_latency_ms),
-            message=result.message,
-        )
+        return self._switched(request.service, result)
 
     async def RunProbe(self, request: agent_pb2.RunProbeRequest, context: ServicerContext) -> common_pb2.ProbeResult:
         spec = next((s for s, _ in self._d.probes.specs.values() if s.name == request.name), None)
