@@ -24,7 +24,7 @@ def check_identifier(field: str, value: str) -> str:
         raise ValidationError(f"{field}: must not be empty")
     if len(value) > MAX_NAME_LENGTH:
         raise ValidationError(f"{field}: longer than {MAX_NAME_LENGTH} characters")
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):  # fullmatch: `$` would let a trailing newline through
         raise ValidationError(
             f"{field}: {value[:40]!r} may hold only letters, digits, '.', '_' and '-' and must start "
             "with a letter or digit"
@@ -33,14 +33,14 @@ def check_identifier(field: str, value: str) -> str:
 
 
 def check_metric_name(value: str) -> str:
-    if not _METRIC_NAME.match(value):
+    if not _METRIC_NAME.fullmatch(value):
         raise ValidationError(f"metric name {value[:60]!r} is not a valid Prometheus metric name")
     return value
 
 
 def check_labels(field: str, labels: dict[str, str]) -> dict[str, str]:
     for name, val in labels.items():
-        if not _LABEL_NAME.match(name):
+        if not _LABEL_NAME.fullmatch(name):
             raise ValidationError(f"{field}: label name {name[:60]!r} is not a valid Prometheus label name")
         if len(val.encode()) > MAX_LABEL_VALUE_BYTES:
             raise ValidationError(f"{field}: value of label {name!r} is longer than {MAX_LABEL_VALUE_BYTES} bytes")

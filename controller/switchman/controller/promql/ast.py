@@ -75,3 +75,43 @@ class MatrixSelector(Expr):
 @dataclass(frozen=True)
 class Paren(Expr):
     expr: Expr
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # "-" or "+"
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class VectorMatching:
+    """``on(...)`` / ``ignoring(...)`` and ``group_left(...)`` / ``group_right(...)``."""
+
+    on: bool = False
+    labels: tuple[str, ...] = ()
+    card: str = "one-to-one"  # one-to-one | many-to-one (group_left) | one-to-many (group_right) | many-to-many
+    include: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str
+    lhs: Expr
+    rhs: Expr
+    return_bool: bool = False
+    matching: VectorMatching | None = None
+
+
+@dataclass(frozen=True)
+class Aggregate(Expr):
+    op: str
+    expr: Expr
+    param: Expr | None = None
+    grouping: tuple[str, ...] = ()
+    without: bool = False
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    func: str
+    args: tuple[Expr, ...]

@@ -5,15 +5,90 @@ semantics: a vector selector takes, per series, the newest sample in
 from __future__ import annotations
 
 import bisect
+import itertools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from switchman.controller.promql import ast
+from switchman.controller.promql import functions as fn
 from switchman.controller.promql.errors import PromQLError
+from switchman.controller.promql.parser import COMPARISONS, SET_OPS
 from switchman.controller.promql.source import SampleSource
-from switchman.controller.promql.values import Matrix, Sample, Scalar, Series, String, Value, Vector
+from switchman.controller.promql.values import Labels, Matrix, Sample, Scalar, Series, String, Value, Vector
 
 LOOKBACK_MS = 5 * 60_000
 MAX_STEPS = 11_000
+
+
+class PrefetchSource:
+    """Reads each selector's samples once for a whole range query, then
+    answers every step from memory."""
+
+    def __init__(self, inner: SampleSource, lo: int, hi: int) -> None:
+        self._inner, self._lo, self._hi = inner, lo, hi
+        self._cache: dict[tuple[ast.Matcher, ...], list[Series]] = {}
+
+    def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        key = tuple(matchers)
+        if key not in self._cache:
+            self._cache[key] = self._inner.select(matchers, min(self._lo, start_ms), max(self._hi, end_ms))
+        out = []
+        for s in self._cache[key]:
+            i, j = bisect.bisect_left(s.ts, start_ms), bisect.bisect_right(s.ts, end_ms)
+            if i < j:
+                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j]))
+        return out
+
+
+def _selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
+    """Every selector with the time it reaches back beyond its offset."""
+    if isinstance(node, ast.VectorSelector):
+        return [(node, LOOKBACK_MS)]
+    if isinstance(node, ast.MatrixSelector):
+        return [(node.vector, node.range_ms)]
+    out: list[tuple[ast.VectorSelector, int]] = []
+    for child in vars(node).values():
+        if isinstance(child, ast.Expr):
+            out += _selectors(child)
+        elif isinstance(child, tuple):
+            out += [x for c in child if isinstance(c, ast.Expr) for x in _selectors(c)]
+    return out
+
+
+def _arith(op: str, a: float, b: float) -> float:
+    try:
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return a / b
+        if op == "%":
+            return math.fmod(a, b)
+        if op == "^":
+            return math.pow(a, b)
+        if op == "atan2":
+            return math.atan2(a, b)
+    except ZeroDivisionError:
+        if op == "/":
+            return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
+        return math.nan
+    except (OverflowError, ValueError):
+        if op == "^":
+            return math.inf if a > 0 else math.nan
+        return math.nan
+    raise PromQLError(f"unknown operator {op!r}")
+
+
+def _compare(op: str, a: float, b: float) -> bool:
+    return {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+
+
+def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
 
 
 @dataclass
@@ -21,18 +96,9 @@ class Evaluator:
     source: SampleSource
     lookback_ms: int = LOOKBACK_MS
 
+    # entry points -----------------------------------------------------------
     def instant(self, node: ast.Expr, t: int) -> Value:
-        if isinstance(node, ast.NumberLiteral):
-            return Scalar(t, node.value)
-        if isinstance(node, ast.StringLiteral):
-            return String(t, node.value)
-        if isinstance(node, ast.Paren):
-            return self.instant(node.expr, t)
-        if isinstance(node, ast.VectorSelector):
-            return self._vector_at(node, [t])[t]
-        if isinstance(node, ast.MatrixSelector):
-            return self._matrix_at(node, t)
-        raise PromQLError(f"cannot evaluate {type(node).__name__}")
+        return self.eval(node, t)
 
     def range(self, node: ast.Expr, start: int, end: int, step: int) -> Matrix:
         """A range query: the expression at every step; returns a matrix."""
@@ -42,41 +108,362 @@ class Evaluator:
             raise PromQLError("end timestamp must not be before start time")
         if (end - start) // step + 1 > MAX_STEPS:
             raise PromQLError(f"exceeded maximum resolution of {MAX_STEPS} points per timeseries; try a larger step")
-        steps = list(range(start, end + 1, step))
-        inner = node.expr if isinstance(node, ast.Paren) else node
-        if isinstance(inner, ast.MatrixSelector):
-            raise PromQLError(
-                'invalid expression type "range vector" for range query, must be Scalar or instant Vector'
-            )
-        if isinstance(inner, ast.StringLiteral):
-            raise PromQLError('invalid expression type "string" for range query, must be Scalar or instant Vector')
-        if isinstance(inner, ast.NumberLiteral):
-            return [Series({}, steps, [inner.value] * len(steps))]
-        if isinstance(inner, ast.VectorSelector):
-            per_step = self._vector_at(inner, steps)
-            out: dict[tuple[tuple[str, str], ...], Series] = {}
-            for t in steps:
-                for s in per_step[t]:
-                    key = tuple(sorted(s.labels.items()))
-                    series = out.setdefault(key, Series(s.labels))
-                    series.ts.append(t)
-                    series.vs.append(s.v)
-            return list(out.values())
-        raise PromQLError(f"cannot evaluate {type(inner).__name__}")
+        kind = _static_type(node)
+        if kind in ("matrix", "string"):
+            name = "range vector" if kind == "matrix" else "string"
+            raise PromQLError(f'invalid expression type "{name}" for range query, must be Scalar or instant Vector')
+        sels = _selectors(node)
+        if sels:
+            lo = min(start - s.offset_ms - back for s, back in sels)
+            hi = max(end - s.offset_ms for s, _ in sels)
+            ev = Evaluator(PrefetchSource(self.source, lo, hi), self.lookback_ms)
+        else:
+            ev = self
+        out: dict[tuple[tuple[str, str], ...], Series] = {}
+        for t in range(start, end + 1, step):
+            v = ev.eval(node, t)
+            samples = [Sample({}, t, v.v)] if isinstance(v, Scalar) else self._as_vector(v)
+            for s in samples:
+                series = out.setdefault(_key(s.labels), Series(s.labels))
+                series.ts.append(t)
+                series.vs.append(s.v)
+        return list(out.values())
 
-    def _vector_at(self, sel: ast.VectorSelector, steps: list[int]) -> dict[int, Vector]:
-        lo = steps[0] - sel.offset_ms - self.lookback_ms
-        hi = steps[-1] - sel.offset_ms
-        raw = self.source.select(sel.matchers, lo, hi)
-        out: dict[int, Vector] = {t: [] for t in steps}
-        for series in raw:
-            for t in steps:
-                at = t - sel.offset_ms
-                i = bisect.bisect_right(series.ts, at) - 1
-                if i >= 0 and series.ts[i] >= at - self.lookback_ms:
-                    out[t].append(Sample(series.labels, t, series.vs[i]))
+    # dispatch --------------------------------------------------------------
+    def eval(self, node: ast.Expr, t: int) -> Value:
+        if isinstance(node, ast.NumberLiteral):
+            return Scalar(t, node.value)
+        if isinstance(node, ast.StringLiteral):
+            return String(t, node.value)
+        if isinstance(node, ast.Paren):
+            return self.eval(node.expr, t)
+        if isinstance(node, ast.VectorSelector):
+            return self._vector(node, t)
+        if isinstance(node, ast.MatrixSelector):
+            at = t - node.vector.offset_ms
+            return self.source.select(node.vector.matchers, at - node.range_ms, at)  # [t - range, t] in 2.x
+        if isinstance(node, ast.Unary):
+            v = self.eval(node.expr, t)
+            if isinstance(v, Scalar):
+                return Scalar(t, -v.v)
+            return [Sample(fn.drop_name(s.labels), t, -s.v) for s in self._as_vector(v)]
+        if isinstance(node, ast.Call):
+            return self._call(node, t)
+        if isinstance(node, ast.Aggregate):
+            return self._aggregate(node, t)
+        if isinstance(node, ast.Binary):
+            return self._binary(node, t)
+        raise PromQLError(f"cannot evaluate {type(node).__name__}")
+
+    def _scalar(self, node: ast.Expr, t: int) -> float:
+        v = self.eval(node, t)
+        if not isinstance(v, Scalar):
+            raise PromQLError("expected a scalar")
+        return v.v
+
+    @staticmethod
+    def _as_vector(v: Value) -> Vector:
+        return [s for s in v if isinstance(s, Sample)] if isinstance(v, list) else []
+
+    def _vector(self, sel: ast.VectorSelector, t: int) -> Vector:
+        at = t - sel.offset_ms
+        out: Vector = []
+        # in label order, as Prometheus' storage returns series (sums and means add in that order)
+        for series in sorted(self.source.select(sel.matchers, at - self.lookback_ms, at), key=lambda s: _key(s.labels)):
+            i = bisect.bisect_right(series.ts, at) - 1
+            if i >= 0 and series.ts[i] >= at - self.lookback_ms:
+                out.append(Sample(series.labels, t, series.vs[i]))
         return out
 
-    def _matrix_at(self, node: ast.MatrixSelector, t: int) -> Matrix:
-        at = t - node.vector.offset_ms
-        return self.source.select(node.vector.matchers, at - node.range_ms, at)
+    # functions --------------------------------------------------------------
+    def _call(self, node: ast.Call, t: int) -> Value:
+        f, args = node.func, node.args
+        if f == "time":
+            return Scalar(t, t / 1000)
+        if f == "vector":
+            return [Sample({}, t, self._scalar(args[0], t))]
+        if f == "scalar":
+            vec = self._as_vector(self.eval(args[0], t))
+            return Scalar(t, vec[0].v if len(vec) == 1 else math.nan)
+        if f in fn.ELEMENTWISE:
+            op = fn.ELEMENTWISE[f]
+            return [Sample(fn.drop_name(s.labels), t, float(op(s.v))) for s in self._as_vector(self.eval(args[0], t))]
+        if f in ("round", "clamp", "clamp_min", "clamp_max"):
+            return self._clamp_round(f, args, t)
+        if f == "absent":
+            if self._as_vector(self.eval(args[0], t)):
+                return []
+            return [Sample(_absent_labels(args[0]), t, 1.0)]
+        if f == "histogram_quantile":
+            return self._histogram_quantile(self._scalar(args[0], t), self._as_vector(self.eval(args[1], t)), t)
+        return self._range_function(node, t)
+
+    def _clamp_round(self, f: str, args: Sequence[ast.Expr], t: int) -> Vector:
+        vec = self._as_vector(self.eval(args[0], t))
+        params = [self._scalar(a, t) for a in args[1:]]
+        if f == "round":
+            to = params[0] if params else 1.0
+            return [Sample(fn.drop_name(s.labels), t, fn._round_half_up(s.v, to)) for s in vec]
+        lo, hi = {
+            "clamp": (params[0], params[-1]),
+            "clamp_min": (params[0], math.inf),
+            "clamp_max": (-math.inf, params[0]),
+        }[f]
+        if f == "clamp" and hi < lo:
+            return []
+        return [Sample(fn.drop_name(s.labels), t, max(lo, min(hi, s.v)) if not math.isnan(s.v) else s.v) for s in vec]
+
+    def _range_function(self, node: ast.Call, t: int) -> Vector:
+        f = node.func
+        msel = next(a for a in node.args if isinstance(a, ast.MatrixSelector | ast.Paren))
+        while isinstance(msel, ast.Paren):
+            msel = msel.expr  # type: ignore[assignment]
+        if not isinstance(msel, ast.MatrixSelector):
+            raise PromQLError(f"{f}: expected a range vector selector")
+        matrix = self.eval(msel, t)
+        assert isinstance(matrix, list)
+        end = t - msel.vector.offset_ms
+        start = end - msel.range_ms
+        out: Vector = []
+        if f == "absent_over_time":
+            return (
+                []
+                if any(isinstance(s, Series) and s.ts for s in matrix)
+                else [Sample(_absent_labels(msel.vector), t, 1.0)]
+            )
+        q = self._scalar(node.args[0], t) if f == "quantile_over_time" else 0.0
+        horizon = self._scalar(node.args[1], t) if f == "predict_linear" else 0.0
+        for series in matrix:
+            if not isinstance(series, Series) or not series.ts:
+                continue
+            ts, vs = series.ts, series.vs
+            value: float | None
+            if f in ("rate", "increase", "delta"):
+                value = fn.extrapolated(ts, vs, start, end, msel.range_ms, f != "delta", f == "rate")
+            elif f in ("irate", "idelta"):
+                value = fn.instant_delta(ts, vs, f == "irate")
+            elif f == "deriv":
+                value = fn.linear_regression(ts, vs, ts[0])[0] if len(ts) > 1 else None
+            elif f == "predict_linear":
+                if len(ts) < 2:
+                    value = None
+                else:
+                    slope, intercept = fn.linear_regression(ts, vs, t)
+                    value = intercept + slope * horizon
+            elif f == "changes":
+                value = float(
+                    sum(1 for a, b in itertools.pairwise(vs) if a != b and not (math.isnan(a) and math.isnan(b)))
+                )
+            elif f == "resets":
+                value = float(sum(1 for a, b in itertools.pairwise(vs) if b < a))
+            elif f == "quantile_over_time":
+                value = fn.quantile(q, vs)
+            elif f in fn.OVER_TIME:
+                value = fn.OVER_TIME[f](vs)
+            else:
+                raise PromQLError(f"function {f!r} is not supported")
+            if value is None:
+                continue
+            labels = series.labels if f == "last_over_time" else fn.drop_name(series.labels)
+            out.append(Sample(labels, t, value))
+        return out
+
+    def _histogram_quantile(self, q: float, vec: Vector, t: int) -> Vector:
+        groups: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+        labels_of: dict[tuple[tuple[str, str], ...], Labels] = {}
+        for s in vec:
+            le = s.labels.get("le")
+            if le is None:
+                continue
+            try:
+                bound = float(le)
+            except ValueError:
+                continue
+            rest = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
+            key = _key(rest)
+            groups.setdefault(key, []).append((bound, s.v))
+            labels_of[key] = rest
+        return [Sample(labels_of[k], t, fn.histogram_quantile(q, b)) for k, b in groups.items()]
+
+    # aggregation -------------------------------------------------------------
+    def _aggregate(self, node: ast.Aggregate, t: int) -> Vector:
+        vec = self._as_vector(self.eval(node.expr, t))
+        param = self._scalar(node.param, t) if node.param is not None else 0.0
+
+        def group_labels(labels: Labels) -> Labels:
+            if node.without:
+                return {k: v for k, v in labels.items() if k not in node.grouping and k != "__name__"}
+            return {k: labels[k] for k in node.grouping if k in labels}
+
+        groups: dict[tuple[tuple[str, str], ...], tuple[Labels, list[Sample]]] = {}
+        for s in vec:
+            g = group_labels(s.labels)
+            groups.setdefault(_key(g), (g, []))[1].append(s)
+        op = node.op
+        out: Vector = []
+        for labels, members in groups.values():
+            vs = [m.v for m in members]
+            if op in ("topk", "bottomk"):
+                k = int(param)
+                if k < 1:
+                    continue
+                top = op == "topk"
+                ranked = sorted(members, key=lambda m: _rank(m.v, top), reverse=True)
+                out += [Sample(m.labels, t, m.v) for m in ranked[:k]]
+                continue
+            value = _AGGREGATES[op](vs, param)
+            out.append(Sample(labels, t, value))
+        return out
+
+    # binary operators ---------------------------------------------------------
+    def _binary(self, node: ast.Binary, t: int) -> Value:
+        lhs, rhs = self.eval(node.lhs, t), self.eval(node.rhs, t)
+        op = node.op
+        if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
+            if op in COMPARISONS:
+                return Scalar(t, 1.0 if _compare(op, lhs.v, rhs.v) else 0.0)
+            return Scalar(t, _arith(op, lhs.v, rhs.v))
+        if isinstance(lhs, Scalar) or isinstance(rhs, Scalar):
+            return self._vector_scalar(node, lhs, rhs, t)
+        lv, rv = self._as_vector(lhs), self._as_vector(rhs)
+        matching = node.matching or ast.VectorMatching()
+        if op in SET_OPS:
+            return _set_op(op, lv, rv, matching)
+        return _vector_vector(node, lv, rv, matching, t)
+
+    def _vector_scalar(self, node: ast.Binary, lhs: Value, rhs: Value, t: int) -> Vector:
+        op = node.op
+        swap = isinstance(lhs, Scalar)
+        scalar = lhs if swap else rhs
+        vec = self._as_vector(rhs if swap else lhs)
+        assert isinstance(scalar, Scalar)
+        out: Vector = []
+        for s in vec:
+            a, b = (scalar.v, s.v) if swap else (s.v, scalar.v)
+            if op in COMPARISONS:
+                keep = _compare(op, a, b)
+                if node.return_bool:
+                    out.append(Sample(fn.drop_name(s.labels), t, 1.0 if keep else 0.0))
+                elif keep:
+                    out.append(Sample(s.labels, t, s.v))
+            else:
+                out.append(Sample(fn.drop_name(s.labels), t, _arith(op, a, b)))
+        return out
+
+
+def _rank(v: float, top: bool) -> tuple[int, float]:
+    """topk/bottomk order; NaN always ranks last."""
+    if math.isnan(v):
+        return (0, 0.0)
+    return (1, v if top else -v)
+
+
+def _stdvar(vs: list[float], _: float) -> float:
+    return fn._variance(vs)
+
+
+_AGGREGATES: dict[str, Callable[[list[float], float], float]] = {
+    "sum": lambda vs, _: fn.naive_sum(vs),
+    "avg": lambda vs, _: fn.incremental_mean(vs),
+    "min": lambda vs, _: min((v for v in vs if not math.isnan(v)), default=math.nan),
+    "max": lambda vs, _: max((v for v in vs if not math.isnan(v)), default=math.nan),
+    "count": lambda vs, _: float(len(vs)),
+    "group": lambda vs, _: 1.0,
+    "stdvar": _stdvar,
+    "stddev": lambda vs, p: math.sqrt(_stdvar(vs, p)),
+    "quantile": lambda vs, q: fn.quantile(q, vs),
+}
+
+
+def _signature(labels: Labels, m: ast.VectorMatching) -> tuple[tuple[str, str], ...]:
+    if m.on:
+        return tuple(sorted((k, labels.get(k, "")) for k in m.labels))
+    return _key({k: v for k, v in labels.items() if k != "__name__" and k not in m.labels})
+
+
+def _set_op(op: str, lv: Vector, rv: Vector, m: ast.VectorMatching) -> Vector:
+    rsigs = {_signature(s.labels, m) for s in rv}
+    if op == "and":
+        return [s for s in lv if _signature(s.labels, m) in rsigs]
+    if op == "unless":
+        return [s for s in lv if _signature(s.labels, m) not in rsigs]
+    lsigs = {_signature(s.labels, m) for s in lv}
+    return lv + [s for s in rv if _signature(s.labels, m) not in lsigs]
+
+
+def _vector_vector(node: ast.Binary, lv: Vector, rv: Vector, m: ast.VectorMatching, t: int) -> Vector:
+    op = node.op
+    many, one = (rv, lv) if m.card == "one-to-many" else (lv, rv)
+    one_by_sig: dict[tuple[tuple[str, str], ...], Sample] = {}
+    for s in one:
+        sig = _signature(s.labels, m)
+        if sig in one_by_sig:
+            side = "left" if m.card == "one-to-many" else "right"
+            raise PromQLError(
+                f"found duplicate series for the match group {dict(sig)} on the {side} hand-side of the operation: "
+                "many-to-many matching not allowed: matching labels must be unique on one side"
+            )
+        one_by_sig[sig] = s
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    out: Vector = []
+    drop = op not in COMPARISONS or node.return_bool
+    for s in many:
+        sig = _signature(s.labels, m)
+        partner = one_by_sig.get(sig)
+        if partner is None:
+            continue
+        if m.card == "one-to-one":
+            if sig in seen:
+                raise PromQLError(
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                )
+            seen.add(sig)
+        a, b = (partner.v, s.v) if m.card == "one-to-many" else (s.v, partner.v)
+        if op in COMPARISONS:
+            keep = _compare(op, a, b)
+            if node.return_bool:
+                value = 1.0 if keep else 0.0
+            elif keep:
+                value = a
+            else:
+                continue
+        else:
+            value = _arith(op, a, b)
+        labels = dict(s.labels)
+        if drop:
+            labels.pop("__name__", None)
+        if m.card == "one-to-one":
+            if m.on:
+                labels = {k: v for k, v in labels.items() if k in m.labels}
+            else:
+                labels = {k: v for k, v in labels.items() if k not in m.labels}
+        for name in m.include:
+            if partner.labels.get(name):
+                labels[name] = partner.labels[name]
+            else:
+                labels.pop(name, None)
+        out.append(Sample(labels, t, value))
+    if m.card != "one-to-one":
+        keys = [_key(s.labels) for s in out]
+        if len(keys) != len(set(keys)):
+            raise PromQLError("vector cannot contain metrics with the same labelset")
+    return out
+
+
+def _absent_labels(node: ast.Expr) -> Labels:
+    if isinstance(node, ast.VectorSelector):
+        counts: dict[str, int] = {}
+        for mt in node.matchers:
+            counts[mt.name] = counts.get(mt.name, 0) + 1
+        return {
+            mt.name: mt.value
+            for mt in node.matchers
+            if mt.op is ast.MatchOp.EQ and mt.name != "__name__" and counts[mt.name] == 1
+        }
+    return {}
+
+
+def _static_type(node: ast.Expr) -> str:
+    from switchman.controller.promql.parser import value_type
+
+    return value_type(node)

@@ -50,12 +50,87 @@ class Parser:
             raise self.error("empty expression")
         node = self.parse_expr()
         if self.tok.kind is not T.EOF:
-            if self.tok.kind is T.OP:
-                raise self.error(f"binary operator {self.tok.text!r} is not supported by this controller version")
             raise self.error(f"unexpected {self._describe(self.tok)} after a complete expression")
         return node
 
-    def parse_expr(self) -> ast.Expr:
+    def _binary_op(self) -> str | None:
+        t = self.tok
+        if t.kind is T.OP and t.text in PRECEDENCE:
+            return t.text
+        if t.kind is T.IDENT and t.text.lower() in ("and", "or", "unless", "atan2"):
+            return t.text.lower()
+        return None
+
+    def parse_expr(self, min_prec: int = 0) -> ast.Expr:
+        lhs = self.parse_unary()
+        while True:
+            op = self._binary_op()
+            if op is None or PRECEDENCE[op] < min_prec:
+                return lhs
+            op_tok = self.advance()
+            return_bool = False
+            if self.tok.kind is T.IDENT and self.tok.text == "bool":
+                if op not in COMPARISONS:
+                    raise self.error("bool modifier can only be used on comparison operators")
+                self.advance()
+                return_bool = True
+            matching = self.parse_matching(op)
+            next_min = PRECEDENCE[op] if op == "^" else PRECEDENCE[op] + 1  # ^ is right-associative
+            rhs = self.parse_expr(next_min)
+            lhs = self.check_binary(ast.Binary(op, lhs, rhs, return_bool, matching), op_tok)
+
+    def parse_matching(self, op: str) -> ast.VectorMatching | None:
+        if not (self.tok.kind is T.IDENT and self.tok.text in ("on", "ignoring")):
+            return ast.VectorMatching(card="many-to-many") if op in SET_OPS else None
+        on = self.advance().text == "on"
+        labels = self.parse_label_list()
+        card, include = ("many-to-many" if op in SET_OPS else "one-to-one"), ()
+        if self.tok.kind is T.IDENT and self.tok.text in ("group_left", "group_right"):
+            if op in SET_OPS:
+                raise self.error(f"no grouping allowed for {op!r} operation")
+            card = "many-to-one" if self.advance().text == "group_left" else "one-to-many"
+            include = self.parse_label_list() if self.tok.kind is T.LPAREN else ()
+        return ast.VectorMatching(on, labels, card, include)
+
+    def parse_label_list(self) -> tuple[str, ...]:
+        self.expect(T.LPAREN, "'(' and a list of label names")
+        names: list[str] = []
+        while self.tok.kind is not T.RPAREN:
+            names.append(self.expect(T.IDENT, "a label name").text)
+            if self.tok.kind is T.COMMA:
+                self.advance()
+            elif self.tok.kind is not T.RPAREN:
+                raise self.error(f"expected ',' or ')' in a label list, found {self._describe(self.tok)}")
+        self.advance()
+        return tuple(names)
+
+    def check_binary(self, node: ast.Binary, tok: Token) -> ast.Binary:
+        lt, rt = value_type(node.lhs), value_type(node.rhs)
+        if "matrix" in (lt, rt) or "string" in (lt, rt):
+            raise self.error("binary expression must contain only scalar and instant vector types", tok)
+        if node.op in SET_OPS and "scalar" in (lt, rt):
+            raise self.error(f"set operator {node.op!r} not allowed in binary scalar expression", tok)
+        if node.op in COMPARISONS and lt == rt == "scalar" and not node.return_bool:
+            raise self.error("comparisons between scalars must use BOOL modifier", tok)
+        if (
+            node.matching is not None
+            and node.op not in SET_OPS
+            and "scalar" in (lt, rt)
+            and (node.matching.labels or node.matching.card != "one-to-one")
+        ):
+            raise self.error("vector matching only allowed between instant vectors", tok)
+        return node
+
+    def parse_unary(self) -> ast.Expr:
+        t = self.tok
+        if t.kind is T.OP and t.text in ("-", "+"):
+            self.advance()
+            inner = self.parse_expr(PRECEDENCE["^"])  # binds looser than ^: -2^2 is -4
+            if isinstance(inner, ast.NumberLiteral):
+                return ast.NumberLiteral(-inner.value if t.text == "-" else inner.value)
+            if value_type(inner) not in ("scalar", "vector"):
+                raise self.error("unary expression only allowed on expressions of type scalar or instant vector", t)
+            return ast.Unary(t.text, inner) if t.text == "-" else inner
         return self.parse_postfix(self.parse_primary())
 
     def parse_primary(self) -> ast.Expr:
@@ -63,11 +138,6 @@ class Parser:
         if t.kind is T.NUMBER:
             self.advance()
             return ast.NumberLiteral(_number(t.text))
-        if t.kind is T.OP and t.text in ("-", "+") and self.toks[self.i + 1].kind is T.NUMBER:
-            self.advance()
-            num = self.advance()
-            v = _number(num.text)
-            return ast.NumberLiteral(-v if t.text == "-" else v)
         if t.kind is T.STRING:
             self.advance()
             return ast.StringLiteral(t.text)
@@ -76,9 +146,14 @@ class Parser:
             inner = self.parse_expr()
             self.expect(T.RPAREN, "')'")
             return ast.Paren(inner)
+        if t.kind is T.IDENT and t.text.lower() in ("inf", "nan") and self.toks[self.i + 1].kind is not T.LBRACE:
+            self.advance()
+            return ast.NumberLiteral(float(t.text))
+        if t.kind is T.IDENT and t.text.lower() in AGGREGATIONS and self.toks[self.i + 1].kind in (T.LPAREN, T.IDENT):
+            return self.parse_aggregate()
+        if t.kind is T.IDENT and self.toks[self.i + 1].kind is T.LPAREN:
+            return self.parse_call()
         if t.kind is T.IDENT:
-            if self.toks[self.i + 1].kind is T.LPAREN:
-                raise self.error(f"function or aggregation {t.text!r} is not supported by this controller version")
             self.advance()
             matchers: list[ast.Matcher] = [ast.Matcher.make("__name__", ast.MatchOp.EQ, t.text)]
             if self.tok.kind is T.LBRACE:
@@ -91,6 +166,63 @@ class Parser:
             name = next((m.value for m in matchers if m.name == "__name__" and m.op is ast.MatchOp.EQ), None)
             return ast.VectorSelector(name, tuple(matchers))
         raise self.error(f"expected an expression (a number, a string, a selector or '('), found {self._describe(t)}")
+
+    def parse_aggregate(self) -> ast.Aggregate:
+        op_tok = self.advance()
+        op = op_tok.text.lower()
+        grouping: tuple[str, ...] = ()
+        without = False
+        if self.tok.kind is T.IDENT and self.tok.text in ("by", "without"):
+            without = self.advance().text == "without"
+            grouping = self.parse_label_list()
+        self.expect(T.LPAREN, "'('")
+        param: ast.Expr | None = None
+        if op in PARAM_AGGREGATIONS:
+            param = self.parse_expr()
+            self.expect(T.COMMA, "',' after the aggregation's parameter")
+        expr = self.parse_expr()
+        self.expect(T.RPAREN, "')'")
+        if self.tok.kind is T.IDENT and self.tok.text in ("by", "without"):
+            if grouping or without:
+                raise self.error("grouping given twice")
+            without = self.advance().text == "without"
+            grouping = self.parse_label_list()
+        if value_type(expr) != "vector":
+            raise self.error(f"expected type instant vector in aggregation expression, got {value_type(expr)}", op_tok)
+        if param is not None and op != "count_values" and value_type(param) != "scalar":
+            raise self.error(f"expected type scalar in aggregation parameter, got {value_type(param)}", op_tok)
+        return ast.Aggregate(op, expr, param, grouping, without)
+
+    def parse_call(self) -> ast.Call:
+        name_tok = self.advance()
+        sig = FUNCTIONS.get(name_tok.text)
+        if sig is None:
+            raise self.error(f"unknown function with name {name_tok.text!r}", name_tok)
+        self.expect(T.LPAREN, "'('")
+        args: list[ast.Expr] = []
+        while self.tok.kind is not T.RPAREN:
+            args.append(self.parse_expr())
+            if self.tok.kind is T.COMMA:
+                self.advance()
+            elif self.tok.kind is not T.RPAREN:
+                raise self.error(
+                    f"expected ',' or ')' in the arguments of {name_tok.text}, found {self._describe(self.tok)}"
+                )
+        self.advance()
+        arg_types, _, optional = sig
+        if not len(arg_types) - optional <= len(args) <= len(arg_types):
+            raise self.error(
+                f"expected {len(arg_types)} argument(s) in call to {name_tok.text!r}, got {len(args)}", name_tok
+            )
+        for i, (want, arg) in enumerate(zip(arg_types, args, strict=False)):
+            got = value_type(arg)
+            if got != want:
+                raise self.error(
+                    f"expected type {TYPE_NAMES[want]} in call to function {name_tok.text!r}, got {TYPE_NAMES[got]}"
+                    + f" (argument {i + 1})",
+                    name_tok,
+                )
+        return ast.Call(name_tok.text, tuple(args))
 
     def parse_matchers(self) -> list[ast.Matcher]:
         self.expect(T.LBRACE, "'{'")
@@ -156,6 +288,62 @@ class Parser:
         if ms <= 0:
             raise self.error("duration must be greater than 0", t)
         return ms
+
+
+PRECEDENCE = {
+    "or": 1, "and": 2, "unless": 2,
+    "==": 3, "!=": 3, ">": 3, "<": 3, ">=": 3, "<=": 3,
+    "+": 4, "-": 4,
+    "*": 5, "/": 5, "%": 5, "atan2": 5,
+    "^": 6,
+}  # fmt: skip
+COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+SET_OPS = frozenset({"and", "or", "unless"})
+AGGREGATIONS = frozenset(
+    {"sum", "avg", "min", "max", "count", "topk", "bottomk", "quantile", "stddev", "stdvar", "group"}
+)
+PARAM_AGGREGATIONS = frozenset({"topk", "bottomk", "quantile"})
+TYPE_NAMES = {"scalar": "scalar", "vector": "instant vector", "matrix": "range vector", "string": "string"}
+# name -> (argument types, return type, how many trailing arguments are optional)
+FUNCTIONS: dict[str, tuple[tuple[str, ...], str, int]] = {
+    **{f: (("matrix",), "vector", 0) for f in (
+        "rate", "irate", "increase", "delta", "idelta", "deriv", "changes", "resets",
+        "avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
+        "last_over_time", "stddev_over_time", "stdvar_over_time", "absent_over_time", "present_over_time",
+    )},
+    "quantile_over_time": (("scalar", "matrix"), "vector", 0),
+    "predict_linear": (("matrix", "scalar"), "vector", 0),
+    **{f: (("vector",), "vector", 0) for f in (
+        "abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "log10", "sgn", "absent",
+    )},
+    "round": (("vector", "scalar"), "vector", 1),
+    "clamp": (("vector", "scalar", "scalar"), "vector", 0),
+    "clamp_min": (("vector", "scalar"), "vector", 0),
+    "clamp_max": (("vector", "scalar"), "vector", 0),
+    "histogram_quantile": (("scalar", "vector"), "vector", 0),
+    "scalar": (("vector",), "scalar", 0),
+    "vector": (("scalar",), "vector", 0),
+    "time": ((), "scalar", 0),
+}  # fmt: skip
+
+
+def value_type(node: ast.Expr) -> str:
+    """The static type of an expression: scalar, vector, matrix or string."""
+    if isinstance(node, ast.NumberLiteral):
+        return "scalar"
+    if isinstance(node, ast.StringLiteral):
+        return "string"
+    if isinstance(node, ast.VectorSelector | ast.Aggregate):
+        return "vector"
+    if isinstance(node, ast.MatrixSelector):
+        return "matrix"
+    if isinstance(node, ast.Paren | ast.Unary):
+        return value_type(node.expr)
+    if isinstance(node, ast.Call):
+        return FUNCTIONS[node.func][1]
+    if isinstance(node, ast.Binary):
+        return "scalar" if value_type(node.lhs) == value_type(node.rhs) == "scalar" else "vector"
+    return "vector"
 
 
 def _number(text: str) -> float:

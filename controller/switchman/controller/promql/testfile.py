@@ -1,0 +1,121 @@
+"""Rule unit-test files in ``promtool test rules`` format: the input series
+notation, an in-memory sample source, and ``promql_expr_test`` cases."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from switchman.controller.promql import ast, parse
+from switchman.controller.promql.errors import PromQLError
+from switchman.controller.promql.evaluator import Evaluator
+from switchman.controller.promql.source import match_series
+from switchman.controller.promql.values import Sample, Scalar, Series
+from switchman.controller.store.series import SeriesIndex, SeriesInfo
+from switchman.proto.durations import parse_duration_ms
+
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_STEP = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TERM = re.compile(rf"^(?P<start>{_NUM}|_|stale|[-+]?Inf|NaN)(?:(?P<sign>[-+])(?P<step>{_STEP}))?(?:x(?P<n>\d+))?$")
+
+
+class TestFileError(ValueError):
+    pass
+
+
+def expand_values(notation: str) -> list[float | None]:
+    """``0+10x3 _ 5 stale`` -> [0, 10, 20, 30, None, 5, NaN-as-stale]. ``None`` is a missing point."""
+    out: list[float | None] = []
+    for term in notation.split():
+        m = _TERM.match(term)
+        if not m:
+            raise TestFileError(f"invalid series value {term!r}: expected a, a+bxn, a-bxn, _, _xn or stale")
+        start, sign, step, n = m.group("start"), m.group("sign"), m.group("step"), m.group("n")
+        if start in ("_", "stale"):
+            if sign:
+                raise TestFileError(f"invalid series value {term!r}")
+            out += [None] * (int(n) if n and start == "_" else 1)
+            continue
+        a = float(start)
+        if n is None:
+            out.append(a)
+            continue
+        b = float(step or 0) * (-1 if sign == "-" else 1)
+        out += [a + b * i for i in range(int(n) + 1)]
+    return out
+
+
+def parse_series(text: str) -> tuple[str, dict[str, str]]:
+    """``name{a="b"}`` or ``{__name__="x", a="b"}`` -> (name, labels)."""
+    node = parse(text)
+    if not isinstance(node, ast.VectorSelector) or any(m.op is not ast.MatchOp.EQ for m in node.matchers):
+        raise TestFileError(f'invalid series {text!r}: expected name{{label="value", ...}}')
+    labels = {m.name: m.value for m in node.matchers if m.name != "__name__"}
+    return node.name or next((m.value for m in node.matchers if m.name == "__name__"), ""), labels
+
+
+@dataclass
+class MemorySource:
+    """Series held in memory (the test's input series)."""
+
+    index: SeriesIndex = field(default_factory=SeriesIndex)
+    data: dict[int, Series] = field(default_factory=dict)
+
+    def add(self, name: str, labels: dict[str, str], points: Sequence[tuple[int, float]]) -> None:
+        sid = len(self.data) + 1
+        info = SeriesInfo(sid, name, tuple(sorted(labels.items())))
+        self.index._add(info)
+        self.data[sid] = Series({"__name__": name, **labels}, [t for t, _ in points], [v for _, v in points])
+
+    def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        out = []
+        for info in match_series(self.index, matchers):
+            s = self.data[info.id]
+            keep = [(t, v) for t, v in zip(s.ts, s.vs, strict=True) if start_ms <= t <= end_ms]
+            if keep:
+                out.append(Series(s.labels, [t for t, _ in keep], [v for _, v in keep]))
+        return out
+
+
+def load_input(series: list[dict[str, object]], interval_ms: int) -> MemorySource:
+    src = MemorySource()
+    for item in series:
+        name, labels = parse_series(str(item["series"]))
+        values = expand_values(str(item.get("values", "")))
+        src.add(name, labels, [(i * interval_ms, v) for i, v in enumerate(values) if v is not None])
+    return src
+
+
+@dataclass(frozen=True)
+class ExprResult:
+    labels: dict[str, str]
+    value: float
+
+
+def evaluate(src: MemorySource, expr: str, eval_time_ms: int) -> list[ExprResult]:
+    value = Evaluator(src).instant(parse(expr), eval_time_ms)
+    if isinstance(value, Scalar):
+        return [ExprResult({}, value.v)]
+    if not isinstance(value, list):
+        raise PromQLError("string results cannot be tested")
+    return [ExprResult(dict(s.labels), s.v) for s in value if isinstance(s, Sample)]
+
+
+def format_labels(labels: dict[str, str]) -> str:
+    name = labels.get("__name__", "")
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{inner}}}"
+
+
+def almost_equal(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if a == b:
+        return True
+    return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-300) or abs(a - b) < 1e-12
+
+
+def duration_ms(text: object) -> int:
+    return parse_duration_ms(str(text))
