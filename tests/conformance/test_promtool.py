@@ -13,6 +13,8 @@ import pytest
 import yaml
 from switchman.controller.promql.testfile import ExprResult, almost_equal, evaluate, format_labels, load_input
 
+from tests.helpers import BIN
+
 COUNTERS = [
     {"series": 'http_requests_total{job="api", instance="a", code="200"}', "values": "0+10x20"},
     {"series": 'http_requests_total{job="api", instance="b", code="200"}', "values": "0+7x8 3+7x11"},
@@ -141,6 +143,10 @@ def test_promtool_agrees_with_our_evaluator(
     n = write_test_file(path, name, series, exprs)
     r = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"promtool disagrees on {name} ({n} cases):\n{r.stdout[-6000:]}{r.stderr[-2000:]}"
+    ours = subprocess.run(
+        [str(BIN / "switchman"), "rules", "test", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert ours.returncode == 0 and "SUCCESS" in ours.stdout, ours.stdout[-3000:]
 
 
 def test_a_wrong_expectation_fails_under_promtool(tmp_path: Path) -> None:
@@ -148,6 +154,10 @@ def test_a_wrong_expectation_fails_under_promtool(tmp_path: Path) -> None:
     write_test_file(path, "wrong", GAUGES, ["node_load1", "sum(node_load1)"], mutate=True)
     r = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "FAILED" in (r.stdout + r.stderr)
+    ours = subprocess.run(
+        [str(BIN / "switchman"), "rules", "test", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert ours.returncode == 1 and "FAILED" in ours.stdout and "sum(node_load1)" in ours.stdout
     # and our own comparison sees the same difference
     src = load_input(GAUGES, 60_000)
     got = evaluate(src, "sum(node_load1)", 5 * 60_000)[0].value

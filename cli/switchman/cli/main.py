@@ -8,7 +8,7 @@ import sys
 
 from switchman.cli import __version__
 from switchman.cli.client import Client, load_settings
-from switchman.cli.commands import audit, certs, fleet, query, services, tokens
+from switchman.cli.commands import audit, certs, fleet, query, rules, services, tokens
 from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError
 from switchman.cli.render import Output
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.register(sub)
     tokens.register(sub)
     services.register(sub)
+    rules.register(sub)
     certs.register(sub)
     audit.register(sub)
     c = sub.add_parser("completion", help="print a shell completion script")
