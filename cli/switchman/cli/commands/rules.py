@@ -12,7 +12,10 @@ from switchman.cli.render import Output
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("rules", help="rule unit tests (promtool format); local, no controller needed")
-    rsub = p.add_subparsers(dest="rules_cmd", required=True, metavar="test")
+    rsub = p.add_subparsers(dest="rules_cmd", required=True, metavar="check|test")
+    c = rsub.add_parser("check", help="validate Prometheus rule files; exit 1 with FILE:LINE:COL messages")
+    c.add_argument("files", nargs="+", type=Path)
+    c.set_defaults(func=check, local=True)
     t = rsub.add_parser("test", help="run promql_expr_test cases; exit 1 on any failure, as promtool")
     t.add_argument("files", nargs="+", type=Path)
     t.set_defaults(func=test, local=True)
@@ -33,4 +36,21 @@ def test(args: argparse.Namespace, client: Client | None, out: Output) -> int:
         for line in report.errors + report.failures:
             print(line)
         print()
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def check(args: argparse.Namespace, client: Client | None, out: Output) -> int:
+    from switchman.controller.alerts.rules import load_rule_file
+
+    failed = False
+    for path in args.files:
+        result = load_rule_file(path)
+        if result.errors:
+            failed = True
+            print(f"Checking {path}\n  FAILED:")
+            for e in result.errors:
+                print(f"{e}")
+        else:
+            n = sum(len(g.rules) for g in result.groups)
+            print(f"Checking {path}\n  SUCCESS: {n} rules found")
     return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,1 @@
+"""Prometheus rule files: loading and checking (the rule engine builds on this)."""
