@@ -1,20 +1,26 @@
 """``switchman rules test FILE...``: rule unit tests in ``promtool test rules``
 format. This version runs ``promql_expr_test`` cases (input series in the
 ``a+bxn`` / ``_`` notation, ``eval_time``, ``exp_samples``) and compares exactly,
-as promtool does; files that need rule evaluation (``rule_files`` or
-``alert_rule_test``) are refused with a clear message until the rule engine
-lands."""
+as promtool does; ``rule_files`` are evaluated every ``evaluation_interval``
+from 0 to the last eval time (recording rules write series, alerting rules
+write ``ALERTS``), and ``alert_rule_test`` compares the firing alerts'
+labels and annotations."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
+from switchman.controller.alerts.engine import Alert, AlertingRule, evaluate_recording
+from switchman.controller.alerts.rules import Group, load_rule_file
 from switchman.controller.promql.errors import PromQLError
+from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.testfile import (
     ExprResult,
+    MemorySource,
     TestFileError,
     duration_ms,
     evaluate,
@@ -22,6 +28,7 @@ from switchman.controller.promql.testfile import (
     load_input,
     parse_series,
 )
+from switchman.controller.promql.values import Sample
 
 
 @dataclass
@@ -45,6 +52,72 @@ def _same(exp: list[ExprResult], got: list[ExprResult]) -> bool:
     )
 
 
+def _run_rules(
+    groups: list[Group], src: MemorySource, test: dict[str, Any], eval_interval: int
+) -> dict[int, dict[str, list[Alert]]]:
+    """Evaluate every rule group at each evaluation step up to the last eval
+    time; returns the firing alerts by eval time (ms) and alert name."""
+    times = [duration_ms(c.get("eval_time", "0s")) for c in (test.get("alert_rule_test") or [])]
+    times += [duration_ms(c.get("eval_time", "0s")) for c in (test.get("promql_expr_test") or [])]
+    wanted = {duration_ms(c.get("eval_time", "0s")) for c in (test.get("alert_rule_test") or [])}
+    end = max(times, default=0)
+    ev = Evaluator(src)
+    state = {id(r): AlertingRule(r) for g in groups for r in g.rules if r.kind == "alerting"}
+    firing: dict[int, dict[str, list[Alert]]] = {}
+    ts = 0
+    while groups and ts <= end:
+        for g in groups:
+            for r in g.rules:
+                if r.kind == "recording":
+                    written = evaluate_recording(r, ev, ts)
+                else:
+                    value = ev.instant(r.expr, ts)
+                    samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+                    written = state[id(r)].evaluate(samples, ts)
+                for s in written:
+                    src.append(s.labels, ts, s.v)
+        for t in [t for t in wanted if ts <= t < ts + eval_interval]:
+            firing[t] = {}
+            for ar in state.values():
+                firing[t].setdefault(ar.rule.name, []).extend(
+                    Alert(dict(a.labels), dict(a.annotations), a.state, a.active_at_ms, a.value) for a in ar.firing()
+                )
+        ts += eval_interval
+    return firing
+
+
+def _check_alerts(test: dict[str, Any], firing: dict[int, dict[str, list[Alert]]]) -> list[str]:
+    failures = []
+    for case in test.get("alert_rule_test") or []:
+        at = duration_ms(case.get("eval_time", "0s"))
+        name = str(case.get("alertname", ""))
+        exp = sorted(
+            (
+                sorted({**{str(k): str(v) for k, v in (e.get("exp_labels") or {}).items()}, "alertname": name}.items()),
+                sorted({str(k): str(v) for k, v in (e.get("exp_annotations") or {}).items()}.items()),
+            )
+            for e in (case.get("exp_alerts") or [])
+        )
+        got = sorted(
+            (sorted(a.labels.items()), sorted(a.annotations.items())) for a in firing.get(at, {}).get(name, [])
+        )
+        if exp != got:
+            failures.append(
+                f"    alertname: {name}, time: {case.get('eval_time')},\n"
+                f"        exp:{_fmt_alerts(exp)}\n        got:{_fmt_alerts(got)}"
+            )
+    return failures
+
+
+def _fmt_alerts(alerts: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]) -> str:
+    if not alerts:
+        return "[]"
+    return "".join(
+        f"\n            {i}:\n              labels:{dict(lb)}\n              annotations:{dict(an)}"
+        for i, (lb, an) in enumerate(alerts)
+    )
+
+
 def run_file(path: Path) -> FileReport:
     report = FileReport(str(path))
     try:
@@ -55,21 +128,28 @@ def run_file(path: Path) -> FileReport:
     if not isinstance(doc, dict):
         report.errors.append(f"{path}: expected a mapping with `tests`")
         return report
-    if doc.get("rule_files"):
-        report.errors.append(
-            f"{path}: rule_files: recording and alerting rules cannot be evaluated by this version yet"
-        )
+    groups: list[Group] = []
+    for rf in doc.get("rule_files") or []:
+        loaded = load_rule_file(path.parent / str(rf))
+        report.errors += loaded.errors
+        groups += loaded.groups
+    if report.errors:
+        return report
+    try:
+        eval_interval = duration_ms(doc.get("evaluation_interval", "1m"))
+    except ValueError as exc:
+        report.errors.append(f"{path}: evaluation_interval: {exc}")
+        return report
     for i, group in enumerate(doc.get("tests") or []):
         name = group.get("name") or f"#{i + 1}"
-        if group.get("alert_rule_test"):
-            report.errors.append(f"{path}: test {name}: alert_rule_test needs the rule engine, not in this version yet")
-            continue
         try:
             interval = duration_ms(group.get("interval", doc.get("evaluation_interval", "1m")))
             src = load_input(group.get("input_series") or [], interval)
+            firing = _run_rules(groups, src, group, eval_interval)
         except (TestFileError, PromQLError, ValueError) as exc:
-            report.errors.append(f"{path}: test {name}: input_series: {exc}")
+            report.errors.append(f"{path}: test {name}: {exc}")
             continue
+        report.failures += _check_alerts(group, firing)
         for case in group.get("promql_expr_test") or []:
             expr = str(case.get("expr", ""))
             try:

@@ -69,6 +69,18 @@ class MemorySource:
         self.index._add(info)
         self.data[sid] = Series({"__name__": name, **labels}, [t for t, _ in points], [v for _, v in points])
 
+    def append(self, labels: dict[str, str], ts: int, value: float) -> None:
+        """Add one point (recording rules and ALERTS series write here)."""
+        name = labels.get("__name__", "")
+        rest = tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+        sid = self.index.get(name, rest)
+        if sid is None:
+            self.add(name, dict(rest), [(ts, value)])
+            return
+        s = self.data[sid]
+        s.ts.append(ts)
+        s.vs.append(value)
+
     def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
         out = []
         for info in match_series(self.index, matchers):

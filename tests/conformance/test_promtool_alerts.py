@@ -1,0 +1,113 @@
+"""Alerting and recording rules against promtool: our engine computes the
+firing alerts at each eval time, writes them as `alert_rule_test`
+expectations, and promtool must agree; a wrong expectation fails both."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from switchman.controller.alerts.rules import load_rule_file
+from switchman.controller.promql.ruletest import _run_rules
+from switchman.controller.promql.testfile import duration_ms, load_input
+
+from tests.helpers import BIN
+
+RULES = """groups:
+  - name: node
+    rules:
+      - record: role:node_load1:max
+        expr: max by (role) (node_load1)
+      - alert: HighLoad
+        expr: node_load1 > 2
+        for: 2m
+        labels:
+          severity: page
+          where: "{{ $labels.host }}"
+        annotations:
+          summary: "load {{ $value }} on {{ $labels.host }} ({{ $value | humanize }})"
+      - alert: RoleHot
+        expr: role:node_load1:max > 3
+        for: 1m
+        keep_firing_for: 2m
+        labels: {severity: ticket}
+        annotations:
+          description: "role {{ $labels.role }} peaked at {{ humanize $value }}"
+      - alert: Down
+        expr: up == 0
+        labels: {severity: page}
+"""
+SERIES = [
+    {"series": 'node_load1{host="h1", role="web"}', "values": "1 1 2.5 2.5 2.5 2.5 1 1 4 4 4 1 1 1 1"},
+    {"series": 'node_load1{host="h2", role="web"}', "values": "3+0.5x14"},
+    {"series": 'node_load1{host="h3", role="db"}', "values": "0.5x14"},
+    {"series": 'up{host="h1"}', "values": "1 1 0 0 1 1 1 0 0 0 1 1 1 1 1"},
+]
+TIMES = ["0m", "1m", "2m", "3m", "4m", "5m", "6m", "9m", "10m", "11m", "12m", "13m", "14m"]
+
+
+def write(tmp: Path, mutate: bool = False) -> Path:
+    (tmp / "rules.yml").write_text(RULES)
+    groups = load_rule_file(tmp / "rules.yml").groups
+    cases: list[dict[str, Any]] = [
+        {"eval_time": t, "alertname": a} for t in TIMES for a in ("HighLoad", "RoleHot", "Down")
+    ]
+    test = {"interval": "1m", "input_series": SERIES, "alert_rule_test": cases}
+    firing = _run_rules(groups, load_input(SERIES, 60_000), test, 60_000)
+    for c in cases:
+        alerts = firing.get(duration_ms(c["eval_time"]), {}).get(c["alertname"], [])
+        c["exp_alerts"] = [
+            {"exp_labels": {k: v for k, v in a.labels.items() if k != "alertname"}, "exp_annotations": a.annotations}
+            for a in alerts
+        ]
+    if mutate:
+        c = next(c for c in cases if c["exp_alerts"])
+        c["exp_alerts"][0]["exp_labels"]["severity"] = "wrong"
+    doc = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            test
+            | {
+                "promql_expr_test": [
+                    {
+                        "expr": "role:node_load1:max",
+                        "eval_time": "9m",
+                        "exp_samples": [
+                            {"labels": 'role:node_load1:max{role="db"}', "value": 0.5},
+                            {"labels": 'role:node_load1:max{role="web"}', "value": 7.5},
+                        ],
+                    }
+                ]
+            }
+        ],
+    }
+    path = tmp / ("wrong.yml" if mutate else "alerts.yml")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def both(path: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    theirs = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120)
+    ours = subprocess.run(
+        [str(BIN / "switchman"), "rules", "test", str(path)], capture_output=True, text=True, timeout=120
+    )
+    return theirs, ours
+
+
+def test_alert_states_agree_with_promtool(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    doc = yaml.safe_load(path.read_text())
+    fired = sum(len(c["exp_alerts"]) for c in doc["tests"][0]["alert_rule_test"])
+    assert fired >= 10  # the cases exercise pending -> firing -> resolved, keep_firing_for and templates
+    theirs, ours = both(path)
+    assert theirs.returncode == 0, theirs.stdout[-5000:] + theirs.stderr[-2000:]
+    assert ours.returncode == 0 and "SUCCESS" in ours.stdout, ours.stdout[-3000:]
+
+
+def test_a_wrong_alert_expectation_fails_both(tmp_path: Path) -> None:
+    theirs, ours = both(write(tmp_path, mutate=True))
+    assert theirs.returncode == 1
+    assert ours.returncode == 1 and "alertname:" in ours.stdout
