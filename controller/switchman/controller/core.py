@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from switchman.controller.fleet import Fleet
 from switchman.controller.ingest import Ingestor
@@ -18,6 +19,9 @@ from switchman.controller.security.tokens import TokenStore
 from switchman.controller.store import Database, Writer
 from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
 from switchman.controller.store.series import SeriesIndex
+
+if TYPE_CHECKING:
+    from switchman.controller.alerts.manager import RuleManager
 
 
 def wall_ms() -> int:
@@ -67,6 +71,7 @@ class Core:
         self.writer: Writer | None = None
         self.index = SeriesIndex()
         self.ready = False
+        self.rules: RuleManager | None = None  # set by the daemon once rule files are loaded
         self.rate = IngestRate()
         # set in open()
         self.fleet: Fleet

@@ -6,11 +6,13 @@ import asyncio
 import logging
 import signal
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from grpc_health.v1._async import HealthServicer
 from prometheus_client import Histogram, start_http_server
+from switchman.controller.alerts.manager import RuleManager
 from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
@@ -30,7 +32,7 @@ from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens", "audit", "services"]
+FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts"]
 
 
 def assemble(
@@ -69,6 +71,10 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
         log.error("audit of the reload failed: %s", task.exception())
 
 
+class RuleFileError(ValueError):
+    """Rule files that cannot be loaded at start."""
+
+
 class ControllerDaemon:
     def __init__(self, config: ControllerConfig, notifier: SystemdNotifier | None = None) -> None:
         self.config = config
@@ -101,6 +107,13 @@ class ControllerDaemon:
         self.ops_port = listen(server, cfg.ops_listen, self.tls, require_client_cert=False) if cfg.ops_listen else 0
         await server.start()  # health says NOT_SERVING until the store is open
         await asyncio.to_thread(self.core.open)
+        self.rules = RuleManager(self.core, cfg.rule_files)
+        errors = self.rules.load()
+        if errors:
+            raise RuleFileError("invalid rule files:\n  " + "\n  ".join(errors))
+        restored = await asyncio.to_thread(self.rules.restore, self.core.db.reader())
+        self.core.rules = self.rules
+        log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -117,6 +130,8 @@ class ControllerDaemon:
         scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
         scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
         scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
+        self._scheduler = scheduler
+        self._schedule_rules()
         scheduler.start()
         if self.notifier.watchdog_interval_s:
             scheduler.add_job(
@@ -151,14 +166,39 @@ class ControllerDaemon:
         log.info("stopped")
         return 0
 
+    def _schedule_rules(self) -> None:
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("rules:"):
+                job.remove()
+        for i, group in enumerate(self.rules.groups):
+            self._scheduler.add_job(
+                self.rules.evaluate_group,
+                "interval",
+                args=[group],
+                seconds=group.interval_ms / 1000,
+                id=f"rules:{i}:{group.name}",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+
     def reload(self) -> None:
-        """SIGHUP: rules, SLOs, drills and notifiers are reloaded here as they arrive."""
+        """SIGHUP: rule files (SLOs, drills and notifiers as they arrive). An
+        invalid file keeps the running rules; the outcome is audited."""
         self.notifier.reloading()
-        log.info("reload requested: nothing to reload in this version (no rule, SLO or drill files loaded)")
+        result = "ok"
+        if self.core.ready and hasattr(self, "rules"):
+            errors = self.rules.load()
+            if errors:
+                result = "refused: " + "; ".join(errors)[:900]
+                log.error("reload refused, keeping the running rules:\n  %s", "\n  ".join(errors))
+            else:
+                self._schedule_rules()
+                log.info("reloaded %d rule group(s)", len(self.rules.groups))
         if self.core.ready:
             task = asyncio.ensure_future(
                 self.core.audit.append(
-                    self.core.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", "ok"
+                    self.core.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", result
                 )
             )
             task.add_done_callback(_log_failure)

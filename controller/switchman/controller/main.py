@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             applied = migrate(connect(cfg.data_dir / "controller.db"))
             print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
             return 0
-        from switchman.controller.daemon import ControllerDaemon
+        from switchman.controller.daemon import ControllerDaemon, RuleFileError
 
         daemon = ControllerDaemon(cfg)
     except (ConfigError, TlsError) as exc:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return asyncio.run(daemon.run())
-    except OSError as exc:
+    except (OSError, RuleFileError) as exc:
         print(f"switchman-controller: {exc}", file=sys.stderr)
         return 2
 

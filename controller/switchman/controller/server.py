@@ -13,6 +13,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
+from switchman.controller.alerts.manager import fingerprint, rule_key
 from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
@@ -279,6 +280,55 @@ class OpsServicer(ops_pb2_grpc.OpsServicer):
     @rpc
     async def ListTokens(self, request: ops_pb2.ListTokensRequest, context: Ctx) -> ops_pb2.ListTokensResponse:
         return ops_pb2.ListTokensResponse(tokens=[token_message(t) for t in self.core.tokens.list()])
+
+    @rpc
+    async def ListAlerts(self, request: ops_pb2.ListAlertsRequest, context: Ctx) -> ops_pb2.ListAlertsResponse:
+        rules = self.core.rules
+        alerts = rules.alerts() if rules is not None else []
+        if request.state and request.state not in ("pending", "firing"):
+            raise InvalidArgument(f"state: {request.state!r} is not pending or firing")
+        out = []
+        for a in sorted(alerts, key=lambda a: (a.labels.get("alertname", ""), sorted(a.labels.items()))):
+            if request.state and a.state.value != request.state:
+                continue
+            if any(a.labels.get(k) != v for k, v in request.matchers.items()):
+                continue
+            out.append(
+                ops_pb2.Alert(
+                    labels=a.labels,
+                    annotations=a.annotations,
+                    state=a.state.value,
+                    active_at_ms=a.active_at_ms,
+                    value=a.value,
+                    fingerprint=fingerprint(a.labels),
+                    fired_at_ms=a.fired_at_ms,
+                    resolved_at_ms=a.resolved_at_ms,
+                )
+            )
+        return ops_pb2.ListAlertsResponse(alerts=out)
+
+    @rpc
+    async def ListRules(self, request: ops_pb2.ListRulesRequest, context: Ctx) -> ops_pb2.ListRulesResponse:
+        rules = self.core.rules
+        out = []
+        for g in rules.groups if rules is not None else []:
+            for r in g.rules:
+                h = rules.health.get(rule_key(g, r)) if rules is not None else None
+                out.append(
+                    ops_pb2.Rule(
+                        group=g.name,
+                        name=r.name,
+                        kind=r.kind,
+                        expr=r.expr_text,
+                        for_ms=r.for_ms,
+                        health="err" if h and h.last_error else "ok" if h else "unknown",
+                        last_error=h.last_error if h else "",
+                        last_evaluation_ms=h.last_eval_ms if h else 0,
+                        evaluation_seconds=h.seconds if h else 0.0,
+                        file=g.file,
+                    )
+                )
+        return ops_pb2.ListRulesResponse(rules=out)
 
     @rpc
     async def ApplyService(self, request: ops_pb2.ApplyServiceRequest, context: Ctx) -> common_pb2.ServiceSpec:

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from switchman.cli.client import Client
-from switchman.cli.errors import EXIT_OK
+from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.render import Output, ago, bar, fmt_value, human_bytes, iso
 from switchman.proto.v1 import ops_pb2
 
@@ -77,12 +77,12 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
     return EXIT_OK
 
 
-def _selector(pairs: list[str]) -> dict[str, str]:
+def parse_selector(pairs: list[str]) -> dict[str, str]:
     out = {}
     for p in pairs:
         k, sep, v = p.partition("=")
         if not sep:
-            raise SystemExit(f"switchman: --selector {p!r}: expected K=V")
+            raise CliError(f"{p!r}: expected K=V", EXIT_USAGE)
         out[k] = v
     return out
 
@@ -93,7 +93,7 @@ def hosts(args: argparse.Namespace, client: Client, out: Output) -> int:
             raise SystemExit("switchman: hosts show needs a HOST_ID")
         return show_host(args.host_id, client, out)
     resp = client.call(
-        client.ops.ListHosts, ops_pb2.ListHostsRequest(selector=_selector(args.selector), state=args.state or "")
+        client.ops.ListHosts, ops_pb2.ListHostsRequest(selector=parse_selector(args.selector), state=args.state or "")
     )
     if out.fmt != "table":
         out.document([host_doc(h) for h in resp.hosts])

@@ -112,4 +112,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_alerts",
+        """
+        CREATE TABLE alerts (
+            rule_key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            annotations TEXT NOT NULL,
+            state TEXT NOT NULL,
+            active_at_ms INTEGER NOT NULL,
+            fired_at_ms INTEGER NOT NULL,
+            resolved_at_ms INTEGER NOT NULL,
+            value REAL NOT NULL,
+            keep_firing_since_ms INTEGER NOT NULL,
+            PRIMARY KEY (rule_key, fingerprint)
+        );
+        """,
+    ),
 ]
