@@ -51,7 +51,7 @@ def test_alerts_fire_survive_kill9_and_bad_reloads_are_refused(tmp_path: Path, d
 
     [alert] = wait_until(alerts, 20, what="AgentAlive firing")
     assert alert["labels"] == {"alertname": "AgentAlive", "host": "r1", "severity": "info"}
-    assert "r1 has collected" in alert["annotations"]["summary"]  # type: ignore[index]
+    assert "r1 has collected" in alert["annotations"]["summary"]
     recorded = run(*cli, "-o", "json", "query", "fleet:node_load1:max")
     assert json.loads(recorded.stdout)["result"], "the recording rule wrote its series"
 
