@@ -19,20 +19,20 @@ class ControllerError(Exception):
 
 
 class InvalidArgument(ControllerError):
-    pass
+    """A request field or expression that cannot be used."""
 
 
 class NotFound(ControllerError):
-    pass
+    """An id the controller does not know."""
 
 
 class Conflict(ControllerError):
-    pass
+    """The request does not fit the current state."""
 
 
 class Unauthenticated(ControllerError):
-    pass
+    """No or unknown credentials."""
 
 
 class PermissionDenied(ControllerError):
-    pass
+    """Credentials whose role may not do this."""

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    pass
+    """Base of the service errors."""
 
 
 class InvalidService(ServiceError):
-    pass
+    """A spec, command, port or driver that cannot be used."""
 
 
 class UnknownService(ServiceError):
-    pass
+    """A service this agent does not run."""
 
 
 class SwitchInProgress(ServiceError):
-    pass
+    """Another switch of the same service is running."""
 
 
 class SwitchFailed(ServiceError):
-    pass
+    """The switch did not complete; traffic stayed where it was."""

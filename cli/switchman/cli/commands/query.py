@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import time
 from typing import Any
@@ -25,14 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def parse_time(text: str, now_ms: int) -> int:
     """RFC 3339, Unix seconds, or a duration before now."""
-    try:
+    with contextlib.suppress(DurationError):
         return now_ms - parse_duration_ms(text)
-    except DurationError:
-        pass
-    try:
+    with contextlib.suppress(ValueError):
         return int(float(text) * 1000)
-    except ValueError:
-        pass
     try:
         t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

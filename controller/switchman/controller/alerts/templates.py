@@ -56,13 +56,19 @@ def humanize(v: float) -> str:
             prefix = p
             v /= 1000
         return _g4(v) + prefix
+    small, prefix = _small_prefix(v)
+    return _g4(small) + prefix
+
+
+def _small_prefix(v: float) -> tuple[float, str]:
+    """Scale |v| < 1 up by thousands: (value, SI prefix)."""
     prefix = ""
     for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
         if abs(v) >= 1:
             break
         prefix = p
         v *= 1000
-    return _g4(v) + prefix
+    return v, prefix
 
 
 def humanize1024(v: float) -> str:
@@ -93,13 +99,8 @@ def humanize_duration(v: float) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{_go_g(v, 4)}s"
-    prefix = ""
-    for p in ("m", "u", "n", "p", "f", "a", "z", "y"):
-        if abs(v) >= 1:
-            break
-        prefix = p
-        v *= 1000
-    return f"{_g4(v)}{prefix}s"
+    small, prefix = _small_prefix(v)
+    return f"{_g4(small)}{prefix}s"
 
 
 FUNCS = {

@@ -22,7 +22,7 @@ _TERM = re.compile(rf"^(?P<start>{_NUM}|_|stale|[-+]?Inf|NaN)(?:(?P<sign>[-+])(?
 
 
 class TestFileError(ValueError):
-    pass
+    """A test file that cannot be read: bad series notation or series name."""
 
 
 def expand_values(notation: str) -> list[float | None]:

@@ -102,14 +102,13 @@ class BuiltinRouter:
 
 async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
     try:
-        while True:
-            data = await src.read(CHUNK)
-            if not data:
-                break
-            dst.write(data)
-            await dst.drain()
-    except (ConnectionError, OSError):
-        pass
+        with contextlib.suppress(ConnectionError, OSError):  # either side went away: the pipe ends
+            while True:
+                data = await src.read(CHUNK)
+                if not data:
+                    break
+                dst.write(data)
+                await dst.drain()
     finally:
         with contextlib.suppress(Exception):
             if dst.can_write_eof():

@@ -53,7 +53,7 @@ backend {name}
 
 
 class HaproxyError(InvalidService):
-    pass
+    """HAProxy is missing, did not start, or refused a runtime API command."""
 
 
 class HaproxyRouter:
