@@ -12,13 +12,17 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
 from switchman.controller.core import Core
+from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.values import Sample
+from switchman.controller.promql.evaluator import Evaluator
+from switchman.controller.promql.source import SampleSource
+from switchman.controller.promql.values import Sample, Series
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,28 @@ def rule_key(group: Group, rule: Rule) -> str:
 
 def fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()[:16]
+
+
+class MemoSource:
+    """Remembers each selector's samples for one evaluation instant."""
+
+    def __init__(self, inner: SampleSource) -> None:
+        self._inner = inner
+        self._memo: dict[tuple[tuple[Matcher, ...], int, int], list[Series]] = {}
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        key = (tuple(matchers), start_ms, end_ms)
+        if key not in self._memo:
+            self._memo[key] = self._inner.select(matchers, start_ms, end_ms)
+        return self._memo[key]
+
+    def forget(self, name: str) -> None:
+        """A rule just wrote series called ``name``: drop reads that could include them."""
+        for key in list(self._memo):
+            if any(m.name == "__name__" and m.matches(name) for m in key[0]) or not any(
+                m.name == "__name__" for m in key[0]
+            ):
+                del self._memo[key]
 
 
 @dataclass
@@ -92,15 +118,21 @@ class RuleManager:
         ts = self.core.clock_ms()
         written: list[Sample] = []
         states: dict[str, AlertingRule] = {}
+        # rules of a group share their selectors' reads at this instant; a recording
+        # rule's output is written before the next rule runs (later rules may use it)
+        memo = MemoSource(self.core.evaluator.source)
+        ev = Evaluator(memo)
         for r in group.rules:
             key = rule_key(group, r)
             health = self.health.setdefault(key, RuleHealth())
             started = time.perf_counter()
             try:
                 if r.kind == "recording":
-                    written += await asyncio.to_thread(evaluate_recording, r, self.core.evaluator, ts)
+                    recorded = await asyncio.to_thread(evaluate_recording, r, ev, ts)
+                    await self._write(recorded, {}, ts)
+                    memo.forget(r.name)
                 else:
-                    value = await asyncio.to_thread(self.core.evaluator.instant, r.expr, ts)
+                    value = await asyncio.to_thread(ev.instant, r.expr, ts)
                     samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
                     ar = self.alerting[key]
                     written += ar.evaluate(samples, ts)
