@@ -43,7 +43,7 @@ def populate(core: Core, hosts: int, now: int) -> int:
             host = f"host-{h:05d}"
             for name in METRICS:
                 labels = (("host", host), ("role", f"r{h % 20}"))
-                sid = core.index.intern(conn, core.writer, name, labels, host, now)  # type: ignore[arg-type]
+                sid = core.index.intern(conn, core.writer, name, labels, host, now)
                 for k in range(30):  # 10 minutes at 20 s
                     ts = now - 600_000 + k * 20_000
                     hot = h % 100 == 0  # 1 % of the fleet in trouble, as on a bad day
