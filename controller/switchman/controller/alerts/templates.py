@@ -49,15 +49,21 @@ def humanize(v: float) -> str:
     if v == 0 or math.isnan(v) or math.isinf(v):
         return _g4(v)
     if abs(v) >= 1:
-        prefix = ""
-        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
-            if abs(v) < 1000:
-                break
-            prefix = p
-            v /= 1000
-        return _g4(v) + prefix
+        big, prefix = _scale_down(v, 1000, ("k", "M", "G", "T", "P", "E", "Z", "Y"))
+        return _g4(big) + prefix
     small, prefix = _small_prefix(v)
     return _g4(small) + prefix
+
+
+def _scale_down(v: float, base: float, prefixes: tuple[str, ...]) -> tuple[float, str]:
+    """Divide by ``base`` while |v| >= base: (value, prefix)."""
+    prefix = ""
+    for p in prefixes:
+        if abs(v) < base:
+            break
+        prefix = p
+        v /= base
+    return v, prefix
 
 
 def _small_prefix(v: float) -> tuple[float, str]:
@@ -74,13 +80,8 @@ def _small_prefix(v: float) -> tuple[float, str]:
 def humanize1024(v: float) -> str:
     if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
         return _g4(v)
-    prefix = ""
-    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
-        if abs(v) < 1024:
-            break
-        prefix = p
-        v /= 1024
-    return _g4(v) + prefix
+    big, prefix = _scale_down(v, 1024, ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"))
+    return _g4(big) + prefix
 
 
 def humanize_duration(v: float) -> str:

@@ -106,16 +106,20 @@ def kahan_sum(vs: Sequence[float]) -> float:
     return total if math.isinf(total) else total + c
 
 
+def _stays_infinite(mean: float, v: float) -> bool:
+    """A running mean that reached ±Inf keeps it unless ``v`` is NaN or the opposite infinity."""
+    if not math.isinf(mean):
+        return False
+    return (math.isinf(v) and (mean > 0) == (v > 0)) or (not math.isinf(v) and not math.isnan(v))
+
+
 def kahan_mean(vs: Sequence[float]) -> float:
     """avg_over_time as Prometheus computes it."""
     mean = c = count = 0.0
     for v in vs:
         count += 1
-        if math.isinf(mean):
-            if math.isinf(v) and (mean > 0) == (v > 0):
-                continue
-            if not math.isinf(v) and not math.isnan(v):
-                continue
+        if _stays_infinite(mean, v):
+            continue
         mean, c = kahan_inc(v / count - mean / count, mean, c)
     return mean if math.isinf(mean) else mean + c
 
@@ -144,11 +148,8 @@ def incremental_mean(vs: Sequence[float]) -> float:
     mean, count = 0.0, 0.0
     for v in vs:
         count += 1
-        if math.isinf(mean):
-            if math.isinf(v) and (mean > 0) == (v > 0):
-                continue
-            if not math.isinf(v) and not math.isnan(v):
-                continue
+        if _stays_infinite(mean, v):
+            continue
         mean += v / count - mean / count
     return mean
 
