@@ -8,7 +8,7 @@ import sys
 
 from switchman.cli import __version__
 from switchman.cli.client import Client, load_settings
-from switchman.cli.commands import alerts, audit, certs, fleet, query, rules, services, tokens
+from switchman.cli.commands import alerts, audit, certs, fleet, query, rules, services, silence, tokens
 from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError
 from switchman.cli.render import Output
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.register(sub)
     query.register(sub)
     alerts.register(sub)
+    silence.register(sub)
     tokens.register(sub)
     services.register(sub)
     rules.register(sub)

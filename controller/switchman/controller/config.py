@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchman.controller.notify.inhibit import parse_inhibit_rules
+from switchman.controller.notify.registry import build_notifiers
 from switchman.proto.channel import split_host_port
 from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
 
@@ -23,7 +25,8 @@ KEYS = (
     Key("rule_files", "strlist", [], "alerting and recording rule files (globs)"),
     Key("slo_files", "strlist", [], "SLO files (globs)"),
     Key("drill_files", "strlist", [], "drill files (globs)"),
-    Key("notifiers", "tables", [], "[[notifiers]] tables"),
+    Key("notifiers", "tables", [], "[[notifiers]] tables: webhook, alertmanager or pagerduty (docs/alerting.md)"),
+    Key("inhibit_rules", "tables", [], "[[inhibit_rules]] tables: source_matchers, target_matchers, equal"),
     Key("raw_retention", "duration", 48 * 3600.0, "how long raw samples are kept"),
     Key("rollup_1m_retention", "duration", 30 * 86400.0, "how long 1-minute rollups are kept"),
     Key("rollup_1h_retention", "duration", 400 * 86400.0, "how long 1-hour rollups are kept"),
@@ -59,6 +62,7 @@ class ControllerConfig:
     log_level: str
     log_format: str
     notifiers: list[dict[str, object]] = field(default_factory=list)
+    inhibit_rules: list[dict[str, object]] = field(default_factory=list)
     source: str = ""
 
 
@@ -79,6 +83,11 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         host, port = split_host_port(v.get_str("listen"))
         ops_listen = f"{host}:{port + 1}" if port else f"{host}:0"
     check_common(v, source, [v.get_str("listen"), ops_listen, v.get_str("metrics_listen")])
+    try:
+        build_notifiers(v.get_tables("notifiers"), source)
+        parse_inhibit_rules(v.get_tables("inhibit_rules"), source)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     data_dir = Path(str(v["data_dir"]))
     if check_dir:
         check_writable_dir(data_dir, source)
@@ -102,5 +111,6 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         log_level=str(v["log_level"]),
         log_format=str(v["log_format"]),
         notifiers=v.get_tables("notifiers"),
+        inhibit_rules=v.get_tables("inhibit_rules"),
         source=source,
     )

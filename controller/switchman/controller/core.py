@@ -10,8 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.fleet import Fleet
 from switchman.controller.ingest import Ingestor
+from switchman.controller.notify.dispatcher import Dispatcher
+from switchman.controller.notify.outbox import Outbox
+from switchman.controller.notify.silences import SilenceStore
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.source import StoreSource
 from switchman.controller.security.audit import AuditLog
@@ -79,6 +83,9 @@ class Core:
         self.tokens: TokenStore
         self.audit: AuditLog
         self.evaluator: Evaluator
+        self.silences: SilenceStore
+        self.outbox: Outbox
+        self.dispatcher: Dispatcher
         self._ttl_ms = heartbeat_ttl_ms
 
     def open(self) -> None:
@@ -102,6 +109,18 @@ class Core:
             self.clock_ms,
         )
         self.evaluator = Evaluator(source)
+        self.silences = SilenceStore(self.writer)
+        self.silences.load(reader)
+        self.outbox = Outbox(self.writer, self.clock_ms)
+        self.dispatcher = Dispatcher(
+            self.writer,
+            self.silences,
+            self.outbox,
+            lambda: self.rules.all_alerts() if self.rules is not None else [],
+            fingerprint,
+            self.clock_ms,
+        )
+        self.dispatcher.configure([], [], reader)
         self.ready = True
 
     async def maintain(self) -> None:
@@ -112,6 +131,7 @@ class Core:
         await self.writer.run(lambda c: roll_up(c, MINUTE, now))
         await self.writer.run(lambda c: roll_up(c, HOUR, now))
         await self.writer.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
+        await self.silences.collect_garbage(now)
 
     async def checkpoint(self) -> None:
         await asyncio.to_thread(self.db.checkpoint)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from switchman.controller.alerts.manager import RuleManager
 from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
+from switchman.controller.notify.inhibit import parse_inhibit_rules
+from switchman.controller.notify.registry import build_notifiers
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.server import ControllerServicer, OpsServicer, audit_call
 from switchman.controller.services import AgentClients
@@ -28,11 +31,12 @@ from switchman.proto.channel import (
     split_host_port,
 )
 from switchman.proto.daemon import SystemdNotifier
+from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts"]
+FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts", "silences", "notifiers"]
 
 
 def assemble(
@@ -76,8 +80,14 @@ class RuleFileError(ValueError):
 
 
 class ControllerDaemon:
-    def __init__(self, config: ControllerConfig, notifier: SystemdNotifier | None = None) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        notifier: SystemdNotifier | None = None,
+        reread: Callable[[], ControllerConfig] | None = None,
+    ) -> None:
         self.config = config
+        self._reread = reread
         self.notifier = notifier or SystemdNotifier()
         self.core = Core(
             config.data_dir,
@@ -114,6 +124,7 @@ class ControllerDaemon:
         restored = await asyncio.to_thread(self.rules.restore, self.core.db.reader())
         self.core.rules = self.rules
         log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
+        self._configure_notifiers(cfg)
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -122,21 +133,7 @@ class ControllerDaemon:
             host, mport = split_host_port(cfg.metrics_listen)
             http_server, _ = start_http_server(mport, addr=host, registry=self.metrics.registry)
 
-        self.core.rate.mark(self.core.ingest.samples_total)
-        scheduler = AsyncIOScheduler(event_loop=loop)
-        scheduler.add_job(
-            self.core.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", max_instances=1, coalesce=True
-        )
-        scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
-        scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
-        scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
-        self._scheduler = scheduler
-        self._schedule_rules()
-        scheduler.start()
-        if self.notifier.watchdog_interval_s:
-            scheduler.add_job(
-                self.notifier.watchdog, "interval", seconds=self.notifier.watchdog_interval_s, id="watchdog"
-            )
+        scheduler = self._start_scheduler(loop)
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -166,6 +163,30 @@ class ControllerDaemon:
         log.info("stopped")
         return 0
 
+    def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
+        """Every periodic job of the controller."""
+        cfg = self.config
+        self.core.rate.mark(self.core.ingest.samples_total)
+        scheduler = AsyncIOScheduler(event_loop=loop)
+        scheduler.add_job(
+            self.core.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", max_instances=1, coalesce=True
+        )
+        scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
+        scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
+        scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
+        scheduler.add_job(self.core.dispatcher.tick, "interval", seconds=1, id="notify", max_instances=1, coalesce=True)
+        scheduler.add_job(
+            self.core.outbox.deliver_due, "interval", seconds=1, id="outbox", max_instances=1, coalesce=True
+        )
+        self._scheduler = scheduler
+        self._schedule_rules()
+        scheduler.start()
+        if self.notifier.watchdog_interval_s:
+            scheduler.add_job(
+                self.notifier.watchdog, "interval", seconds=self.notifier.watchdog_interval_s, id="watchdog"
+            )
+        return scheduler
+
     def _schedule_rules(self) -> None:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("rules:"):
@@ -182,15 +203,36 @@ class ControllerDaemon:
                 next_run_time=datetime.now(UTC),
             )
 
+    def _configure_notifiers(self, cfg: ControllerConfig) -> None:
+        notifiers = build_notifiers(cfg.notifiers, cfg.source)
+        inhibit = parse_inhibit_rules(cfg.inhibit_rules, cfg.source)
+        self.core.dispatcher.configure(notifiers, inhibit, self.core.db.reader())
+        log.info("%d notifier(s), %d inhibition rule(s)", len(notifiers), len(inhibit))
+
+    def _reload_notifiers(self) -> str:
+        """Re-read the config file for notifiers and inhibition rules; a bad file keeps the running ones."""
+        if self._reread is None:
+            return ""
+        try:
+            cfg = self._reread()
+            self._configure_notifiers(cfg)
+        except (ConfigError, ValueError) as exc:
+            log.error("reload refused, keeping the running notifiers: %s", exc)
+            return f"notifiers refused: {exc}"
+        return ""
+
     def reload(self) -> None:
-        """SIGHUP: rule files (SLOs, drills and notifiers as they arrive). An
-        invalid file keeps the running rules; the outcome is audited."""
+        """SIGHUP: rule files, notifiers and inhibition rules (SLOs and drills
+        as they arrive). An invalid file keeps the running set; the outcome is
+        audited."""
         self.notifier.reloading()
         result = "ok"
+        if self.core.ready:
+            result = self._reload_notifiers() or result
         if self.core.ready and hasattr(self, "rules"):
             errors = self.rules.load()
             if errors:
-                result = "refused: " + "; ".join(errors)[:900]
+                result = ("refused: " + "; ".join(errors))[:900] + ("" if result == "ok" else f"; {result}")
                 log.error("reload refused, keeping the running rules:\n  %s", "\n  ".join(errors))
             else:
                 self._schedule_rules()

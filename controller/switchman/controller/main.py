@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        cfg = config_mod.load(args.config, flag_values(args, config_mod.KEYS))
+        flags = flag_values(args, config_mod.KEYS)
+        cfg = config_mod.load(args.config, flags)
         setup_logging(cfg.log_level, cfg.log_format)
         if args.command == "migrate":
             from switchman.controller.store.db import connect, migrate
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from switchman.controller.daemon import ControllerDaemon, RuleFileError
 
-        daemon = ControllerDaemon(cfg)
+        daemon = ControllerDaemon(cfg, reread=lambda: config_mod.load(args.config, flags))
     except (ConfigError, TlsError) as exc:
         print(f"switchman-controller: {exc}", file=sys.stderr)
         return 2

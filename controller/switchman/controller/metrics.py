@@ -65,6 +65,15 @@ class _FleetCollector(Collector):
             yield CounterMetricFamily(
                 "switchman_sqlite_commits", "Write transactions committed.", value=core.writer.commits
             )
+        sent = CounterMetricFamily(
+            "switchman_notifications", "Notification deliveries by outcome.", labels=["notifier", "outcome"]
+        )
+        for (notifier, outcome), n in sorted(core.outbox.outcomes.items()):
+            sent.add_metric([notifier, outcome], n)
+        yield sent
+        yield GaugeMetricFamily(
+            "switchman_notification_outbox", "Messages waiting in the outbox.", value=core.outbox.pending
+        )
         info = GaugeMetricFamily("switchman_controller_build_info", "Controller version.", labels=["version"])
         info.add_metric([__version__], 1)
         yield info

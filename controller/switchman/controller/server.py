@@ -13,7 +13,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
-from switchman.controller.alerts.manager import fingerprint, rule_key
+from switchman.controller.alerts.manager import rule_key
 from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
@@ -31,7 +31,7 @@ from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.security.tokens import Role
 from switchman.controller.services import AgentClients, ServiceRegistry
-from switchman.controller.views import host_detail, host_summary, token_message
+from switchman.controller.views import alert_message, host_detail, host_summary, silence_message, token_message
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
     ServicerContext,
@@ -287,25 +287,41 @@ class OpsServicer(ops_pb2_grpc.OpsServicer):
         alerts = rules.alerts() if rules is not None else []
         if request.state and request.state not in ("pending", "firing"):
             raise InvalidArgument(f"state: {request.state!r} is not pending or firing")
+        now = self.core.clock_ms()
+        firing = [a.labels for a in alerts if a.state.value == "firing"]
         out = []
         for a in sorted(alerts, key=lambda a: (a.labels.get("alertname", ""), sorted(a.labels.items()))):
             if request.state and a.state.value != request.state:
                 continue
             if any(a.labels.get(k) != v for k, v in request.matchers.items()):
                 continue
-            out.append(
-                ops_pb2.Alert(
-                    labels=a.labels,
-                    annotations=a.annotations,
-                    state=a.state.value,
-                    active_at_ms=a.active_at_ms,
-                    value=a.value,
-                    fingerprint=fingerprint(a.labels),
-                    fired_at_ms=a.fired_at_ms,
-                    resolved_at_ms=a.resolved_at_ms,
-                )
-            )
+            out.append(alert_message(a, self.core.dispatcher.muting(a, firing, now)))
         return ops_pb2.ListAlertsResponse(alerts=out)
+
+    @rpc
+    async def AddSilence(self, request: ops_pb2.AddSilenceRequest, context: Ctx) -> ops_pb2.Silence:
+        now = self.core.clock_ms()
+        s = await self.core.silences.add(
+            [(m.name, m.op, m.value) for m in request.matchers],
+            request.starts_at_ms,
+            request.ends_at_ms,
+            request.author or actor.get() or "",
+            request.comment,
+            now,
+        )
+        return silence_message(s, now)
+
+    @rpc
+    async def ListSilences(self, request: ops_pb2.ListSilencesRequest, context: Ctx) -> ops_pb2.ListSilencesResponse:
+        now = self.core.clock_ms()
+        return ops_pb2.ListSilencesResponse(
+            silences=[silence_message(s, now) for s in self.core.silences.find(now, request.include_expired)]
+        )
+
+    @rpc
+    async def ExpireSilence(self, request: ops_pb2.ExpireSilenceRequest, context: Ctx) -> ops_pb2.Silence:
+        now = self.core.clock_ms()
+        return silence_message(await self.core.silences.expire(request.id, now), now)
 
     @rpc
     async def ListRules(self, request: ops_pb2.ListRulesRequest, context: Ctx) -> ops_pb2.ListRulesResponse:

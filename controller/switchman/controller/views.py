@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from switchman.controller.alerts.engine import Alert
+from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.core import Core
 from switchman.controller.fleet import Host
+from switchman.controller.notify.dispatcher import Muting
+from switchman.controller.notify.silences import Silence
 from switchman.controller.security.certs import days_left
 from switchman.controller.security.tokens import TokenRecord
 from switchman.proto.v1 import ops_pb2
@@ -70,4 +74,31 @@ def token_message(rec: TokenRecord) -> ops_pb2.Token:
         created_at_ms=rec.created_ms,
         last_used_ms=rec.last_used_ms,
         revoked=rec.revoked,
+    )
+
+
+def alert_message(a: Alert, muting: Muting) -> ops_pb2.Alert:
+    return ops_pb2.Alert(
+        labels=a.labels,
+        annotations=a.annotations,
+        state=a.state.value,
+        active_at_ms=a.active_at_ms,
+        value=a.value,
+        fingerprint=fingerprint(a.labels),
+        fired_at_ms=a.fired_at_ms,
+        resolved_at_ms=a.resolved_at_ms,
+        silenced=bool(muting.silenced_by),
+        inhibited=muting.inhibited,
+    )
+
+
+def silence_message(s: Silence, now_ms: int) -> ops_pb2.Silence:
+    return ops_pb2.Silence(
+        id=s.id,
+        matchers=[ops_pb2.Matcher(name=m.name, op=str(m.op), value=m.value) for m in s.matchers],
+        starts_at_ms=s.starts_ms,
+        ends_at_ms=s.ends_ms,
+        created_by=s.created_by,
+        comment=s.comment,
+        state=s.state(now_ms).value,
     )

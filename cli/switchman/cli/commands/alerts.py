@@ -32,6 +32,8 @@ def alerts(args: argparse.Namespace, client: Client, out: Output) -> int:
                     "state": a.state,
                     "activeAt": iso(a.active_at_ms),
                     "value": fmt_value(a.value),
+                    "silenced": a.silenced,
+                    "inhibited": a.inhibited,
                 }
                 for a in r.alerts
             ]
@@ -41,6 +43,8 @@ def alerts(args: argparse.Namespace, client: Client, out: Output) -> int:
     rows = []
     for a in r.alerts:
         state = "[red]firing[/red]" if a.state == "firing" else "[yellow]pending[/yellow]"
+        if a.silenced or a.inhibited:
+            state += " [dim](" + ("silenced" if a.silenced else "inhibited") + ")[/dim]"
         labels = ",".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
         rows.append([a.labels.get("alertname", ""), state, labels, ago(a.active_at_ms, now), fmt_value(a.value)])
     out.table(["ALERT", "STATE", "LABELS", "ACTIVE SINCE", "VALUE"], rows)

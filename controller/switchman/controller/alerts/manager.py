@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import glob
-import hashlib
 import json
 import logging
 import sqlite3
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
+from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
 from switchman.controller.core import Core
 from switchman.controller.promql.ast import Matcher
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 
 def rule_key(group: Group, rule: Rule) -> str:
     return f"{group.file}:{group.name}:{rule.name}:{rule.line}"
-
-
-def fingerprint(labels: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(sorted(labels.items())).encode()).hexdigest()[:16]
 
 
 class MemoSource:
@@ -180,6 +176,10 @@ class RuleManager:
                 )
 
         await writer.run(job)
+
+    def all_alerts(self) -> list[Alert]:
+        """Pending, firing, and resolved within the last 15 minutes."""
+        return [a for ar in self.alerting.values() for a in ar.active.values()]
 
     def alerts(self) -> list[Alert]:
         return [a for ar in self.alerting.values() for a in ar.active.values() if a.state is not AlertState.INACTIVE]

@@ -130,4 +130,36 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0006_silences_and_notifications",
+        """
+        CREATE TABLE silences (
+            id TEXT PRIMARY KEY,
+            matchers TEXT NOT NULL,        -- JSON [[name, op, value], ...]
+            starts_ms INTEGER NOT NULL,
+            ends_ms INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            created_ms INTEGER NOT NULL
+        );
+        CREATE TABLE notify_state (
+            notifier TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (notifier, key)
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            notifier TEXT NOT NULL,
+            url TEXT NOT NULL,
+            body BLOB NOT NULL,
+            content_type TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            next_ms INTEGER NOT NULL,
+            attempts INTEGER NOT NULL,
+            last_error TEXT NOT NULL
+        );
+        CREATE INDEX outbox_by_next ON outbox (next_ms);
+        """,
+    ),
 ]

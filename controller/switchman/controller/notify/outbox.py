@@ -1,0 +1,138 @@
+"""Durable delivery. Messages are written to the ``outbox`` table in the same
+transaction as the state that produced them; a worker posts the due ones,
+deletes each on success and reschedules it with exponential backoff on
+failure, until ``max_age``. A restart loses nothing: the rows are still there.
+Evaluation never waits on this: it runs on its own schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import sqlite3
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from switchman.controller.notify.base import Message
+from switchman.controller.store import Writer
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_MS = 300_000
+DEFAULT_TIMEOUT_MS = 10_000
+DEFAULT_MAX_AGE_MS = 86_400_000
+BATCH = 32
+
+
+class DeliveryError(Exception):
+    """A post that did not get a 2xx; ``permanent`` for a 4xx other than 408/429."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+Post = Callable[[str, bytes, str, float], None]
+
+
+def http_post(url: str, body: bytes, content_type: str, timeout_s: float) -> None:
+    """Blocking POST (run in a thread). :raises DeliveryError:"""
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": content_type, "User-Agent": "switchman-controller"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            resp.read(4096)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(
+            f"HTTP {exc.code}", permanent=400 <= exc.code < 500 and exc.code not in (408, 429)
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(str(getattr(exc, "reason", exc))) from None
+
+
+def enqueue(conn: sqlite3.Connection, messages: Sequence[Message], now_ms: int) -> None:
+    conn.executemany(
+        "INSERT INTO outbox (notifier, url, body, content_type, created_ms, next_ms, attempts, last_error)"
+        " VALUES (?,?,?,?,?,?,0,'')",
+        [(m.notifier, m.url, m.body, m.content_type, now_ms, now_ms) for m in messages],
+    )
+
+
+def backoff_ms(attempts: int) -> int:
+    base = min(MAX_BACKOFF_MS, 1000 * 2 ** min(attempts - 1, 20))
+    return int(base * random.uniform(0.8, 1.2))
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    max_age_ms: int = DEFAULT_MAX_AGE_MS
+
+
+class Outbox:
+    def __init__(self, writer: Writer, clock_ms: Callable[[], int], post: Post = http_post) -> None:
+        self._writer = writer
+        self._clock_ms = clock_ms
+        self._post = post
+        self.limits: Mapping[str, Limits] = {}
+        self.outcomes: Counter[tuple[str, str]] = Counter()  # (notifier, delivered|failed|dropped)
+        self.pending = 0
+
+    async def deliver_due(self) -> int:
+        """Post every due message once; returns how many were delivered."""
+        now = self._clock_ms()
+
+        def due(conn: sqlite3.Connection) -> tuple[list[tuple[int, str, str, bytes, str, int, int]], int]:
+            rows = conn.execute(
+                "SELECT id, notifier, url, body, content_type, created_ms, attempts FROM outbox"
+                " WHERE next_ms <= ? ORDER BY id LIMIT ?",
+                (now, BATCH),
+            ).fetchall()
+            return rows, int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+        rows, self.pending = await self._writer.run(due)
+        if not rows:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(r) for r in rows))
+        later = self._clock_ms()
+        done = [(r[0],) for r, o in zip(rows, outcomes, strict=True) if o.finished]
+        retry = [
+            (later + backoff_ms(r[6] + 1), o.error, r[0]) for r, o in zip(rows, outcomes, strict=True) if not o.finished
+        ]
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.executemany("DELETE FROM outbox WHERE id = ?", done)
+            conn.executemany(
+                "UPDATE outbox SET next_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?", retry
+            )
+
+        await self._writer.run(update)
+        self.pending -= len(done)
+        return sum(1 for o in outcomes if o.delivered)
+
+    async def _send(self, row: tuple[int, str, str, bytes, str, int, int]) -> Outcome:
+        _id, notifier, url, body, content_type, created_ms, attempts = row
+        limits = self.limits.get(notifier, Limits())
+        try:
+            await asyncio.to_thread(self._post, url, bytes(body), content_type, limits.timeout_ms / 1000)
+        except DeliveryError as exc:
+            if exc.permanent or self._clock_ms() - created_ms >= limits.max_age_ms:
+                log.error("notifier %s: dropping a message after %d attempt(s): %s", notifier, attempts + 1, exc)
+                self.outcomes[(notifier, "dropped")] += 1
+                return Outcome(finished=True, delivered=False)
+            log.warning("notifier %s: delivery failed (attempt %d), will retry: %s", notifier, attempts + 1, exc)
+            self.outcomes[(notifier, "failed")] += 1
+            return Outcome(finished=False, delivered=False, error=str(exc)[:500])
+        self.outcomes[(notifier, "delivered")] += 1
+        return Outcome(finished=True, delivered=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    finished: bool  # delivered, or dropped for good
+    delivered: bool
+    error: str = ""
