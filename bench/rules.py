@@ -1,7 +1,12 @@
 """Rule evaluation benchmark (SPEC 10): 200 rules over 2,000 hosts' series in
 the controller's real SQLite store, one evaluation cycle timed.
 
-    python bench/rules.py [--hosts 2000] [--rules 200] [--cycles 3] [--json]
+    python bench/rules.py [--hosts 2000] [--rules 200] [--cycles 3] [--distinct] [--json]
+
+By default the rules repeat six shapes with different thresholds and names,
+as warning/critical pairs do, so a group shares selector reads and
+range-function results at an instant. ``--distinct`` gives every rule its own
+range window, so nothing but the raw reads can be shared: the worst case.
 """
 
 from __future__ import annotations
@@ -32,6 +37,21 @@ TEMPLATES = (
     "alert: Down{i}\n        expr: up == 0\n        for: 1m",
     "record: bench:probe:avg_{i}\n        expr: avg by (role) (avg_over_time(probe_success[5m]))",
 )
+
+
+def rule_text(i: int, distinct: bool) -> str:
+    text = TEMPLATES[i % len(TEMPLATES)].format(i=i, t=1 + i % 5)
+    if distinct:  # every range window different: no two rules compute the same thing
+        text = text.replace("[5m]", f"[{120 + i}s]").replace(
+            "max by (role) (node_load1)", f"max by (role) (node_load1 offset {1 + i}s)"
+        )
+        text = text.replace("expr: node_load1 >", f"expr: node_load1 offset {1 + i}s >").replace(
+            "expr: up == 0", f"expr: up offset {1 + i}s == 0"
+        )
+        text = text.replace(
+            "expr: node_memory_MemAvailable_bytes <", f"expr: node_memory_MemAvailable_bytes offset {1 + i}s <"
+        )
+    return text
 
 
 def populate(core: Core, hosts: int, now: int) -> int:
@@ -69,9 +89,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         core = Core(work, clock_ms=lambda: now)
         core.open()
         samples = populate(core, args.hosts, now)
-        rules = "\n".join(
-            "      - " + TEMPLATES[i % len(TEMPLATES)].format(i=i, t=1 + i % 5) for i in range(args.rules)
-        )
+        rules = "\n".join("      - " + rule_text(i, args.distinct) for i in range(args.rules))
         (work / "rules.yml").write_text(f"groups:\n  - name: bench\n    interval: 1m\n    rules:\n{rules}\n")
         manager = RuleManager(core, [str(work / "rules.yml")])
         errors = manager.load()
@@ -86,6 +104,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         alerts = len(manager.alerts())
         core.close()
         return {
+            "distinct_expressions": args.distinct,
             "hosts": args.hosts,
             "rules": args.rules,
             "series": args.hosts * len(METRICS),
@@ -103,6 +122,7 @@ def main() -> int:
     p.add_argument("--hosts", type=int, default=2000)
     p.add_argument("--rules", type=int, default=200)
     p.add_argument("--cycles", type=int, default=3)
+    p.add_argument("--distinct", action="store_true", help="no two rules share an expression")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     report("rules", run(args), args.json)

@@ -6,12 +6,13 @@ firing state. A reload with an invalid file keeps the previous rules."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import glob
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
@@ -20,9 +21,9 @@ from switchman.controller.alerts.rules import Group, Rule, load_rule_file
 from switchman.controller.core import Core
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.evaluator import Evaluator
+from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
-from switchman.controller.promql.values import Sample, Series
+from switchman.controller.promql.values import Sample, Series, Vector
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +33,60 @@ def rule_key(group: Group, rule: Rule) -> str:
 
 
 class MemoSource:
-    """Remembers each selector's samples for one evaluation instant."""
+    """Reads each selector once per group evaluation, over the widest window
+    any rule of the group needs, and answers every rule from memory."""
 
-    def __init__(self, inner: SampleSource) -> None:
-        self._inner = inner
-        self._memo: dict[tuple[tuple[Matcher, ...], int, int], list[Series]] = {}
+    def __init__(self, inner: SampleSource, spans: dict[tuple[Matcher, ...], tuple[int, int]]) -> None:
+        self._inner, self._spans = inner, spans
+        self._memo: dict[tuple[Matcher, ...], list[Series]] = {}
+        self.vectors: dict[tuple[object, ...], Vector] = {}  # Evaluator.shared
+
+    @classmethod
+    def for_group(cls, inner: SampleSource, group: Group, ts: int) -> MemoSource:
+        """Each selector's widest window among the group's rules at ``ts``."""
+        spans: dict[tuple[Matcher, ...], tuple[int, int]] = {}
+        for r in group.rules:
+            for sel, back in selectors(r.expr):
+                lo, hi = ts - sel.offset_ms - back, ts - sel.offset_ms
+                known = spans.get(sel.matchers, (lo, hi))
+                spans[sel.matchers] = (min(known[0], lo), max(known[1], hi))
+        return cls(inner, spans)
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
-        key = (tuple(matchers), start_ms, end_ms)
+        out = []
+        for s in self.select_covering(matchers, start_ms, end_ms):
+            i, j = bisect.bisect_left(s.ts, start_ms), bisect.bisect_right(s.ts, end_ms)
+            if i == 0 and j == len(s.ts):
+                out.append(s)  # the whole series: keep the object (and its cached sort key)
+            elif i < j:
+                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], s.sort_key()))
+        return out
+
+    def select_covering(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        """Series with every sample in ``[start, end]`` and maybe more around
+        it, without slicing: for callers that bisect by themselves."""
+        key = tuple(matchers)
+        lo, hi = self._spans.get(key, (start_ms, end_ms))
+        if start_ms < lo or end_ms > hi:
+            return self._inner.select(matchers, start_ms, end_ms)
         if key not in self._memo:
-            self._memo[key] = self._inner.select(matchers, start_ms, end_ms)
+            self._memo[key] = self._inner.select(matchers, lo, hi)
         return self._memo[key]
 
     def forget(self, name: str) -> None:
         """A rule just wrote series called ``name``: drop reads that could include them."""
         for key in list(self._memo):
-            if any(m.name == "__name__" and m.matches(name) for m in key[0]) or not any(
-                m.name == "__name__" for m in key[0]
-            ):
+            if _could_match(key, name):
                 del self._memo[key]
+        for vkey in list(self.vectors):
+            matchers = vkey[0] if isinstance(vkey[0], tuple) else vkey[1]
+            if isinstance(matchers, tuple) and _could_match(matchers, name):
+                del self.vectors[vkey]
+
+
+def _could_match(matchers: tuple[Matcher, ...], name: str) -> bool:
+    names = [m for m in matchers if m.name == "__name__"]
+    return not names or all(m.matches(name) for m in names)
 
 
 @dataclass
@@ -67,6 +103,7 @@ class RuleManager:
     groups: list[Group] = field(default_factory=list)
     alerting: dict[str, AlertingRule] = field(default_factory=dict)
     health: dict[str, RuleHealth] = field(default_factory=dict)
+    _written: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)
 
     def files(self) -> list[str]:
         out: list[str] = []
@@ -111,40 +148,88 @@ class RuleManager:
         return n
 
     async def evaluate_group(self, group: Group) -> None:
+        """One evaluation of a group: expressions in a worker thread (one hop
+        per group), alert state machines and the final write on the loop."""
         ts = self.core.clock_ms()
+        results = await asyncio.to_thread(self._evaluate_expressions, group, ts)
         written: list[Sample] = []
         states: dict[str, AlertingRule] = {}
-        # rules of a group share their selectors' reads at this instant; a recording
-        # rule's output is written before the next rule runs (later rules may use it)
-        memo = MemoSource(self.core.evaluator.source)
-        ev = Evaluator(memo)
-        for r in group.rules:
-            key = rule_key(group, r)
+        for r, key, outcome, seconds in results:
             health = self.health.setdefault(key, RuleHealth())
-            started = time.perf_counter()
             try:
-                if r.kind == "recording":
-                    recorded = await asyncio.to_thread(evaluate_recording, r, ev, ts)
-                    await self._write(recorded, {}, ts)
-                    memo.forget(r.name)
-                else:
-                    value = await asyncio.to_thread(ev.instant, r.expr, ts)
-                    samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+                if isinstance(outcome, PromQLError):
+                    raise outcome
+                if r.kind == "alerting":
                     ar = self.alerting[key]
-                    written += ar.evaluate(samples, ts)
+                    written += ar.evaluate(outcome, ts)
                     states[key] = ar
                 health.last_error = ""
             except PromQLError as exc:
                 health.last_error = str(exc)
                 log.warning("rule %s in group %s: %s", r.name, group.name, exc)
             health.last_eval_ms = ts
-            health.seconds = time.perf_counter() - started
+            health.seconds = seconds
         await self._write(written, states, ts)
 
-    async def _write(self, samples: list[Sample], states: dict[str, AlertingRule], ts: int) -> None:
+    def _evaluate_expressions(self, group: Group, ts: int) -> list[tuple[Rule, str, list[Sample] | PromQLError, float]]:
+        """Blocking. Rules of a group share their selectors' reads at this
+        instant; a recording rule's output is committed before the next rule
+        runs (later rules may use it)."""
+        assert self.core.writer is not None
+        memo = MemoSource.for_group(self.core.evaluator.source, group, ts)
+        ev = Evaluator(memo, shared=memo.vectors)
+        out: list[tuple[Rule, str, list[Sample] | PromQLError, float]] = []
+        for r in group.rules:
+            started = time.perf_counter()
+            outcome: list[Sample] | PromQLError
+            try:
+                if r.kind == "recording":
+                    outcome = evaluate_recording(r, ev, ts)
+                    self.core.writer.submit(self._job(outcome, {}, ts)).result()
+                    memo.forget(r.name)
+                else:
+                    value = ev.instant(r.expr, ts)
+                    outcome = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+            except PromQLError as exc:
+                outcome = exc
+            out.append((r, rule_key(group, r), outcome, time.perf_counter() - started))
+        return out
+
+    def _changed_states(
+        self, states: dict[str, AlertingRule]
+    ) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, list[tuple[object, ...]]]]:  # rows, shapes
+        """Rows of the rules whose alerts changed state since they were last
+        written (a changed value alone is not worth a write: the next
+        evaluation recomputes it)."""
+        out: dict[str, list[tuple[object, ...]]] = {}
+        shapes: dict[str, list[tuple[object, ...]]] = {}
+        for key, ar in states.items():
+            rows: list[tuple[object, ...]] = [
+                (
+                    key,
+                    fingerprint(a.labels),
+                    json.dumps(a.labels),
+                    json.dumps(a.annotations),
+                    a.state.value,
+                    a.active_at_ms,
+                    a.fired_at_ms,
+                    a.resolved_at_ms,
+                    a.value,
+                    a.keep_firing_since_ms,
+                )
+                for a in ar.active.values()
+            ]
+            shape: list[tuple[object, ...]] = [(r[1], r[4], r[5], r[6], r[7], r[9]) for r in rows]
+            if self._written.get(key) != shape:
+                out[key], shapes[key] = rows, shape
+        return out, shapes
+
+    def _job(
+        self, samples: list[Sample], changed: dict[str, list[tuple[object, ...]]], ts: int
+    ) -> Callable[[sqlite3.Connection], None]:
         core = self.core
-        assert core.writer is not None
         writer = core.writer
+        assert writer is not None
 
         def job(conn: sqlite3.Connection) -> None:
             rows = []
@@ -154,28 +239,17 @@ class RuleManager:
                 sid = core.index.intern(conn, writer, name, labels, s.labels.get("host", ""), ts)
                 rows.append((sid, ts, s.v))
             conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
-            for key, ar in states.items():  # alert state written with the samples, in one transaction
+            for key, alert_rows in changed.items():  # alert state written with the samples, in one transaction
                 conn.execute("DELETE FROM alerts WHERE rule_key = ?", (key,))
-                conn.executemany(
-                    "INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        (
-                            key,
-                            fingerprint(a.labels),
-                            json.dumps(a.labels),
-                            json.dumps(a.annotations),
-                            a.state.value,
-                            a.active_at_ms,
-                            a.fired_at_ms,
-                            a.resolved_at_ms,
-                            a.value,
-                            a.keep_firing_since_ms,
-                        )
-                        for a in ar.active.values()
-                    ],
-                )
+                conn.executemany("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)", alert_rows)
 
-        await writer.run(job)
+        return job
+
+    async def _write(self, samples: list[Sample], states: dict[str, AlertingRule], ts: int) -> None:
+        assert self.core.writer is not None
+        changed, shapes = self._changed_states(states)
+        await self.core.writer.run(self._job(samples, changed, ts))
+        self._written.update(shapes)  # only once committed
 
     def all_alerts(self) -> list[Alert]:
         """Pending, firing, and resolved within the last 15 minutes."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from switchman.controller.promql import ast
 from switchman.controller.promql import functions as fn
@@ -41,7 +42,7 @@ class PrefetchSource:
         return out
 
 
-def _selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
+def selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
     """Every selector with the time it reaches back beyond its offset."""
     if isinstance(node, ast.VectorSelector):
         return [(node, LOOKBACK_MS)]
@@ -50,9 +51,9 @@ def _selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
     out: list[tuple[ast.VectorSelector, int]] = []
     for child in vars(node).values():
         if isinstance(child, ast.Expr):
-            out += _selectors(child)
+            out += selectors(child)
         elif isinstance(child, tuple):
-            out += [x for c in child if isinstance(c, ast.Expr) for x in _selectors(c)]
+            out += [x for c in child if isinstance(c, ast.Expr) for x in selectors(c)]
     return out
 
 
@@ -83,8 +84,18 @@ def _arith(op: str, a: float, b: float) -> float:
     raise PromQLError(f"unknown operator {op!r}")
 
 
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+}
+
+
 def _compare(op: str, a: float, b: float) -> bool:
-    return {"==": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+    return _COMPARE[op](a, b)
 
 
 def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
@@ -95,6 +106,20 @@ def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
 class Evaluator:
     source: SampleSource
     lookback_ms: int = LOOKBACK_MS
+    # set by rule groups: selectors' instant vectors shared by the rules of a
+    # group at one instant (values are never mutated, so sharing is safe)
+    shared: dict[tuple[object, ...], Vector] | None = None
+    _unnamed: dict[int, tuple[Labels, Labels]] = field(default_factory=dict, repr=False)
+
+    def _drop_name(self, labels: Labels) -> Labels:
+        """fn.drop_name, remembered per labels object in a group's short-lived
+        evaluator (the entry holds the object, so its id stays unique)."""
+        if self.shared is None:
+            return fn.drop_name(labels)
+        hit = self._unnamed.get(id(labels))
+        if hit is None:
+            hit = self._unnamed[id(labels)] = (labels, fn.drop_name(labels))
+        return hit[1]
 
     # entry points -----------------------------------------------------------
     def instant(self, node: ast.Expr, t: int) -> Value:
@@ -112,7 +137,7 @@ class Evaluator:
         if kind in ("matrix", "string"):
             name = "range vector" if kind == "matrix" else "string"
             raise PromQLError(f'invalid expression type "{name}" for range query, must be Scalar or instant Vector')
-        sels = _selectors(node)
+        sels = selectors(node)
         if sels:
             lo = min(start - s.offset_ms - back for s, back in sels)
             hi = max(end - s.offset_ms for s, _ in sels)
@@ -166,13 +191,19 @@ class Evaluator:
         return [s for s in v if isinstance(s, Sample)] if isinstance(v, list) else []
 
     def _vector(self, sel: ast.VectorSelector, t: int) -> Vector:
+        key = (sel.matchers, sel.offset_ms, t)
+        if self.shared is not None and key in self.shared:
+            return self.shared[key]
         at = t - sel.offset_ms
         out: Vector = []
         # in label order, as Prometheus' storage returns series (sums and means add in that order)
-        for series in sorted(self.source.select(sel.matchers, at - self.lookback_ms, at), key=lambda s: _key(s.labels)):
+        read = getattr(self.source, "select_covering", self.source.select)  # bisected below: no need to slice
+        for series in sorted(read(sel.matchers, at - self.lookback_ms, at), key=Series.sort_key):
             i = bisect.bisect_right(series.ts, at) - 1
             if i >= 0 and series.ts[i] >= at - self.lookback_ms:
                 out.append(Sample(series.labels, t, series.vs[i]))
+        if self.shared is not None:
+            self.shared[key] = out
         return out
 
     # functions --------------------------------------------------------------
@@ -233,39 +264,21 @@ class Evaluator:
             )
         q = self._scalar(node.args[0], t) if f == "quantile_over_time" else 0.0
         horizon = self._scalar(node.args[1], t) if f == "predict_linear" else 0.0
+        # warning/critical pairs repeat `rate(x[5m])`: a group computes it once per instant
+        key = (f, msel.vector.matchers, msel.vector.offset_ms, msel.range_ms, q, horizon, t)
+        if self.shared is not None and key in self.shared:
+            return self.shared[key]
+        compute = _per_series(f, start, end, msel.range_ms, q, horizon, t)  # chosen once, not per series
+        keep_name = f == "last_over_time"
         for series in matrix:
             if not isinstance(series, Series) or not series.ts:
                 continue
-            ts, vs = series.ts, series.vs
-            value: float | None
-            if f in ("rate", "increase", "delta"):
-                value = fn.extrapolated(ts, vs, start, end, msel.range_ms, f != "delta", f == "rate")
-            elif f in ("irate", "idelta"):
-                value = fn.instant_delta(ts, vs, f == "irate")
-            elif f == "deriv":
-                value = fn.linear_regression(ts, vs, ts[0])[0] if len(ts) > 1 else None
-            elif f == "predict_linear":
-                if len(ts) < 2:
-                    value = None
-                else:
-                    slope, intercept = fn.linear_regression(ts, vs, t)
-                    value = intercept + slope * horizon
-            elif f == "changes":
-                value = float(
-                    sum(1 for a, b in itertools.pairwise(vs) if a != b and not (math.isnan(a) and math.isnan(b)))
-                )
-            elif f == "resets":
-                value = float(sum(1 for a, b in itertools.pairwise(vs) if b < a))
-            elif f == "quantile_over_time":
-                value = fn.quantile(q, vs)
-            elif f in fn.OVER_TIME:
-                value = fn.OVER_TIME[f](vs)
-            else:
-                raise PromQLError(f"function {f!r} is not supported")
+            value = compute(series.ts, series.vs)
             if value is None:
                 continue
-            labels = series.labels if f == "last_over_time" else fn.drop_name(series.labels)
-            out.append(Sample(labels, t, value))
+            out.append(Sample(series.labels if keep_name else self._drop_name(series.labels), t, value))
+        if self.shared is not None:
+            self.shared[key] = out
         return out
 
     def _histogram_quantile(self, q: float, vec: Vector, t: int) -> Vector:
@@ -338,17 +351,55 @@ class Evaluator:
         vec = self._as_vector(rhs if swap else lhs)
         assert isinstance(scalar, Scalar)
         out: Vector = []
+        if op in COMPARISONS:
+            compare = _COMPARE[op]
+            for s in vec:
+                keep = compare(scalar.v, s.v) if swap else compare(s.v, scalar.v)
+                if node.return_bool:
+                    out.append(Sample(self._drop_name(s.labels), t, 1.0 if keep else 0.0))
+                elif keep:
+                    out.append(s if s.t == t else Sample(s.labels, t, s.v))  # samples are never mutated
+            return out
         for s in vec:
             a, b = (scalar.v, s.v) if swap else (s.v, scalar.v)
-            if op in COMPARISONS:
-                keep = _compare(op, a, b)
-                if node.return_bool:
-                    out.append(Sample(fn.drop_name(s.labels), t, 1.0 if keep else 0.0))
-                elif keep:
-                    out.append(Sample(s.labels, t, s.v))
-            else:
-                out.append(Sample(fn.drop_name(s.labels), t, _arith(op, a, b)))
+            out.append(Sample(self._drop_name(s.labels), t, _arith(op, a, b)))
         return out
+
+
+PerSeries = Callable[[list[int], list[float]], float | None]
+
+
+def _per_series(f: str, start: int, end: int, range_ms: int, q: float, horizon: float, t: int) -> PerSeries:
+    """The computation a range function does on each series' samples."""
+    if f in ("rate", "increase", "delta"):
+        counter, per_second = f != "delta", f == "rate"
+        return lambda ts, vs: fn.extrapolated(ts, vs, start, end, range_ms, counter, per_second)
+    if f in ("irate", "idelta"):
+        return lambda ts, vs: fn.instant_delta(ts, vs, f == "irate")
+    if f == "deriv":
+        return lambda ts, vs: fn.linear_regression(ts, vs, ts[0])[0] if len(ts) > 1 else None
+
+    if f == "predict_linear":
+
+        def predict(ts: list[int], vs: list[float]) -> float | None:
+            if len(ts) < 2:
+                return None
+            slope, intercept = fn.linear_regression(ts, vs, t)
+            return intercept + slope * horizon
+
+        return predict
+    if f == "changes":
+        return lambda ts, vs: float(
+            sum(1 for a, b in itertools.pairwise(vs) if a != b and not (math.isnan(a) and math.isnan(b)))
+        )
+    if f == "resets":
+        return lambda ts, vs: float(sum(1 for a, b in itertools.pairwise(vs) if b < a))
+    if f == "quantile_over_time":
+        return lambda ts, vs: fn.quantile(q, vs)
+    if f in fn.OVER_TIME:
+        over_time = fn.OVER_TIME[f]
+        return lambda ts, vs: over_time(vs)
+    raise PromQLError(f"function {f!r} is not supported")
 
 
 def _rank(v: float, top: bool) -> tuple[int, float]:

@@ -100,9 +100,15 @@ def kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
 
 
 def kahan_sum(vs: Sequence[float]) -> float:
+    """kahan_inc inlined: this loop runs for every sample of every rule."""
     total = c = 0.0
     for v in vs:
-        total, c = kahan_inc(v, total, c)
+        t = total + v
+        if abs(total) >= abs(v):
+            c += (total - t) + v
+        else:
+            c += (v - t) + total
+        total = t
     return total if math.isinf(total) else total + c
 
 
@@ -114,14 +120,21 @@ def _stays_infinite(mean: float, v: float) -> bool:
 
 
 def kahan_mean(vs: Sequence[float]) -> float:
-    """avg_over_time as Prometheus computes it."""
+    """avg_over_time as Prometheus computes it (kahan_inc inlined, see kahan_sum)."""
     mean = c = count = 0.0
+    isinf = math.isinf
     for v in vs:
         count += 1
-        if _stays_infinite(mean, v):
+        if isinf(mean) and _stays_infinite(mean, v):
             continue
-        mean, c = kahan_inc(v / count - mean / count, mean, c)
-    return mean if math.isinf(mean) else mean + c
+        inc = v / count - mean / count
+        t = mean + inc
+        if abs(mean) >= abs(inc):
+            c += (mean - t) + inc
+        else:
+            c += (inc - t) + mean
+        mean = t
+    return mean if isinf(mean) else mean + c
 
 
 def kahan_variance(vs: Sequence[float]) -> float:
