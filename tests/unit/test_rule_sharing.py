@@ -75,7 +75,7 @@ def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path
             got = [Sample({k: v for k, v in s.labels.items() if k != "__name__"}, s.t, s.v) for s in got]
             expected = [Sample({k: v for k, v in s.labels.items() if k != "__name__"}, s.t, s.v) for s in expected]
         key = lambda s: sorted(s.labels.items())  # noqa: E731
-        assert sorted(((key(s), s.v) for s in got)) == sorted(((key(s), s.v) for s in expected)), r.name  # type: ignore[union-attr]
+        assert sorted((key(s), s.v) for s in got) == sorted((key(s), s.v) for s in expected), r.name  # type: ignore[union-attr]
     assert results["RoleHot"], "the alert read what the recording rule wrote in the same evaluation"
     asyncio.run(m.evaluate_group(group))
     assert {a.labels["alertname"] for a in m.alerts()} >= {"RoleHot", "Busy", "LoadHigh"}
