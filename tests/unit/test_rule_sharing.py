@@ -56,6 +56,10 @@ def fill(core: Core) -> None:
     writer.submit(job).result()
 
 
+def canonical(samples: list[Sample]) -> list[tuple[list[tuple[str, str]], float]]:
+    return sorted((sorted(s.labels.items()), s.v) for s in samples)
+
+
 def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path) -> None:
     core = Core(tmp_path, clock_ms=lambda: NOW)
     core.open()
@@ -74,8 +78,7 @@ def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path
         if r.kind == "recording":
             got = [Sample({k: v for k, v in s.labels.items() if k != "__name__"}, s.t, s.v) for s in got]
             expected = [Sample({k: v for k, v in s.labels.items() if k != "__name__"}, s.t, s.v) for s in expected]
-        key = lambda s: sorted(s.labels.items())  # noqa: E731
-        assert sorted((key(s), s.v) for s in got) == sorted((key(s), s.v) for s in expected), r.name  # type: ignore[union-attr]
+        assert canonical(got) == canonical(expected), r.name
     assert results["RoleHot"], "the alert read what the recording rule wrote in the same evaluation"
     asyncio.run(m.evaluate_group(group))
     assert {a.labels["alertname"] for a in m.alerts()} >= {"RoleHot", "Busy", "LoadHigh"}
