@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +167,30 @@ class TlsController:
         ]
 
 
+def tls_agent_argv(tls: TlsController, data_dir: Path, host: str, address: str, *extra: str) -> list[str]:
+    """An agent on mutual TLS with its issued certificate, quick to retry."""
+    return [
+        str(BIN / "switchman-agent"),
+        "--tls-dir",
+        str(tls.pki / "agents" / host),
+        "--controller",
+        f"127.0.0.1:{tls.port}",
+        "--listen",
+        f"{address}:{free_port(address)}",
+        "--data-dir",
+        str(data_dir),
+        "--host-id",
+        host,
+        "--interval",
+        "500ms",
+        "--metrics-listen",
+        "",
+        "--backoff-cap",
+        "500ms",
+        *extra,
+    ]
+
+
 def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[str, ...]) -> TlsController:
     """`switchman certs init` + `certs issue agent NAME` for each agent, then the controller."""
     pki = tmp_path / "pki"
@@ -195,3 +220,17 @@ def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[st
     daemons.append(d.start())
     wait_until((tmp_path / "c" / "admin.token").exists, 15, what="controller start")
     return TlsController(pki, port, ops, d)
+
+
+def switchman(*argv: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The CLI, as an operator runs it."""
+    return subprocess.run([str(BIN / "switchman"), *argv], capture_output=True, text=True, timeout=timeout)
+
+
+def body_of(address: str, port: int) -> str:
+    """One GET / on a front port; "" when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/", timeout=2) as r:
+            return str(r.read().decode())
+    except OSError:
+        return ""

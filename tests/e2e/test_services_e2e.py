@@ -8,52 +8,21 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, Daemon, db_rows, free_port, start_tls_controller, wait_until
+from tests.helpers import BIN, Daemon, body_of, db_rows, free_port, start_tls_controller, tls_agent_argv, wait_until
+from tests.helpers import switchman as sm
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
 
 
-def sm(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "switchman"), *argv], capture_output=True, text=True, timeout=120)
-
-
-def body_of(address: str, port: int) -> str:
-    try:
-        with urllib.request.urlopen(f"http://{address}:{port}/", timeout=2) as r:
-            return r.read().decode()
-    except OSError:
-        return ""
-
-
 def test_switch_kill9_mid_switch_reconciles_and_cli(tmp_path: Path, daemons: list[Daemon]) -> None:
     tls = start_tls_controller(tmp_path, daemons, ("web-1",))
-    pki, port = tls.pki, tls.port
     address = "127.0.0.31"
-    agent_argv = [
-        str(BIN / "switchman-agent"),
-        "--tls-dir",
-        str(pki / "agents" / "web-1"),
-        "--controller",
-        f"127.0.0.1:{port}",
-        "--listen",
-        f"{address}:{free_port(address)}",
-        "--data-dir",
-        str(tmp_path / "a"),
-        "--host-id",
-        "web-1",
-        "--interval",
-        "500ms",
-        "--metrics-listen",
-        "",
-        "--backoff-cap",
-        "500ms",
-    ]
+    agent_argv = tls_agent_argv(tls, tmp_path / "a", "web-1", address)
     agent = Daemon(agent_argv, tmp_path / "a.log")
     daemons.append(agent.start())
     cli = tls.cli_args(tmp_path / "c")

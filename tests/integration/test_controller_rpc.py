@@ -13,6 +13,8 @@ import grpc
 import pytest
 from switchman.controller.core import Core
 from switchman.controller.daemon import assemble
+from switchman.controller.rollouts.executor import RolloutManager
+from switchman.controller.services import AgentClients
 from switchman.proto.channel import create_channel, listen, set_serving
 from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 
@@ -33,6 +35,7 @@ async def controller(tmp_path: Path, max_message_bytes: int = 4 * 1024 * 1024) -
     port = listen(server, "127.0.0.1:0", None)
     await server.start()
     await asyncio.to_thread(core.open)
+    core.rollouts = RolloutManager(core, AgentClients(None), set)
     await core.tokens.ensure_admin_file(tmp_path / "admin.token", core.clock_ms())
     await set_serving(health, True)
     channel = create_channel(f"127.0.0.1:{port}", None)
@@ -123,9 +126,11 @@ def test_errors_map_to_status_codes_with_actionable_messages(tmp_path: Path) -> 
         code, msg = await code_of(c.ops.Query(ops_pb2.QueryRequest(expr="up{"), metadata=c.admin, timeout=5))
         assert code is grpc.StatusCode.INVALID_ARGUMENT and msg.startswith("1:4:")
         code, msg = await code_of(
-            c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web"), metadata=c.admin, timeout=5)
+            c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web", version="1"), metadata=c.admin, timeout=5)
         )
-        assert code is grpc.StatusCode.UNIMPLEMENTED and "Ops.StartRollout" in msg
+        assert code is grpc.StatusCode.NOT_FOUND and "no service named 'web'" in msg
+        code, msg = await code_of(c.ops.RunDrill(ops_pb2.RunDrillRequest(), metadata=c.admin, timeout=5))
+        assert code is grpc.StatusCode.UNIMPLEMENTED and "Ops.RunDrill" in msg
 
     run(tmp_path, body)
 
@@ -147,7 +152,7 @@ def test_ops_needs_a_token_with_the_right_role(tmp_path: Path) -> None:
         assert e.value.code() is grpc.StatusCode.PERMISSION_DENIED and "viewer" in (e.value.details() or "")
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await c.ops.WatchRollout(ops_pb2.GetRolloutRequest(id=1), metadata=viewer, timeout=5).read()
-        assert e.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        assert e.value.code() is grpc.StatusCode.NOT_FOUND  # a viewer may watch; there is no rollout 1
         for call in (
             c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web", version="2"), metadata=viewer, timeout=5),
             c.ops.InjectFault(ops_pb2.OpsInjectFaultRequest(host_id="h1"), metadata=viewer, timeout=5),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -77,6 +77,13 @@ class Client:
     def call(self, method: Callable[..., T], request: Any, timeout: float | None = None) -> T:
         try:
             return method(request, timeout=timeout or self.settings.timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            raise from_rpc(exc, self.settings.controller) from None
+
+    def stream(self, method: Callable[..., Iterator[T]], request: Any) -> Iterator[T]:
+        """A server stream, without a deadline (it ends when the server ends it)."""
+        try:
+            yield from method(request, metadata=self.metadata)
         except grpc.RpcError as exc:
             raise from_rpc(exc, self.settings.controller) from None
 

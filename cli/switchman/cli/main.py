@@ -8,7 +8,7 @@ import sys
 
 from switchman.cli import __version__
 from switchman.cli.client import Client, load_settings
-from switchman.cli.commands import alerts, audit, certs, fleet, query, rules, services, silence, tokens
+from switchman.cli.commands import alerts, audit, certs, fleet, query, rollout, rules, services, silence, tokens
 from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError
 from switchman.cli.render import Output
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     silence.register(sub)
     tokens.register(sub)
     services.register(sub)
+    rollout.register(sub)
     rules.register(sub)
     certs.register(sub)
     audit.register(sub)

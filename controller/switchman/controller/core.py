@@ -26,6 +26,7 @@ from switchman.controller.store.series import SeriesIndex
 
 if TYPE_CHECKING:
     from switchman.controller.alerts.manager import RuleManager
+    from switchman.controller.rollouts.executor import RolloutManager
 
 
 def wall_ms() -> int:
@@ -76,6 +77,7 @@ class Core:
         self.index = SeriesIndex()
         self.ready = False
         self.rules: RuleManager | None = None  # set by the daemon once rule files are loaded
+        self.rollouts: RolloutManager | None = None  # set by the daemon once the store is open
         self.rate = IngestRate()
         # set in open()
         self.fleet: Fleet

@@ -19,8 +19,10 @@ from switchman.controller.core import Core, Retention
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
+from switchman.controller.rollouts.executor import RolloutManager
+from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
-from switchman.controller.server import ControllerServicer, OpsServicer, audit_call
+from switchman.controller.server import ControllerServicer, OpsServicer
 from switchman.controller.services import AgentClients
 from switchman.proto.channel import (
     TlsMaterial,
@@ -36,7 +38,7 @@ from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts", "silences", "notifiers"]
+FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts", "silences", "notifiers", "rollouts"]
 
 
 def assemble(
@@ -125,6 +127,10 @@ class ControllerDaemon:
         self.core.rules = self.rules
         log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
         self._configure_notifiers(cfg)
+        self.core.rollouts = RolloutManager(self.core, agents, self._alert_names)
+        resumed = await self.core.rollouts.resume_all()
+        if resumed:
+            log.info("resumed %d unfinished rollout(s)", resumed)
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -156,6 +162,8 @@ class ControllerDaemon:
         await health.enter_graceful_shutdown()
         scheduler.shutdown(wait=False)
         await server.stop(cfg.shutdown_grace)
+        if self.core.rollouts is not None:
+            await self.core.rollouts.close()
         await agents.close()
         if http_server is not None:
             http_server.shutdown()
@@ -202,6 +210,9 @@ class ControllerDaemon:
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+
+    def _alert_names(self) -> set[str]:
+        return {r.name for g in self.rules.groups for r in g.rules if r.kind == "alerting"}
 
     def _configure_notifiers(self, cfg: ControllerConfig) -> None:
         notifiers = build_notifiers(cfg.notifiers, cfg.source)

@@ -3,38 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
 from switchman.controller.alerts.manager import rule_key
 from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
-    ControllerError,
     InvalidArgument,
-    NotFound,
     PermissionDenied,
     Unauthenticated,
 )
 from switchman.controller.fleet import Host
 from switchman.controller.ops_queries import QueryService
-from switchman.controller.promql import PromQLError
+from switchman.controller.rollouts.rpc import RolloutRpcs
+from switchman.controller.rpc_base import Ctx, rpc
 from switchman.controller.security import audit as audit_log
-from switchman.controller.security.auth import actor, required_role
+from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
-from switchman.controller.security.tokens import Role
 from switchman.controller.services import AgentClients, ServiceRegistry
 from switchman.controller.views import alert_message, host_detail, host_summary, silence_message, token_message
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
-    ServicerContext,
     peer_certificate,
     peer_identity,
     split_host_port,
@@ -42,75 +36,9 @@ from switchman.proto.channel import (
 from switchman.proto.services import to_proto
 from switchman.proto.unimplemented import fill_unimplemented
 from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
-from switchman.proto.validate import ValidationError, check_identifier, check_labels
+from switchman.proto.validate import check_identifier, check_labels
 
 log = logging.getLogger(__name__)
-
-Ctx = ServicerContext
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-
-_STATUS = {
-    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-}
-
-
-def status_for(exc: BaseException) -> grpc.StatusCode:
-    """The one place exceptions become gRPC status codes."""
-    for cls, code in _STATUS.items():
-        if isinstance(exc, cls):
-            return code
-    if isinstance(exc, PromQLError | ValidationError):
-        return grpc.StatusCode.INVALID_ARGUMENT
-    return grpc.StatusCode.INTERNAL
-
-
-def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, Ctx], Awaitable[Resp]]:
-    """Refuse calls until the store is open; map errors; never let a peer's
-    request crash the daemon."""
-
-    audited = required_role(fn.__name__) is not Role.VIEWER
-
-    @functools.wraps(fn)
-    async def wrapper(self: Any, request: Req, context: Ctx) -> Resp:
-        if not self.core.ready:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
-        record = audited and isinstance(self, OpsServicer)
-        try:
-            response = await fn(self, request, context)
-        except grpc.aio.AbortError:
-            raise
-        except (ControllerError, PromQLError, ValidationError) as exc:
-            if record:
-                await audit_call(self.core, fn.__name__, request, f"error: {status_for(exc).name}: {exc}")
-            await context.abort(status_for(exc), str(exc))
-        except Exception:
-            log.exception("%s failed", fn.__name__)
-            if record:
-                await audit_call(self.core, fn.__name__, request, "error: INTERNAL")
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {fn.__name__}; see the controller log")
-        if record:
-            await audit_call(self.core, fn.__name__, request, "ok")
-        return response
-
-    return wrapper
-
-
-TARGET_FIELDS = ("name", "host_id", "service", "id")
-
-
-async def audit_call(core: Core, method: str, request: Any, result: str) -> None:
-    """Append the call to the audit log: who (token name), what, on what, with which arguments, how it ended."""
-    fields = {f.name for f, _ in request.ListFields()}
-    target = next((str(getattr(request, f)) for f in TARGET_FIELDS if f in fields), "")
-    arguments = json.dumps(
-        MessageToDict(request, preserving_proto_field_name=True), sort_keys=True, separators=(",", ":")
-    )
-    await core.audit.append(core.clock_ms(), actor.get() or "unknown", method, target, arguments, result[:1000])
 
 
 class ControllerServicer(controller_pb2_grpc.ControllerServicer):
@@ -210,10 +138,17 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         return controller_pb2.ReportEventResponse()
 
 
-class OpsServicer(ops_pb2_grpc.OpsServicer):
+class OpsServicer(RolloutRpcs, ops_pb2_grpc.OpsServicer):
     """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
 
-    def __init__(self, core: Core, features: list[str], agents: AgentClients | None = None) -> None:
+    audits_calls = True
+
+    def __init__(
+        self,
+        core: Core,
+        features: list[str],
+        agents: AgentClients | None = None,
+    ) -> None:
         self.core = core
         self.features = features
         self.queries = QueryService(core)

@@ -162,4 +162,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_by_next ON outbox (next_ms);
         """,
     ),
+    (
+        "0007_rollouts",
+        """
+        CREATE TABLE rollouts (
+            id INTEGER PRIMARY KEY,
+            service TEXT NOT NULL,
+            state TEXT NOT NULL,
+            doc TEXT NOT NULL,             -- the whole rollout document (rollouts/model.py), JSON
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL
+        );
+        CREATE INDEX rollouts_by_service ON rollouts (service, id);
+        CREATE INDEX rollouts_by_state ON rollouts (state);
+        """,
+    ),
 ]

@@ -1,0 +1,98 @@
+"""Analysis during bake: PromQL conditions that must stay false and alerts
+that must not fire. A condition whose inputs have no samples at all is
+inconclusive (the rollout pauses for a human), never a pass."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from switchman.controller.alerts.engine import Alert, AlertState
+from switchman.controller.promql import PromQLError
+from switchman.controller.promql.evaluator import LOOKBACK_MS, Evaluator, selectors
+from switchman.controller.promql.parser import parse
+from switchman.controller.promql.values import Sample, Scalar
+from switchman.controller.rollouts.model import HostState, Rollout, Verdict
+
+ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    expr: str  # PromQL, or "" for an alert
+    alert: str = ""  # alertname, or "" for an expression
+    labels: tuple[tuple[str, str], ...] = ()  # an alert condition matches these labels too
+
+
+def check_analysis(items: Sequence[str], alert_names: set[str]) -> None:
+    """:raises PromQLError: for an expression that does not parse."""
+    for item in items:
+        if item not in alert_names:
+            parse(item)
+
+
+def conditions(r: Rollout, alert_names: set[str]) -> list[Condition]:
+    """``--analysis`` items (alert names the rule files define, else PromQL),
+    or by default: the service's paging alerts and its probe on each switched
+    host's live slot."""
+    if r.options.analysis:
+        return [
+            Condition(item, "", item) if item in alert_names and ALERT_NAME.fullmatch(item) else Condition(item, item)
+            for item in r.options.analysis
+        ]
+    svc = json.dumps(r.service)
+    probes = [
+        f"probe_success{{service={svc},host={json.dumps(h.host_id)},slot={json.dumps(h.active_slot)}}} == 0"
+        for h in r.hosts
+        if h.state in (HostState.VERIFYING, HostState.HEALTHY) and h.active_slot
+    ]
+    out = [Condition("paging alerts", "", "*", (("service", r.service), ("severity", "page")))]
+    if probes:
+        out.append(Condition("probe_success", " or ".join(probes)))
+    return out
+
+
+def _alert_verdict(c: Condition, r: Rollout, alerts: Sequence[Alert], now: int) -> Verdict:
+    hosts = {h.host_id for h in r.hosts}
+    firing = [
+        a
+        for a in alerts
+        if a.state is AlertState.FIRING
+        and (c.alert == "*" or a.labels.get("alertname") == c.alert)
+        and all(a.labels.get(k) == v for k, v in c.labels)
+        and (a.labels.get("service", r.service) == r.service)
+        and (a.labels.get("host", "") in hosts or "host" not in a.labels)
+    ]
+    return Verdict(c.name, c.alert, "fail" if firing else "pass", float(len(firing)), now)
+
+
+def _expr_verdict(c: Condition, ev: Evaluator, now: int) -> Verdict:
+    node = parse(c.expr)
+    value = ev.instant(node, now)
+    if isinstance(value, Scalar):
+        return Verdict(c.name, c.expr, "fail" if value.v != 0 else "pass", value.v, now)
+    hits = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+    if hits:
+        return Verdict(c.name, c.expr, "fail", hits[0].v, now)
+    has_data = any(
+        ev.source.select(sel.matchers, now - sel.offset_ms - LOOKBACK_MS, now - sel.offset_ms)
+        for sel, _ in selectors(node)
+    )
+    return Verdict(c.name, c.expr, "pass" if has_data else "inconclusive", 0.0, now)
+
+
+def evaluate(
+    r: Rollout, alert_names: set[str], ev: Evaluator, alerts: Callable[[], Sequence[Alert]], now: int
+) -> list[Verdict]:
+    """Blocking (reads the store)."""
+    out = []
+    for c in conditions(r, alert_names):
+        try:
+            out.append(_alert_verdict(c, r, alerts(), now) if c.alert else _expr_verdict(c, ev, now))
+        except PromQLError as exc:
+            out.append(Verdict(c.name, c.expr, "inconclusive", 0.0, now))
+            out[-1].expr = f"{c.expr} ({exc})"
+    return out

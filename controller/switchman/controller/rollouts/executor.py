@@ -1,0 +1,350 @@
+"""Drives each unfinished rollout: one task per rollout that ticks the
+machine, persists the document, then acts (converge hosts, check health,
+run analysis), and feeds what it saw back. Owned by the daemon: started at
+start-up (resuming whatever was persisted), cancelled on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+
+from switchman.controller.alerts.engine import Alert
+from switchman.controller.core import Core
+from switchman.controller.errors import Conflict, InvalidArgument, NotFound
+from switchman.controller.rollouts import analysis
+from switchman.controller.rollouts.agents import AgentOps, Converged
+from switchman.controller.rollouts.machine import Converge, Machine, TransitionError
+from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
+from switchman.controller.rollouts.planner import plan
+from switchman.controller.rollouts.store import RolloutStore
+from switchman.controller.services import AgentClients, ServiceRegistry
+from switchman.proto.services import ServiceDef
+from switchman.proto.validate import ValidationError, check_identifier
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25
+HEALTH_EVERY_MS = 1000
+ANALYSIS_EVERY_MS = 2000
+SEVERITY = {"succeeded": 1, "rolled_back": 2, "failed": 3, "aborted": 2, "rolling_back": 2}
+
+
+def check_version(version: str) -> None:
+    if not version or len(version) > 128 or any(c in version for c in "/\\ \n\t\r") or not version.isprintable():
+        raise InvalidArgument(f"version {version!r}: must be 1 to 128 printable characters without spaces or slashes")
+
+
+class RolloutManager:
+    def __init__(self, core: Core, clients: AgentClients, alert_names: Callable[[], set[str]]) -> None:
+        self.core = core
+        assert core.writer is not None
+        self.store = RolloutStore(core.writer)
+        self.registry = ServiceRegistry(core)
+        self.agents = AgentOps(core.fleet, clients)
+        self._alert_names = alert_names
+        self._machines: dict[int, Machine] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._wake: dict[int, asyncio.Event] = {}
+        self._changed: dict[int, asyncio.Event] = {}
+        self._saved: dict[int, str] = {}
+        self.busy: Callable[[str], str] = lambda service: ""  # a drill on the service (chaos sets it)
+
+    # lifecycle --------------------------------------------------------------
+    async def resume_all(self) -> int:
+        unfinished = await asyncio.to_thread(RolloutStore.unfinished, self.core.db.reader())
+        for r in unfinished:
+            log.info("resuming rollout %d of %s to %s (%s)", r.id, r.service, r.version, r.state.value)
+            self._spawn(r)
+        return len(unfinished)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _spawn(self, r: Rollout) -> None:
+        self._machines[r.id] = Machine(r)
+        self._saved[r.id] = r.to_json()
+        self._wake[r.id] = asyncio.Event()
+        self._changed.setdefault(r.id, asyncio.Event())
+        self._tasks[r.id] = asyncio.create_task(self._run(r.id), name=f"rollout:{r.id}")
+
+    # commands ---------------------------------------------------------------
+    def active_for(self, service: str) -> Rollout | None:
+        return next((m.r for m in self._machines.values() if m.r.service == service and not m.r.terminal), None)
+
+    async def start(
+        self,
+        service: str,
+        version: str,
+        options: Options,
+        actor: str,
+        kind: str = "rollout",
+        only: set[str] | None = None,
+    ) -> Rollout:
+        """:raises InvalidArgument, NotFound, Conflict: before anything is stored."""
+        try:
+            check_identifier("service", service)
+        except ValidationError as exc:
+            raise InvalidArgument(str(exc)) from None
+        check_version(version)
+        spec = (await self.registry.current(service)).spec
+        options = self._complete(options, spec)
+        try:
+            analysis.check_analysis(options.analysis, self._alert_names())
+        except Exception as exc:  # a PromQL error, with its position
+            raise InvalidArgument(f"analysis: {exc}") from None
+        running = self.active_for(service)
+        if running is not None:
+            raise Conflict(f"rollout {running.id} of {service} is {running.state.value}; abort it or wait")
+        drill = self.busy(service)
+        if drill and not options.force:
+            raise Conflict(f"{drill} targets {service}; wait for it or use --force")
+        now = self.core.clock_ms()
+        hosts = [h for h in self.core.fleet.hosts.values() if only is None or h.host_id in only]
+        up = {h.host_id for h in hosts if self.core.fleet.is_up(h, now)}
+        steps, batches = plan(hosts, up, options)
+        down = [s.host_id for s in steps if s.state is HostState.SKIPPED]
+        if down and options.require_all:
+            raise Conflict(f"--require-all: host(s) down: {', '.join(down)}")
+        if batches == 0:
+            raise Conflict(f"every host matching the selector is down: {', '.join(down)}")
+
+        def make(rid: int) -> Rollout:
+            return Rollout(
+                rid,
+                service,
+                version,
+                spec.revision,
+                options,
+                steps,
+                batches,
+                now,
+                actor or "unknown",
+                kind,
+                updated_ms=now,
+                last_progress_ms=now,
+                message="started" + (f"; skipped down host(s) {', '.join(down)}" if down else ""),
+            )
+
+        r = await self.store.create(make)
+        await self._event(
+            r, "", "rollout.started", f"rollout {r.id}: {service} to {version} on {len(steps) - len(down)} host(s)", 1
+        )
+        self._spawn(r)
+        return r
+
+    @staticmethod
+    def _complete(o: Options, spec: ServiceDef) -> Options:
+        if o.strategy not in ("blue-green", "canary"):
+            raise InvalidArgument(f"strategy: {o.strategy!r} is not blue-green or canary")
+        canary = o.canary if o.canary >= 0 else (1 if o.strategy == "canary" else 0)
+        if o.strategy == "blue-green" and o.canary > 0:
+            raise InvalidArgument("canary: --canary needs --strategy canary")
+        if o.max_parallel < 1 or o.max_parallel > 1000:
+            raise InvalidArgument("max_parallel: must be between 1 and 1000")
+        bake = o.bake_ms if o.bake_ms >= 0 else (30_000 if canary else 0)
+        durations = {
+            "min_healthy": o.min_healthy_ms,
+            "healthy_deadline": o.healthy_deadline_ms,
+            "progress_deadline": o.progress_deadline_ms,
+            "bake": bake,
+        }
+        for name, ms in durations.items():
+            if ms < 0 or ms > 7 * 86_400_000:
+                raise InvalidArgument(f"{name}: must be between 0 and 7d")
+        if o.healthy_deadline_ms <= o.min_healthy_ms:
+            raise InvalidArgument("healthy_deadline: must be longer than min_healthy")
+        if o.progress_deadline_ms < o.healthy_deadline_ms:
+            raise InvalidArgument("progress_deadline: must be at least healthy_deadline")
+        if o.manual and canary == 0:
+            raise InvalidArgument("manual: there is no canary to promote (use --strategy canary or --canary N)")
+        return replace(o, canary=canary, bake_ms=bake, selector=o.selector or dict(spec.selector))
+
+    async def command(self, rollout_id: int, action: str, reason: str = "") -> Rollout:
+        m = self._machines.get(rollout_id)
+        if m is None or m.r.terminal:
+            r = await self.get(rollout_id)
+            raise Conflict(f"rollout {rollout_id} is {r.state.value}: it has finished")
+        now = self.core.clock_ms()
+        try:
+            {"promote": m.promote, "pause": m.pause, "resume": m.resume}.get(action, lambda n: m.abort(reason, n))(now)
+        except TransitionError as exc:
+            raise Conflict(str(exc)) from None
+        m.r.updated_ms = now
+        await self._persist(m.r)
+        self._wake[rollout_id].set()
+        return m.r
+
+    async def rollback_service(self, service: str, actor: str) -> Rollout:
+        """A new rollout back to the previous version on every host of the
+        service's last successful rollout (the warm slots make it fast)."""
+        last = next(
+            (
+                r
+                for r in await asyncio.to_thread(RolloutStore.query, self.core.db.reader(), service, 200)
+                if r.state is RolloutState.SUCCEEDED
+            ),
+            None,
+        )
+        if last is None:
+            raise Conflict(f"{service} has no successful rollout to roll back")
+        previous = {h.from_version for h in last.hosts if h.from_version}
+        if len(previous) != 1:
+            raise Conflict(f"rollout {last.id} replaced {len(previous)} different versions; roll back host by host")
+        hosts = {h.host_id for h in last.hosts if h.state is HostState.HEALTHY}
+        o = replace(
+            last.options,
+            strategy="blue-green",
+            canary=0,
+            bake_ms=0,
+            manual=False,
+            analysis=[],
+            min_healthy_ms=min(last.options.min_healthy_ms, 2000),
+        )
+        return await self.start(service, previous.pop(), o, actor, kind="rollback", only=hosts)
+
+    async def get(self, rollout_id: int) -> Rollout:
+        if not 0 < rollout_id < 2**63:
+            raise NotFound(f"rollout {rollout_id} does not exist")
+        m = self._machines.get(rollout_id)
+        if m is not None:
+            return m.r
+        r = await asyncio.to_thread(RolloutStore.load, self.core.db.reader(), rollout_id)
+        if r is None:
+            raise NotFound(f"rollout {rollout_id} does not exist")
+        return r
+
+    async def find(self, service: str, active_only: bool, limit: int) -> list[Rollout]:
+        stored = await asyncio.to_thread(RolloutStore.query, self.core.db.reader(), service, min(limit or 50, 1000))
+        live = {r.id: r for r in (m.r for m in self._machines.values())}
+        out = [live.get(r.id, r) for r in stored]
+        return [r for r in out if not (active_only and r.terminal)]
+
+    async def watch(self, rollout_id: int) -> AsyncIterator[Rollout]:
+        """The rollout now and after every change, until it finishes."""
+        r = await self.get(rollout_id)
+        yield r
+        while not r.terminal:
+            ev = self._changed.setdefault(rollout_id, asyncio.Event())
+            await ev.wait()
+            r = await self.get(rollout_id)
+            yield r
+
+    # the loop ---------------------------------------------------------------
+    async def _run(self, rollout_id: int) -> None:
+        m = self._machines[rollout_id]
+        r = m.r
+        spec = next(v.spec for v in await self.registry.history(r.service) if v.spec.revision == r.revision)
+        pending: dict[str, asyncio.Task[Converged]] = {}
+        queued: dict[str, Converge] = {}
+        actions = m.in_flight()  # after a restart: issued before the crash, issued again (idempotent)
+        last_health = last_analysis = 0
+        try:
+            while True:
+                now = self.core.clock_ms()
+                actions += m.tick(now)
+                await self._persist(r)  # written before acting
+                for a in actions:
+                    queued[a.host_id] = a
+                actions = []
+                for host, a in list(queued.items()):
+                    if host not in pending:
+                        deadline = (r.options.healthy_deadline_ms + spec.drain_timeout_ms) / 1000 + 10
+                        pending[host] = asyncio.create_task(self.agents.converge(spec, host, a.version, deadline))
+                        del queued[host]
+                for host, task in list(pending.items()):
+                    if task.done():
+                        del pending[host]
+                        self._observe(m, task.result(), self.core.clock_ms())
+                if m.verifying() and now - last_health >= HEALTH_EVERY_MS:
+                    last_health = now
+                    await self._check_health(m)
+                if m.baking() and now - last_analysis >= ANALYSIS_EVERY_MS:
+                    last_analysis = now
+                    verdicts = await asyncio.to_thread(
+                        analysis.evaluate, r, self._alert_names(), self.core.evaluator, self._alerts, now
+                    )
+                    m.on_analysis(verdicts, self.core.clock_ms())
+                await self._persist(r)
+                if r.terminal and not pending:
+                    log.info("rollout %d of %s: %s (%s)", r.id, r.service, r.state.value, r.message)
+                    return
+                wake = self._wake[rollout_id]
+                waits = [asyncio.ensure_future(wake.wait()), *pending.values()]
+                await asyncio.wait(waits, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED)
+                waits[0].cancel()
+                wake.clear()
+        finally:
+            self._machines.pop(rollout_id, None) if r.terminal else None
+
+    def _alerts(self) -> list[Alert]:
+        rules = self.core.rules
+        return rules.alerts() if rules is not None else []
+
+    def _observe(self, m: Machine, c: Converged, now: int) -> None:
+        h = m.r.host(c.host_id)
+        expected = m.r.version if h.state is HostState.SWITCHING else h.from_version
+        if h.state in (HostState.SWITCHING, HostState.ROLLING_BACK) and c.version == expected:
+            m.on_converged(c.host_id, c.ok, c.message, c.from_version, c.active_slot, now, c.touched)
+
+    async def _check_health(self, m: Machine) -> None:
+        hosts = m.verifying()
+        results = await asyncio.gather(*(self.agents.health(h.host_id, m.r.service, m.r.version) for h in hosts))
+        now = self.core.clock_ms()
+        for h, (ok, detail) in zip(hosts, results, strict=True):
+            m.on_health(h.host_id, ok, detail, now)
+
+    async def _persist(self, r: Rollout) -> None:
+        """Save when the document changed; record what changed as events
+        (the incident timeline reads them)."""
+        before = self._saved.get(r.id, "")
+        doc = r.to_json()
+        if doc == before:
+            return
+        r.updated_ms = self.core.clock_ms()
+        await self.store.save(r)
+        self._saved[r.id] = r.to_json()
+        await self._diff_events(Rollout.from_json(before) if before else None, r)
+        ev = self._changed.pop(r.id, None)
+        if ev is not None:
+            ev.set()
+
+    async def _diff_events(self, old: Rollout | None, r: Rollout) -> None:
+        if old is not None and old.state is not r.state:
+            sev = SEVERITY.get(r.state.value, 1)
+            await self._event(
+                r,
+                "",
+                f"rollout.{r.state.value}",
+                f"rollout {r.id} of {r.service} to {r.version}: {r.state.value}: {r.message}",
+                sev,
+            )
+        for h in r.hosts:
+            was = old.host(h.host_id).state if old is not None else None
+            if was is not None and was is not h.state:
+                kind = (
+                    "rollback.host"
+                    if h.state in (HostState.ROLLING_BACK, HostState.ROLLED_BACK, HostState.ROLLBACK_FAILED)
+                    else "rollout.host"
+                )
+                sev = 2 if h.state in (HostState.FAILED, HostState.ROLLBACK_FAILED) else 1
+                await self._event(r, h.host_id, kind, f"rollout {r.id}: {h.host_id} {h.state.value}: {h.message}", sev)
+
+    async def _event(self, r: Rollout, host_id: str, kind: str, message: str, severity: int) -> None:
+        attrs = json.dumps({"rollout": str(r.id), "version": r.version}, sort_keys=True)
+        now = self.core.clock_ms()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
+                (host_id, now, kind, severity, r.service, message[:1000], attrs),
+            )
+
+        assert self.core.writer is not None
+        await self.core.writer.run(job)

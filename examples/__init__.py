@@ -1,0 +1,1 @@
+"""Runnable examples: the demo, its load generator, the hello service."""
