@@ -140,7 +140,7 @@ def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
         token,
         *args,
     ]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if check and r.returncode != 0:
         raise SystemExit(f"demo: `switchman {' '.join(args)}` failed: {r.stderr.strip()}")
     return r.stdout
@@ -165,15 +165,46 @@ def services_part(fleet: Fleet) -> None:
     )
     (RUN / "hello.toml").write_text(spec)
     print(cli(fleet, "service", "apply", str(RUN / "hello.toml")))
-    for host, _, _ in AGENTS:
-        print(cli(fleet, "service", "switch", "hello", "--host", host, "--version", "1"), end="")
-    say("steady load on every host's front port (:18080) while each host switches to version 2, one by one")
+    print(
+        cli(
+            fleet,
+            "rollout",
+            "start",
+            "hello",
+            "--version",
+            "1",
+            "--max-parallel",
+            "3",
+            "--min-healthy",
+            "1s",
+            "--watch",
+        )
+    )
+    say(
+        "steady load on every host's front port (:18080) during a canary rollout to version 2:"
+        " switchman rollout start hello --version 2 --strategy canary --watch"
+    )
     with Load([(address, 18080) for _, address, _ in AGENTS]) as load:
         time.sleep(1)
-        for host, _, _ in AGENTS:
-            print(cli(fleet, "service", "switch", "hello", "--host", host, "--version", "2"), end="")
-        time.sleep(1)
-        print(cli(fleet, "service", "rollback", "hello", "--host", "web-1"), end="")
+        print(
+            cli(
+                fleet,
+                "rollout",
+                "start",
+                "hello",
+                "--version",
+                "2",
+                "--strategy",
+                "canary",
+                "--bake",
+                "4s",
+                "--min-healthy",
+                "2s",
+                "--max-parallel",
+                "2",
+                "--watch",
+            )
+        )
         time.sleep(1)
     print(f"\n  {load.ok + load.failed} requests, {load.failed} failed; answered by version: {load.versions}")
     print(cli(fleet, "service", "show", "hello"))

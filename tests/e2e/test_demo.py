@@ -19,7 +19,8 @@ def test_demo_runs_on_mtls_and_cleans_up() -> None:
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "3/3 up, 0 down" in r.stdout and "364d" in r.stdout and "demo finished" in r.stdout
-    assert " 0 failed; answered by version" in r.stdout  # the switches under load failed no request
+    assert " 0 failed; answered by version" in r.stdout  # the canary rollout under load failed no request
+    assert "succeeded" in r.stdout and "baking batch 1/2" in r.stdout
     run_dir = str(ROOT / "demo-run")
     leftovers = [p.pid for p in psutil.process_iter(["cmdline"]) if any(run_dir in a for a in p.info["cmdline"] or [])]
     assert leftovers == []

@@ -21,12 +21,20 @@ from switchman.controller.errors import (
 from switchman.controller.fleet import Host
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.rollouts.rpc import RolloutRpcs
+from switchman.controller.rollouts.views import rollout_message
 from switchman.controller.rpc_base import Ctx, rpc
 from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.services import AgentClients, ServiceRegistry
-from switchman.controller.views import alert_message, host_detail, host_summary, silence_message, token_message
+from switchman.controller.views import (
+    alert_message,
+    firing_by_severity,
+    host_detail,
+    host_summary,
+    silence_message,
+    token_message,
+)
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
     peer_certificate,
@@ -177,6 +185,8 @@ class OpsServicer(RolloutRpcs, ops_pb2_grpc.OpsServicer):
             ingest_samples_per_s=core.rate.per_second(),
             db_bytes=core.db.size_bytes(),
             features=self.features,
+            firing_alerts=firing_by_severity(core),
+            active_rollouts=[rollout_message(r) for r in core.rollouts.active()] if core.rollouts else [],
         )
 
     @rpc

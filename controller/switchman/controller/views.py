@@ -102,3 +102,12 @@ def silence_message(s: Silence, now_ms: int) -> ops_pb2.Silence:
         comment=s.comment,
         state=s.state(now_ms).value,
     )
+
+
+def firing_by_severity(core: Core) -> list[ops_pb2.CountByKey]:
+    counts: dict[str, int] = {}
+    for a in core.rules.alerts() if core.rules is not None else []:
+        if a.state.value == "firing":
+            sev = a.labels.get("severity", "none")
+            counts[sev] = counts.get(sev, 0) + 1
+    return [ops_pb2.CountByKey(key=k, count=n) for k, n in sorted(counts.items())]

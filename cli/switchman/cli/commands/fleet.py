@@ -51,6 +51,11 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             "ingest_samples_per_s": round(st.ingest_samples_per_s, 1),
             "db_bytes": st.db_bytes,
         },
+        "firing_alerts": {c.key: c.count for c in st.firing_alerts},
+        "rollouts": [
+            {"id": r.id, "service": r.service, "version": r.version, "state": r.state, "message": r.message}
+            for r in st.active_rollouts
+        ],
     }
     if out.fmt != "table":
         out.document(doc)
@@ -71,6 +76,15 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
         f"[bold]Telemetry[/bold]  {st.series_total} series · {st.ingest_samples_per_s:.0f} samples/s · "
         f"{st.samples_total} ingested since start · database {human_bytes(st.db_bytes)}"
     )
+    firing = ", ".join(f"{c.count} {c.key}" for c in st.firing_alerts)
+    out.line("[bold]Alerts[/bold]  " + (f"[red]{firing} firing[/red]" if firing else "[green]none firing[/green]"))
+    for r in st.active_rollouts:
+        live = [h for h in r.hosts if h.state != "skipped"]
+        done = sum(h.state == "healthy" for h in live)
+        out.line(
+            f"[bold]Rollout {r.id}[/bold]  {r.service} → {r.version} {r.state}  "
+            f"{bar(done / max(len(live), 1), 10)} {done}/{len(live)}  {r.message}"
+        )
     missing = [f for f in ("alerts", "incidents", "slos", "rollouts", "faults") if f not in st.features]
     if missing:
         out.line(f"[dim]Not in this controller version: {', '.join(missing)}[/dim]")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 from typing import Any
 
+from rich.live import Live
+from rich.text import Text
 from switchman.cli.client import Client
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
@@ -139,27 +142,30 @@ def doc(r: ops_pb2.Rollout) -> dict[str, Any]:
     }
 
 
-def render(r: ops_pb2.Rollout, out: Output) -> None:
+def lines(r: ops_pb2.Rollout) -> list[str]:
     live = [h for h in r.hosts if h.state != "skipped"]
     done = sum(h.state == "healthy" for h in live)
-    out.line(
+    out = [
         f"[bold]rollout {r.id}[/bold] {r.service} {r.from_version or '?'} → {r.version}  [bold]{r.state}[/bold]  "
         f"batch {min(r.current_batch + 1, r.batches)}/{r.batches}  {bar(done / max(len(live), 1), 20)} {done}/{len(live)}"
-    )
+    ]
     if r.message:
-        out.line(f"  {r.message}")
+        out.append(f"  {r.message}")
     for b in range(r.batches):
         hosts = [h for h in live if h.batch == b]
         cells = " ".join(
             f"[{COLOUR.get(h.state, 'cyan')}]{h.host_id}:{h.state}[/{COLOUR.get(h.state, 'cyan')}]" for h in hosts
         )
         healthy = sum(h.state == "healthy" for h in hosts)
-        out.line(f"  batch {b + 1}: {bar(healthy / max(len(hosts), 1), 10)} {cells}")
-    for h in r.hosts:
-        if h.state == "skipped":
-            out.line(f"  [dim]{h.host_id}: skipped ({h.message})[/dim]")
-    for a in r.analysis:
-        out.line(f"  analysis {a.name}: {a.verdict} ({a.value:g})")
+        out.append(f"  batch {b + 1}: {bar(healthy / max(len(hosts), 1), 10)} {cells}")
+    out += [f"  [dim]{h.host_id}: skipped ({h.message})[/dim]" for h in r.hosts if h.state == "skipped"]
+    out += [f"  analysis {a.name}: {a.verdict} ({a.value:g})" for a in r.analysis]
+    return out
+
+
+def render(r: ops_pb2.Rollout, out: Output) -> None:
+    for line in lines(r):
+        out.line(line)
 
 
 def status(args: argparse.Namespace, client: Client, out: Output) -> int:
@@ -171,15 +177,24 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 
 def watch(rollout_id: int, client: Client, out: Output) -> int:
+    """Redrawn in place on a terminal; one block per change on a pipe (logs, CI)."""
     last: ops_pb2.Rollout | None = None
     shown = ""
-    for r in client.stream(client.ops.WatchRollout, ops_pb2.GetRolloutRequest(id=rollout_id)):
-        last = r
-        key = r.state + r.message + ",".join(h.state for h in r.hosts) + ",".join(a.verdict for a in r.analysis)
-        if key == shown:
-            continue
-        shown = key
-        out.document(doc(r)) if out.fmt != "table" else render(r, out)
+    updates = client.stream(client.ops.WatchRollout, ops_pb2.GetRolloutRequest(id=rollout_id))
+    live = Live(console=out.console, refresh_per_second=4) if out.fmt == "table" and out.console.is_terminal else None
+    with live or nullcontext():
+        for r in updates:
+            last = r
+            key = r.state + r.message + ",".join(h.state for h in r.hosts) + ",".join(a.verdict for a in r.analysis)
+            if key == shown:
+                continue
+            shown = key
+            if live is not None:
+                live.update(Text.from_markup("\n".join(lines(r))))
+            elif out.fmt != "table":
+                out.document(doc(r))
+            else:
+                render(r, out)
     if last is None:
         raise CliError(f"rollout {rollout_id}: the stream ended without a state", EXIT_FAILED)
     return EXIT_OK if last.state == DONE_OK else EXIT_FAILED

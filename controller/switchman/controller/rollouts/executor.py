@@ -75,6 +75,9 @@ class RolloutManager:
         self._tasks[r.id] = asyncio.create_task(self._run(r.id), name=f"rollout:{r.id}")
 
     # commands ---------------------------------------------------------------
+    def active(self) -> list[Rollout]:
+        return sorted((m.r for m in self._machines.values() if not m.r.terminal), key=lambda r: r.id)
+
     def active_for(self, service: str) -> Rollout | None:
         return next((m.r for m in self._machines.values() if m.r.service == service and not m.r.terminal), None)
 
