@@ -191,7 +191,7 @@ def tls_agent_argv(tls: TlsController, data_dir: Path, host: str, address: str, 
     ]
 
 
-def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[str, ...]) -> TlsController:
+def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[str, ...], *flags: str) -> TlsController:
     """`switchman certs init` + `certs issue agent NAME` for each agent, then the controller."""
     pki = tmp_path / "pki"
     cli = str(BIN / "switchman")
@@ -214,6 +214,7 @@ def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[st
             str(tmp_path / "c"),
             "--metrics-listen",
             "",
+            *flags,
         ],
         tmp_path / "c.log",
     )

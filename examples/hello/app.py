@@ -2,7 +2,7 @@
 
     python3 app.py --version 1 --host 127.0.0.2 --port 18081 [--slot blue] [--fail-health]
 
-`GET /` answers ``hello from VERSION (SLOT)``, `GET /health` 200 (or 503 with
+`GET /` answers ``hello from VERSION (SLOT)``, `GET /bytes/N` N bytes, `GET /health` 200 (or 503 with
 --fail-health, or a version ending in ``-unhealthy``: a version that never turns healthy). HTTP/1.1 keep-alive. On
 SIGTERM it drains like a well-behaved service: it stops accepting, answers
 every further request on open connections with ``Connection: close``, and
@@ -69,6 +69,8 @@ def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPReq
         def do_GET(self) -> None:
             if self.path == "/health":
                 code, body = (503, b"unhealthy\n") if fail_health else (200, b"ok\n")
+            elif self.path.startswith("/bytes/") and self.path[7:].isdigit():
+                code, body = 200, b"x" * min(int(self.path[7:]), 64 * 2**20)  # for bandwidth tests
             else:
                 code, body = 200, f"hello from {version} ({slot})\n".encode()
             self.send_response(code)

@@ -58,8 +58,8 @@ class Fleet:
         return Load([(address, self.front) for _, address in HOSTS])
 
 
-def start_fleet(tmp: Path, daemons: list[Daemon]) -> Fleet:
-    tls = start_tls_controller(tmp, daemons, tuple(h for h, _ in HOSTS))
+def start_fleet(tmp: Path, daemons: list[Daemon], *controller_flags: str) -> Fleet:
+    tls = start_tls_controller(tmp, daemons, tuple(h for h, _ in HOSTS), *controller_flags)
     agents = {}
     for host, address in HOSTS:
         agents[host] = Daemon(

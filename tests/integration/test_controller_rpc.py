@@ -129,8 +129,12 @@ def test_errors_map_to_status_codes_with_actionable_messages(tmp_path: Path) -> 
             c.ops.StartRollout(ops_pb2.StartRolloutRequest(service="web", version="1"), metadata=c.admin, timeout=5)
         )
         assert code is grpc.StatusCode.NOT_FOUND and "no service named 'web'" in msg
-        code, msg = await code_of(c.ops.RunDrill(ops_pb2.RunDrillRequest(), metadata=c.admin, timeout=5))
-        assert code is grpc.StatusCode.UNIMPLEMENTED and "Ops.RunDrill" in msg
+        code, msg = await code_of(
+            c.ops.RunDrill(ops_pb2.RunDrillRequest(source_yaml="title: ["), metadata=c.admin, timeout=5)
+        )
+        assert code is grpc.StatusCode.INVALID_ARGUMENT and "drill.yml:1:" in msg and "not valid YAML" in msg
+        code, msg = await code_of(c.ops.ListSLOs(ops_pb2.ListSLOsRequest(), metadata=c.admin, timeout=5))
+        assert code is grpc.StatusCode.UNIMPLEMENTED and "Ops.ListSLOs" in msg
 
     run(tmp_path, body)
 

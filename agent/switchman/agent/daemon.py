@@ -19,6 +19,8 @@ from switchman.agent import __version__
 from switchman.agent import config as config_mod
 from switchman.agent.collect import Family, HostCollector
 from switchman.agent.collect.exposition import MetricsServer
+from switchman.agent.faults.ledger import Ledger
+from switchman.agent.faults.manager import FaultManager
 from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.server import AgentServicer
@@ -95,7 +97,7 @@ class AgentDaemon:
             if not c.advertise.endswith(":0")
             else f"{split_host_port(c.advertise)[0]}:{self.port}",
             version=__version__,
-            capabilities=["metrics", "spool"],
+            capabilities=["metrics", "spool", "services", "faults"],
         )
 
     async def spool_stats(self) -> SpoolStats:
@@ -292,6 +294,37 @@ class AgentDaemon:
         self.notifier.ready()
 
     # run ------------------------------------------------------------------
+    async def _start_services(self) -> None:
+        """Probes, services (adopting what runs), then faults (reverting what a crash left)."""
+        self.probes = ProbeRunner(self.buffer)
+        self._start_configured_probes()
+        self.services = ServiceManager(
+            self._store,
+            self._driver,
+            self.config.service_address,
+            self.buffer,
+            self.probes,
+            self.config.data_dir / "routers",
+        )
+        await self.services.reconcile()
+        self.faults = FaultManager(
+            Ledger(self.config.data_dir / "faults.db"),
+            self.services,
+            self._set_partition,
+            self.buffer,
+            self.config.data_dir,
+            int(self.config.max_fault_duration * 1000),
+        )
+        recovered = await self.faults.recover()
+        if recovered:
+            log.warning("reverted %d fault(s) left applied by the previous run", recovered)
+
+    def _set_partition(self, on: bool) -> None:
+        """The partition fault: no push, no heartbeat (the Agent service still answers, so halt works)."""
+        self.link.partitioned = on
+        if not on:
+            self.link.wake()
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         # few blocking jobs (collect, spool, scrape) run at once; each idle worker thread costs memory
@@ -319,17 +352,7 @@ class AgentDaemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.probes = ProbeRunner(self.buffer)
-        self._start_configured_probes()
-        self.services = ServiceManager(
-            self._store,
-            self._driver,
-            self.config.service_address,
-            self.buffer,
-            self.probes,
-            self.config.data_dir / "routers",
-        )
-        await self.services.reconcile()
+        await self._start_services()
         self.link.start()
         self._tasks.append(asyncio.create_task(self._collect_loop(), name="collect"))
         if self.notifier.watchdog_interval_s:
@@ -355,6 +378,7 @@ class AgentDaemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await server.stop(self.config.shutdown_grace / 2)
         await self.probes.stop()
+        await self.faults.close()
         await self.services.close()  # slots keep running; the next start adopts them
         self._store.close()
         flushed = await self.link.flush(self.config.shutdown_grace / 2)

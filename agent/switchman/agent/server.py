@@ -6,6 +6,9 @@ import time
 from typing import TYPE_CHECKING
 
 import grpc
+from switchman.agent.faults.ledger import FaultRecord
+from switchman.agent.faults.manager import FaultFailed
+from switchman.agent.faults.params import InvalidFault
 from switchman.agent.probes.checks import run_probe
 from switchman.agent.probes.state import Status
 from switchman.agent.services.errors import InvalidService, ServiceError, SwitchFailed, SwitchInProgress, UnknownService
@@ -34,7 +37,29 @@ _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (InvalidService, grpc.StatusCode.INVALID_ARGUMENT),
     (SpecError, grpc.StatusCode.INVALID_ARGUMENT),
     (ProbeError, grpc.StatusCode.INVALID_ARGUMENT),
+    (InvalidFault, grpc.StatusCode.INVALID_ARGUMENT),
+    (FaultFailed, grpc.StatusCode.FAILED_PRECONDITION),
 ]
+
+FAULT_STATE = {
+    "pending": common_pb2.FAULT_STATE_PENDING,
+    "active": common_pb2.FAULT_STATE_ACTIVE,
+    "reverted": common_pb2.FAULT_STATE_REVERTED,
+    "failed": common_pb2.FAULT_STATE_FAILED,
+}
+
+
+def fault_message(rec: FaultRecord, host_id: str) -> common_pb2.Fault:
+    return common_pb2.Fault(
+        id=rec.id,
+        spec=common_pb2.FaultSpec(kind=rec.kind, duration_ms=rec.duration_ms, service=rec.service, params=rec.params),
+        state=FAULT_STATE[rec.state],
+        applied_at_ms=rec.applied_ms,
+        expires_at_ms=rec.expires_ms,
+        reverted_at_ms=rec.reverted_ms,
+        host_id=host_id,
+        error=rec.error,
+    )
 
 
 async def _fail(context: ServicerContext, exc: Exception) -> None:
@@ -140,6 +165,35 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             await _fail(context, exc)
             raise
         return self._switched(request.service, result)
+
+    async def InjectFault(self, request: agent_pb2.InjectFaultRequest, context: ServicerContext) -> common_pb2.Fault:
+        spec = request.spec
+        try:
+            rec = await self._d.faults.inject(spec.kind, spec.duration_ms, spec.service, dict(spec.params))
+        except (InvalidFault, FaultFailed) as exc:
+            await _fail(context, exc)
+            raise
+        return fault_message(rec, self._d.config.host_id)
+
+    async def ClearFault(self, request: agent_pb2.ClearFaultRequest, context: ServicerContext) -> common_pb2.Fault:
+        try:
+            rec = await self._d.faults.clear(request.id)
+        except InvalidFault as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise
+        return fault_message(rec, self._d.config.host_id)
+
+    async def ListFaults(
+        self, request: agent_pb2.ListFaultsRequest, context: ServicerContext
+    ) -> agent_pb2.ListFaultsResponse:
+        recs = await self._d.faults.list(request.include_reverted)
+        return agent_pb2.ListFaultsResponse(faults=[fault_message(r, self._d.config.host_id) for r in recs])
+
+    async def HaltFaults(
+        self, request: agent_pb2.HaltFaultsRequest, context: ServicerContext
+    ) -> agent_pb2.HaltFaultsResponse:
+        recs = await self._d.faults.halt()
+        return agent_pb2.HaltFaultsResponse(reverted=[fault_message(r, self._d.config.host_id) for r in recs])
 
     async def RunProbe(self, request: agent_pb2.RunProbeRequest, context: ServicerContext) -> common_pb2.ProbeResult:
         spec = next((s for s, _ in self._d.probes.specs.values() if s.name == request.name), None)

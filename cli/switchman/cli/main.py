@@ -8,7 +8,20 @@ import sys
 
 from switchman.cli import __version__
 from switchman.cli.client import Client, load_settings
-from switchman.cli.commands import alerts, audit, certs, fleet, query, rollout, rules, services, silence, tokens
+from switchman.cli.commands import (
+    alerts,
+    audit,
+    certs,
+    chaos,
+    drill,
+    fleet,
+    query,
+    rollout,
+    rules,
+    services,
+    silence,
+    tokens,
+)
 from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError
 from switchman.cli.render import Output
@@ -34,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.register(sub)
     services.register(sub)
     rollout.register(sub)
+    chaos.register(sub)
+    drill.register(sub)
     rules.register(sub)
     certs.register(sub)
     audit.register(sub)
@@ -44,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "params") and all("=" in e and not e.startswith("-") for e in extra):
+        args.params += extra  # KEY=VALUE parameters may follow the options (`chaos inject ... --duration 1m k=v`)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

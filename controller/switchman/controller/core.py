@@ -26,6 +26,8 @@ from switchman.controller.store.series import SeriesIndex
 
 if TYPE_CHECKING:
     from switchman.controller.alerts.manager import RuleManager
+    from switchman.controller.chaos.drills import DrillRunner
+    from switchman.controller.chaos.faults import FaultOps
     from switchman.controller.rollouts.executor import RolloutManager
 
 
@@ -78,6 +80,8 @@ class Core:
         self.ready = False
         self.rules: RuleManager | None = None  # set by the daemon once rule files are loaded
         self.rollouts: RolloutManager | None = None  # set by the daemon once the store is open
+        self.drills: DrillRunner | None = None  # set by the daemon once the store is open
+        self.faults: FaultOps | None = None  # set when the Ops service is assembled
         self.rate = IngestRate()
         # set in open()
         self.fleet: Fleet

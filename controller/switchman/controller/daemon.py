@@ -11,11 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from grpc_health.v1._async import HealthServicer
 from prometheus_client import Histogram, start_http_server
 from switchman.controller.alerts.manager import RuleManager
+from switchman.controller.chaos.drills import DrillRunner
+from switchman.controller.chaos.files import DrillFiles
+from switchman.controller.chaos.spec import DrillSpec
 from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
+from switchman.controller.errors import ControllerError
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
@@ -38,7 +43,19 @@ from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
 
-FEATURES = ["fleet", "query", "tokens", "audit", "services", "alerts", "silences", "notifiers", "rollouts"]
+FEATURES = [
+    "fleet",
+    "query",
+    "tokens",
+    "audit",
+    "services",
+    "alerts",
+    "silences",
+    "notifiers",
+    "rollouts",
+    "faults",
+    "drills",
+]
 
 
 def assemble(
@@ -119,18 +136,7 @@ class ControllerDaemon:
         self.ops_port = listen(server, cfg.ops_listen, self.tls, require_client_cert=False) if cfg.ops_listen else 0
         await server.start()  # health says NOT_SERVING until the store is open
         await asyncio.to_thread(self.core.open)
-        self.rules = RuleManager(self.core, cfg.rule_files)
-        errors = self.rules.load()
-        if errors:
-            raise RuleFileError("invalid rule files:\n  " + "\n  ".join(errors))
-        restored = await asyncio.to_thread(self.rules.restore, self.core.db.reader())
-        self.core.rules = self.rules
-        log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
-        self._configure_notifiers(cfg)
-        self.core.rollouts = RolloutManager(self.core, agents, self._alert_names)
-        resumed = await self.core.rollouts.resume_all()
-        if resumed:
-            log.info("resumed %d unfinished rollout(s)", resumed)
+        await self._start_parts(agents)
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -164,12 +170,39 @@ class ControllerDaemon:
         await server.stop(cfg.shutdown_grace)
         if self.core.rollouts is not None:
             await self.core.rollouts.close()
+        if self.core.drills is not None:
+            await self.core.drills.close()
         await agents.close()
         if http_server is not None:
             http_server.shutdown()
         await asyncio.to_thread(self.core.close)
         log.info("stopped")
         return 0
+
+    async def _start_parts(self, agents: AgentClients) -> None:
+        """Rules (state restored), notifiers, rollouts (resumed), drills (unfinished ones cleared)."""
+        cfg = self.config
+        self.rules = RuleManager(self.core, cfg.rule_files)
+        errors = self.rules.load()
+        if errors:
+            raise RuleFileError("invalid rule files:\n  " + "\n  ".join(errors))
+        restored = await asyncio.to_thread(self.rules.restore, self.core.db.reader())
+        self.core.rules = self.rules
+        log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
+        self._configure_notifiers(cfg)
+        self.core.rollouts = RolloutManager(self.core, agents, self._alert_names)
+        assert self.core.faults is not None
+        self.core.drills = DrillRunner(self.core, self.core.faults, self.rules.alerts)
+        self.core.rollouts.busy = self.core.drills.busy
+        if await self.core.drills.recover():
+            log.warning("cleared the faults of drills the previous run left unfinished")
+        resumed = await self.core.rollouts.resume_all()
+        if resumed:
+            log.info("resumed %d unfinished rollout(s)", resumed)
+        self.drill_files = DrillFiles(cfg.drill_files)
+        errors = self.drill_files.load()
+        if errors:
+            raise RuleFileError("invalid drill files:\n  " + "\n  ".join(errors))
 
     def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
         """Every periodic job of the controller."""
@@ -188,6 +221,7 @@ class ControllerDaemon:
         )
         self._scheduler = scheduler
         self._schedule_rules()
+        self._schedule_drills()
         scheduler.start()
         if self.notifier.watchdog_interval_s:
             scheduler.add_job(
@@ -232,6 +266,30 @@ class ControllerDaemon:
             return f"notifiers refused: {exc}"
         return ""
 
+    def _schedule_drills(self) -> None:
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("drill:"):
+                job.remove()
+        for spec in self.drill_files.specs:
+            if spec.schedule:
+                self._scheduler.add_job(
+                    self._scheduled_drill,
+                    CronTrigger.from_crontab(spec.schedule),
+                    args=[spec],
+                    id=f"drill:{spec.file}:{spec.title}",
+                    max_instances=1,
+                    coalesce=True,
+                )
+
+    async def _scheduled_drill(self, spec: DrillSpec) -> None:
+        assert self.core.drills is not None
+        try:
+            j = await self.core.drills.start(spec, force=False, dry_run=False, actor="schedule")
+        except ControllerError as exc:
+            log.warning("scheduled drill %r (%s) did not start: %s", spec.title, spec.file, exc)
+            return
+        log.info("scheduled drill %r started as drill %d", spec.title, j.id)
+
     def reload(self) -> None:
         """SIGHUP: rule files, notifiers and inhibition rules (SLOs and drills
         as they arrive). An invalid file keeps the running set; the outcome is
@@ -248,6 +306,12 @@ class ControllerDaemon:
             else:
                 self._schedule_rules()
                 log.info("reloaded %d rule group(s)", len(self.rules.groups))
+            drill_errors = self.drill_files.load()
+            if drill_errors:
+                result = ("refused: " + "; ".join(drill_errors))[:900] if result == "ok" else result
+                log.error("reload refused, keeping the running drill files:\n  %s", "\n  ".join(drill_errors))
+            else:
+                self._schedule_drills()
         if self.core.ready:
             task = asyncio.ensure_future(
                 self.core.audit.append(

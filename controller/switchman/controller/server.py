@@ -11,6 +11,8 @@ import grpc
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
 from switchman.controller.alerts.manager import rule_key
+from switchman.controller.chaos.faults import FaultOps
+from switchman.controller.chaos.rpc import ChaosRpcs
 from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
@@ -146,7 +148,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         return controller_pb2.ReportEventResponse()
 
 
-class OpsServicer(RolloutRpcs, ops_pb2_grpc.OpsServicer):
+class OpsServicer(RolloutRpcs, ChaosRpcs, ops_pb2_grpc.OpsServicer):
     """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
 
     audits_calls = True
@@ -162,6 +164,8 @@ class OpsServicer(RolloutRpcs, ops_pb2_grpc.OpsServicer):
         self.queries = QueryService(core)
         self.services = ServiceRegistry(core)
         self.agents = agents or AgentClients(None)
+        self.faults = core.faults or FaultOps(core, self.agents)
+        core.faults = self.faults
         fill_unimplemented(
             self, ops_pb2.DESCRIPTOR.services_by_name["Ops"], ops_pb2_grpc.OpsServicer, "this controller"
         )
@@ -187,6 +191,7 @@ class OpsServicer(RolloutRpcs, ops_pb2_grpc.OpsServicer):
             features=self.features,
             firing_alerts=firing_by_severity(core),
             active_rollouts=[rollout_message(r) for r in core.rollouts.active()] if core.rollouts else [],
+            active_faults=self.faults.active(),
         )
 
     @rpc

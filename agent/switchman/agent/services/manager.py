@@ -87,6 +87,9 @@ class ServiceManager:
         version = self._store.slots(name).get(slot)
         return st, probe, version.version if version else ""
 
+    def driver_of(self, name: str) -> Driver:
+        return self._drivers(self.spec(name).driver)
+
     def spec(self, name: str) -> ServiceDef:
         s = self._specs.get(name)
         if s is None:

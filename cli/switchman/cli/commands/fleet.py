@@ -52,6 +52,16 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             "db_bytes": st.db_bytes,
         },
         "firing_alerts": {c.key: c.count for c in st.firing_alerts},
+        "faults": [
+            {
+                "id": f.id,
+                "host": f.host_id,
+                "kind": f.spec.kind,
+                "service": f.spec.service,
+                "expires": iso(f.expires_at_ms),
+            }
+            for f in st.active_faults
+        ],
         "rollouts": [
             {"id": r.id, "service": r.service, "version": r.version, "state": r.state, "message": r.message}
             for r in st.active_rollouts
@@ -85,6 +95,10 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             f"[bold]Rollout {r.id}[/bold]  {r.service} → {r.version} {r.state}  "
             f"{bar(done / max(len(live), 1), 10)} {done}/{len(live)}  {r.message}"
         )
+    for f in st.active_faults:
+        left = max(0, (f.expires_at_ms - now) // 1000)
+        target = f" on {f.spec.service}" if f.spec.service else ""
+        out.line(f"[bold]Fault[/bold]  [magenta]{f.spec.kind}[/magenta]{target} at {f.host_id}, {left}s left ({f.id})")
     missing = [f for f in ("alerts", "incidents", "slos", "rollouts", "faults") if f not in st.features]
     if missing:
         out.line(f"[dim]Not in this controller version: {', '.join(missing)}[/dim]")

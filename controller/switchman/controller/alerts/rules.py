@@ -15,6 +15,9 @@ from pathlib import Path
 import yaml
 from switchman.controller.promql import PromQLError, ast, parse
 from switchman.controller.promql.parser import value_type
+from switchman.controller.yamlpos import mapping as _mapping
+from switchman.controller.yamlpos import pos as _pos
+from switchman.controller.yamlpos import scalar as _scalar
 from switchman.proto.durations import DurationError, parse_duration_ms
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -53,18 +56,6 @@ class Group:
 class CheckResult:
     groups: list[Group] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def _pos(file: str, node: yaml.Node) -> str:
-    return f"{file}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
-
-
-def _mapping(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-    return {k.value: (k, v) for k, v in node.value} if isinstance(node, yaml.MappingNode) else {}
-
-
-def _scalar(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else ""
 
 
 def load_rule_file(path: str | Path, default_interval_ms: int = 60_000) -> CheckResult:

@@ -177,4 +177,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX rollouts_by_state ON rollouts (state);
         """,
     ),
+    (
+        "0008_drills",
+        """
+        CREATE TABLE drills (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            state TEXT NOT NULL,
+            doc TEXT NOT NULL,             -- the journal (chaos/journal.py), JSON
+            started_ms INTEGER NOT NULL,
+            finished_ms INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 ]

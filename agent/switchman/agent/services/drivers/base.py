@@ -60,6 +60,10 @@ class Driver(Protocol):
 
     def status(self, service: str, slot: str) -> SlotProcess: ...
 
+    async def signal(self, service: str, slot: str, sig: int) -> bool:
+        """Send ``sig`` to the slot (its process group, or the engine's kill/pause). False when not running."""
+        ...
+
     async def close(self) -> None:
         """Stop supervising (the agent exits); slots keep running."""
         ...

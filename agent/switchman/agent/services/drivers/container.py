@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import shutil
+import signal
 from collections.abc import Awaitable, Callable
 
 import psutil
@@ -159,6 +160,21 @@ class ContainerDriver:
         """Re-inspect every slot this driver runs (called each collection cycle)."""
         for service, slot in list(self._runs):
             self._last[(service, slot)] = await self._inspect(service, slot)
+
+    async def signal(self, service: str, slot: str, sig: int) -> bool:
+        """SIGSTOP/SIGCONT become ``pause``/``unpause`` (engines freeze with the cgroup freezer); others ``kill --signal``."""
+        name = container_name(service, slot)
+        if sig == signal.SIGSTOP:
+            args = ["pause", name]
+        elif sig == signal.SIGCONT:
+            args = ["unpause", name]
+        else:
+            args = ["kill", f"--signal={signal.Signals(sig).name}", name]
+        try:
+            await self._cli(*args, timeout=10.0)
+        except InvalidService:
+            return False
+        return True
 
     async def close(self) -> None:
         self._runs.clear()

@@ -168,14 +168,16 @@ class ProcessDriver:
         s.state.running = False
         self._rotate(s.run)
 
-    def signal(self, service: str, slot: str, sig: int) -> int:
-        """Send ``sig`` to the slot's process group; returns the pid (0 when not running)."""
+    async def signal(self, service: str, slot: str, sig: int) -> bool:
+        """Send ``sig`` to the slot's process group."""
         s = self._slots.get((service, slot))
         if s is None or not s.state.running:
-            return 0
-        with contextlib.suppress(ProcessLookupError):
+            return False
+        try:
             os.killpg(s.state.pid, sig)
-        return s.state.pid
+        except ProcessLookupError:
+            return False
+        return True
 
     def status(self, service: str, slot: str) -> SlotProcess:
         s = self._slots.get((service, slot))

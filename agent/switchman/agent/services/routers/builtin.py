@@ -4,6 +4,10 @@ A flip changes the upstream for *new* connections atomically (one attribute
 assignment on the event loop); connections already open finish on the slot
 they started on. Active connections are counted per slot so a drain knows
 when it is done.
+
+Chaos faults add *toxics* (toxiproxy's idea): latency and bandwidth act on
+every chunk of open and new connections in the chosen direction, errors
+reset a share of new connections, a blackhole swallows everything.
 """
 
 from __future__ import annotations
@@ -11,12 +15,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+import random
+import socket
+import struct
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
 CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Toxic:
+    kind: str  # latency | errors | blackhole | bandwidth
+    latency_s: float = 0.0
+    jitter_s: float = 0.0
+    stream: str = "both"  # up (client -> service) | down | both
+    probability: float = 1.0
+    rate_bytes_s: float = 0.0
+
+    def acts_on(self, direction: str) -> bool:
+        return self.stream in ("both", direction)
+
+
+@dataclass
+class _Conn:
+    """Which toxics this connection drew (``probability`` is per connection)."""
+
+    affected: dict[str, bool] = field(default_factory=dict)
+
+    def hit(self, toxic_id: str, toxic: Toxic) -> bool:
+        if toxic_id not in self.affected:
+            self.affected[toxic_id] = random.random() < toxic.probability
+        return self.affected[toxic_id]
 
 
 @dataclass(frozen=True)
@@ -37,6 +69,16 @@ class BuiltinRouter:
         self.failed = 0
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
+        self.toxics: dict[str, Toxic] = {}  # fault id -> toxic
+
+    def add_toxic(self, fault_id: str, toxic: Toxic) -> None:
+        self.toxics[fault_id] = toxic
+
+    def remove_toxic(self, fault_id: str) -> bool:
+        return self.toxics.pop(fault_id, None) is not None
+
+    def _has(self, kind: str) -> bool:
+        return any(t.kind == kind for t in self.toxics.values())
 
     async def start(self) -> None:
         try:
@@ -79,8 +121,15 @@ class BuiltinRouter:
         assert task is not None
         self._conns.add(task)
         up = self.upstream  # read once: this connection stays on this slot
+        conn = _Conn()
         try:
             if up is None:
+                return
+            if self._has("blackhole"):
+                await _swallow(client_r)
+                return
+            if any(t.kind == "errors" and conn.hit(i, t) for i, t in list(self.toxics.items())):
+                _reset(client_w)
                 return
             self.accepted += 1
             self.active[up.slot] += 1
@@ -91,7 +140,7 @@ class BuiltinRouter:
                     self.failed += 1
                     log.warning("%s: cannot reach %s slot at %s:%d: %s", self.service, up.slot, up.host, up.port, exc)
                     return
-                await _pipe_both(client_r, client_w, back_r, back_w)
+                await self._pipe_both(conn, client_r, client_w, back_r, back_w)
             finally:
                 self.active[up.slot] -= 1
         finally:
@@ -99,27 +148,67 @@ class BuiltinRouter:
             with contextlib.suppress(Exception):
                 client_w.close()
 
+    async def _delay(self, conn: _Conn, direction: str, size: int) -> bool:
+        """Apply this direction's toxics to one chunk; False when it must be dropped (blackhole)."""
+        delay = 0.0
+        for i, t in list(self.toxics.items()):
+            if not t.acts_on(direction) and t.kind != "blackhole":
+                continue
+            if t.kind == "blackhole":
+                return False
+            if t.kind == "latency" and conn.hit(i, t):
+                delay += max(0.0, t.latency_s + random.uniform(-t.jitter_s, t.jitter_s))
+            elif t.kind == "bandwidth" and t.rate_bytes_s > 0:
+                delay += size / t.rate_bytes_s
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return True
 
-async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-    try:
-        with contextlib.suppress(ConnectionError, OSError):  # either side went away: the pipe ends
-            while True:
-                data = await src.read(CHUNK)
-                if not data:
-                    break
-                dst.write(data)
-                await dst.drain()
-    finally:
-        with contextlib.suppress(Exception):
-            if dst.can_write_eof():
-                dst.write_eof()
+    async def _copy(self, conn: _Conn, direction: str, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            with contextlib.suppress(ConnectionError, OSError):  # either side went away: the pipe ends
+                while True:
+                    limit = min(
+                        (int(t.rate_bytes_s) for t in self.toxics.values() if t.kind == "bandwidth"), default=CHUNK
+                    )
+                    data = await src.read(max(1, min(CHUNK, limit)))
+                    if not data:
+                        break
+                    if self.toxics and not await self._delay(conn, direction, len(data)):
+                        continue
+                    dst.write(data)
+                    await dst.drain()
+        finally:
+            with contextlib.suppress(Exception):
+                if dst.can_write_eof():
+                    dst.write_eof()
+
+    async def _pipe_both(
+        self,
+        conn: _Conn,
+        cr: asyncio.StreamReader,
+        cw: asyncio.StreamWriter,
+        br: asyncio.StreamReader,
+        bw: asyncio.StreamWriter,
+    ) -> None:
+        try:
+            await asyncio.gather(self._copy(conn, "up", cr, bw), self._copy(conn, "down", br, cw))
+        finally:
+            with contextlib.suppress(Exception):
+                bw.close()
 
 
-async def _pipe_both(
-    cr: asyncio.StreamReader, cw: asyncio.StreamWriter, br: asyncio.StreamReader, bw: asyncio.StreamWriter
-) -> None:
-    try:
-        await asyncio.gather(_copy(cr, bw), _copy(br, cw))
-    finally:
-        with contextlib.suppress(Exception):
-            bw.close()
+async def _swallow(reader: asyncio.StreamReader) -> None:
+    """Read and drop until the client gives up (its requests time out)."""
+    with contextlib.suppress(ConnectionError, OSError):
+        while await reader.read(CHUNK):
+            pass
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST, as a crashed or refusing upstream looks to a client."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
