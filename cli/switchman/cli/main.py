@@ -20,6 +20,7 @@ from switchman.cli.commands import (
     rules,
     services,
     silence,
+    slo,
     tokens,
 )
 from switchman.cli.completion import script
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.register(sub)
     drill.register(sub)
     rules.register(sub)
+    slo.register(sub)
     certs.register(sub)
     audit.register(sub)
     c = sub.add_parser("completion", help="print a shell completion script")

@@ -25,6 +25,8 @@ KEYS = (
     Key("rule_files", "strlist", [], "alerting and recording rule files (globs)"),
     Key("slo_files", "strlist", [], "SLO files (globs)"),
     Key("drill_files", "strlist", [], "drill files (globs)"),
+    Key("slo_period", "str", "30d", "SLO period: 28d or 30d (the window attainment and budget are computed over)"),
+    Key("slo_interval", "duration", 30.0, "how often SLO error ratios are computed"),
     Key("notifiers", "tables", [], "[[notifiers]] tables: webhook, alertmanager or pagerduty (docs/alerting.md)"),
     Key("inhibit_rules", "tables", [], "[[inhibit_rules]] tables: source_matchers, target_matchers, equal"),
     Key("raw_retention", "duration", 48 * 3600.0, "how long raw samples are kept"),
@@ -50,6 +52,8 @@ class ControllerConfig:
     rule_files: list[str]
     slo_files: list[str]
     drill_files: list[str]
+    slo_period: str
+    slo_interval: float
     raw_retention: float
     rollup_1m_retention: float
     rollup_1h_retention: float
@@ -78,6 +82,10 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
             raise ConfigError(f"{source}: key {key!r}: must be greater than 0")
     if v.get_float("heartbeat_ttl") < v.get_float("heartbeat_interval"):
         raise ConfigError(f"{source}: key 'heartbeat_ttl': must be at least heartbeat_interval")
+    if str(v["slo_period"]) not in ("28d", "30d"):
+        raise ConfigError(f"{source}: key 'slo_period': {v['slo_period']!r} is not 28d or 30d")
+    if v.get_float("slo_interval") <= 0:
+        raise ConfigError(f"{source}: key 'slo_interval': must be greater than 0")
     ops_listen = v.get_str("ops_listen")
     if not ops_listen and not v.get_bool("insecure"):
         host, port = split_host_port(v.get_str("listen"))
@@ -99,6 +107,8 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         rule_files=v.get_strlist("rule_files"),
         slo_files=v.get_strlist("slo_files"),
         drill_files=v.get_strlist("drill_files"),
+        slo_period=str(v["slo_period"]),
+        slo_interval=v.get_float("slo_interval"),
         raw_retention=v.get_float("raw_retention"),
         rollup_1m_retention=v.get_float("rollup_1m_retention"),
         rollup_1h_retention=v.get_float("rollup_1h_retention"),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from switchman.controller.chaos.drills import DrillRunner
     from switchman.controller.chaos.faults import FaultOps
     from switchman.controller.rollouts.executor import RolloutManager
+    from switchman.controller.slo.engine import SLOEngine
 
 
 def wall_ms() -> int:
@@ -82,6 +83,7 @@ class Core:
         self.rollouts: RolloutManager | None = None  # set by the daemon once the store is open
         self.drills: DrillRunner | None = None  # set by the daemon once the store is open
         self.faults: FaultOps | None = None  # set when the Ops service is assembled
+        self.slo: SLOEngine | None = None  # set by the daemon once SLO files are loaded
         self.rate = IngestRate()
         # set in open()
         self.fleet: Fleet

@@ -24,11 +24,14 @@ from switchman.controller.errors import ControllerError
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
+from switchman.controller.paths import expand_globs
 from switchman.controller.rollouts.executor import RolloutManager
 from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.server import ControllerServicer, OpsServicer
 from switchman.controller.services import AgentClients
+from switchman.controller.slo.engine import SLOEngine, burn_alerts
+from switchman.controller.slo.spec import load_slo_files
 from switchman.proto.channel import (
     TlsMaterial,
     add_health,
@@ -38,6 +41,7 @@ from switchman.proto.channel import (
     split_host_port,
 )
 from switchman.proto.daemon import SystemdNotifier
+from switchman.proto.durations import parse_duration_ms
 from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
@@ -183,6 +187,10 @@ class ControllerDaemon:
         """Rules (state restored), notifiers, rollouts (resumed), drills (unfinished ones cleared)."""
         cfg = self.config
         self.rules = RuleManager(self.core, cfg.rule_files)
+        self.core.slo = SLOEngine(self.core, cfg.slo_period, parse_duration_ms(cfg.slo_period))
+        slo_errors = self._load_slos()
+        if slo_errors:
+            raise RuleFileError("invalid SLO files:\n  " + "\n  ".join(slo_errors))
         errors = self.rules.load()
         if errors:
             raise RuleFileError("invalid rule files:\n  " + "\n  ".join(errors))
@@ -204,6 +212,17 @@ class ControllerDaemon:
         if errors:
             raise RuleFileError("invalid drill files:\n  " + "\n  ".join(errors))
 
+    def _load_slos(self) -> list[str]:
+        """SLO files into the engine and their burn-rate alerts into the rule manager (rules.load() applies them)."""
+        slos, errors = load_slo_files(expand_globs(self.config.slo_files))
+        if errors:
+            return errors
+        assert self.core.slo is not None
+        self.core.slo.configure(slos)
+        self.rules.extra_groups = burn_alerts(slos, int(self.config.slo_interval * 1000))
+        log.info("%d SLO(s) loaded", len(slos))
+        return []
+
     def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
         """Every periodic job of the controller."""
         cfg = self.config
@@ -215,6 +234,16 @@ class ControllerDaemon:
         scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
         scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
         scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
+        assert self.core.slo is not None
+        scheduler.add_job(
+            self.core.slo.evaluate,
+            "interval",
+            seconds=cfg.slo_interval,
+            id="slo",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         scheduler.add_job(self.core.dispatcher.tick, "interval", seconds=1, id="notify", max_instances=1, coalesce=True)
         scheduler.add_job(
             self.core.outbox.deliver_due, "interval", seconds=1, id="outbox", max_instances=1, coalesce=True
@@ -299,6 +328,10 @@ class ControllerDaemon:
         if self.core.ready:
             result = self._reload_notifiers() or result
         if self.core.ready and hasattr(self, "rules"):
+            slo_errors = self._load_slos()
+            if slo_errors:
+                result = ("refused: " + "; ".join(slo_errors))[:900]
+                log.error("reload refused, keeping the running SLOs:\n  %s", "\n  ".join(slo_errors))
             errors = self.rules.load()
             if errors:
                 result = ("refused: " + "; ".join(errors))[:900] + ("" if result == "ok" else f"; {result}")

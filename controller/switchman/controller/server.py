@@ -29,6 +29,8 @@ from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.services import AgentClients, ServiceRegistry
+from switchman.controller.slo.report import summary
+from switchman.controller.slo.rpc import SLORpcs
 from switchman.controller.views import (
     alert_message,
     firing_by_severity,
@@ -148,7 +150,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         return controller_pb2.ReportEventResponse()
 
 
-class OpsServicer(RolloutRpcs, ChaosRpcs, ops_pb2_grpc.OpsServicer):
+class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, ops_pb2_grpc.OpsServicer):
     """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
 
     audits_calls = True
@@ -192,6 +194,9 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, ops_pb2_grpc.OpsServicer):
             firing_alerts=firing_by_severity(core),
             active_rollouts=[rollout_message(r) for r in core.rollouts.active()] if core.rollouts else [],
             active_faults=self.faults.active(),
+            slos=[summary(st, core.slo.period, None) for st in sorted(core.slo.states.values(), key=lambda s: s.slo.id)]
+            if core.slo
+            else [],
         )
 
     @rpc

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from switchman.cli.client import Client
+from switchman.cli.commands.slo import budget_line, summary_doc
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.render import Output, ago, bar, fmt_value, human_bytes, iso
 from switchman.proto.v1 import ops_pb2
@@ -52,6 +53,7 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             "db_bytes": st.db_bytes,
         },
         "firing_alerts": {c.key: c.count for c in st.firing_alerts},
+        "slos": [summary_doc(s) for s in st.slos],
         "faults": [
             {
                 "id": f.id,
@@ -95,6 +97,8 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             f"[bold]Rollout {r.id}[/bold]  {r.service} → {r.version} {r.state}  "
             f"{bar(done / max(len(live), 1), 10)} {done}/{len(live)}  {r.message}"
         )
+    for s in st.slos:
+        out.line(f"[bold]SLO[/bold]  {budget_line(s)}")
     for f in st.active_faults:
         left = max(0, (f.expires_at_ms - now) // 1000)
         target = f" on {f.spec.service}" if f.spec.service else ""

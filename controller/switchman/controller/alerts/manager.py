@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import glob
 import json
 import logging
 import sqlite3
@@ -19,11 +18,13 @@ from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, 
 from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
 from switchman.controller.core import Core
+from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series, Vector
+from switchman.controller.store.series import insert_samples
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +105,15 @@ class RuleManager:
     alerting: dict[str, AlertingRule] = field(default_factory=dict)
     health: dict[str, RuleHealth] = field(default_factory=dict)
     _written: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)
+    extra_groups: list[Group] = field(default_factory=list)
 
     def files(self) -> list[str]:
-        out: list[str] = []
-        for p in self.patterns:
-            matched = sorted(glob.glob(p))
-            out += matched if matched or any(c in p for c in "*?[") else [p]
-        return out
+        return expand_globs(self.patterns)
 
     def load(self) -> list[str]:
-        """(Re)load every rule file; on any error keep the running rules and return the errors."""
-        groups: list[Group] = []
+        """(Re)load every rule file; on any error keep the running rules and
+        return the errors. ``extra_groups`` (the SLOs' alerts) join the files'."""
+        groups: list[Group] = list(self.extra_groups)
         errors: list[str] = []
         for f in self.files():
             result = load_rule_file(f)
@@ -232,13 +231,7 @@ class RuleManager:
         assert writer is not None
 
         def job(conn: sqlite3.Connection) -> None:
-            rows = []
-            for s in samples:
-                name = s.labels.get("__name__", "")
-                labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
-                sid = core.index.intern(conn, writer, name, labels, s.labels.get("host", ""), ts)
-                rows.append((sid, ts, s.v))
-            conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+            insert_samples(conn, core.index, writer, samples, ts)
             for key, alert_rows in changed.items():  # alert state written with the samples, in one transaction
                 conn.execute("DELETE FROM alerts WHERE rule_key = ?", (key,))
                 conn.executemany("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)", alert_rows)

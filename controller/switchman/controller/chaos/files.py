@@ -3,11 +3,11 @@ run by cron). A reload with an invalid file keeps the previous set."""
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from switchman.controller.chaos.spec import DrillSpec, DrillSpecError, parse_drill
+from switchman.controller.paths import expand_globs
 
 
 @dataclass
@@ -18,15 +18,13 @@ class DrillFiles:
     def load(self) -> list[str]:
         """(Re)load; on any error keep the current specs and return the errors."""
         specs, errors = [], []
-        for pattern in self.patterns:
-            files = sorted(glob.glob(pattern)) or ([] if any(c in pattern for c in "*?[") else [pattern])
-            for f in files:
-                try:
-                    specs.append(parse_drill(Path(f).read_text(), f))
-                except OSError as exc:
-                    errors.append(f"{f}: cannot read: {exc.strerror or exc}")
-                except DrillSpecError as exc:
-                    errors += str(exc).splitlines()
+        for f in expand_globs(self.patterns):
+            try:
+                specs.append(parse_drill(Path(f).read_text(), f))
+            except OSError as exc:
+                errors.append(f"{f}: cannot read: {exc.strerror or exc}")
+            except DrillSpecError as exc:
+                errors += str(exc).splitlines()
         if errors:
             return errors
         self.specs = specs

@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from switchman.controller.store.writer import Writer
+
+if TYPE_CHECKING:
+    from switchman.controller.promql.values import Sample
 
 LabelPairs = tuple[tuple[str, str], ...]
 
@@ -101,3 +105,16 @@ class SeriesIndex:
     def names(self) -> Iterable[str]:
         with self._lock:
             return list(self._by_name)
+
+
+def insert_samples(
+    conn: sqlite3.Connection, index: SeriesIndex, writer: Writer, samples: Sequence[Sample], ts: int
+) -> None:
+    """Samples computed by the controller itself (recording rules, ALERTS, SLO series), at ``ts``."""
+    rows = []
+    for s in samples:
+        name = s.labels.get("__name__", "")
+        labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
+        sid = index.intern(conn, writer, name, labels, s.labels.get("host", ""), ts)
+        rows.append((sid, ts, s.v))
+    conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
