@@ -15,6 +15,7 @@ from switchman.cli.commands import (
     chaos,
     drill,
     fleet,
+    incidents,
     query,
     rollout,
     rules,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     drill.register(sub)
     rules.register(sub)
     slo.register(sub)
+    incidents.register(sub)
     certs.register(sub)
     audit.register(sub)
     c = sub.add_parser("completion", help="print a shell completion script")

@@ -27,6 +27,15 @@ KEYS = (
     Key("drill_files", "strlist", [], "drill files (globs)"),
     Key("slo_period", "str", "30d", "SLO period: 28d or 30d (the window attainment and budget are computed over)"),
     Key("slo_interval", "duration", 30.0, "how often SLO error ratios are computed"),
+    Key("incident_severities", "strlist", ["page", "critical"], "alert severities that open incidents"),
+    Key(
+        "incident_priorities",
+        "labels",
+        {"critical": "P1", "page": "P2", "warning": "P3", "ticket": "P3", "info": "P4"},
+        "severity -> priority (P1..P4); other severities are P3",
+    ),
+    Key("escalation_interval", "duration", 900.0, "re-notify an unacknowledged incident this often"),
+    Key("auto_resolve_after", "duration", 300.0, "resolve an incident this long after its last alert resolved"),
     Key("notifiers", "tables", [], "[[notifiers]] tables: webhook, alertmanager or pagerduty (docs/alerting.md)"),
     Key("inhibit_rules", "tables", [], "[[inhibit_rules]] tables: source_matchers, target_matchers, equal"),
     Key("raw_retention", "duration", 48 * 3600.0, "how long raw samples are kept"),
@@ -54,6 +63,10 @@ class ControllerConfig:
     drill_files: list[str]
     slo_period: str
     slo_interval: float
+    incident_severities: list[str]
+    incident_priorities: dict[str, str]
+    escalation_interval: float
+    auto_resolve_after: float
     raw_retention: float
     rollup_1m_retention: float
     rollup_1h_retention: float
@@ -86,6 +99,9 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         raise ConfigError(f"{source}: key 'slo_period': {v['slo_period']!r} is not 28d or 30d")
     if v.get_float("slo_interval") <= 0:
         raise ConfigError(f"{source}: key 'slo_interval': must be greater than 0")
+    bad = {k: p for k, p in dict(v.get_labels("incident_priorities")).items() if p not in ("P1", "P2", "P3", "P4")}
+    if bad:
+        raise ConfigError(f"{source}: key 'incident_priorities': {sorted(bad.items())[0]} is not P1..P4")
     ops_listen = v.get_str("ops_listen")
     if not ops_listen and not v.get_bool("insecure"):
         host, port = split_host_port(v.get_str("listen"))
@@ -109,6 +125,10 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         drill_files=v.get_strlist("drill_files"),
         slo_period=str(v["slo_period"]),
         slo_interval=v.get_float("slo_interval"),
+        incident_severities=v.get_strlist("incident_severities"),
+        incident_priorities=dict(v.get_labels("incident_priorities")),
+        escalation_interval=v.get_float("escalation_interval"),
+        auto_resolve_after=v.get_float("auto_resolve_after"),
         raw_retention=v.get_float("raw_retention"),
         rollup_1m_retention=v.get_float("rollup_1m_retention"),
         rollup_1h_retention=v.get_float("rollup_1h_retention"),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from switchman.controller.alerts.manager import RuleManager
     from switchman.controller.chaos.drills import DrillRunner
     from switchman.controller.chaos.faults import FaultOps
+    from switchman.controller.incidents.manager import IncidentManager
     from switchman.controller.rollouts.executor import RolloutManager
     from switchman.controller.slo.engine import SLOEngine
 
@@ -84,6 +85,7 @@ class Core:
         self.drills: DrillRunner | None = None  # set by the daemon once the store is open
         self.faults: FaultOps | None = None  # set when the Ops service is assembled
         self.slo: SLOEngine | None = None  # set by the daemon once SLO files are loaded
+        self.incidents: IncidentManager | None = None  # set by the daemon once the store is open
         self.rate = IngestRate()
         # set in open()
         self.fleet: Fleet

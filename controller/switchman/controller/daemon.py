@@ -21,6 +21,8 @@ from switchman.controller.chaos.spec import DrillSpec
 from switchman.controller.config import ControllerConfig
 from switchman.controller.core import Core, Retention
 from switchman.controller.errors import ControllerError
+from switchman.controller.incidents.manager import IncidentManager, Policy
+from switchman.controller.incidents.views import notification_doc
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
@@ -59,6 +61,8 @@ FEATURES = [
     "rollouts",
     "faults",
     "drills",
+    "slos",
+    "incidents",
 ]
 
 
@@ -198,6 +202,22 @@ class ControllerDaemon:
         self.core.rules = self.rules
         log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
         self._configure_notifiers(cfg)
+        dispatcher = self.core.dispatcher
+        self.core.incidents = IncidentManager(
+            self.core,
+            self.rules.all_alerts,
+            dispatcher.muted,
+            lambda event, inc: dispatcher.incident_messages(event, notification_doc(inc)),
+            Policy(
+                frozenset(cfg.incident_severities),
+                dict(cfg.incident_priorities),
+                int(cfg.escalation_interval * 1000),
+                int(cfg.auto_resolve_after * 1000),
+            ),
+        )
+        opened = await self.core.incidents.load()
+        if opened:
+            log.info("%d open incident(s)", opened)
         self.core.rollouts = RolloutManager(self.core, agents, self._alert_names)
         assert self.core.faults is not None
         self.core.drills = DrillRunner(self.core, self.core.faults, self.rules.alerts)
@@ -243,6 +263,10 @@ class ControllerDaemon:
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
+        )
+        assert self.core.incidents is not None
+        scheduler.add_job(
+            self.core.incidents.tick, "interval", seconds=1, id="incidents", max_instances=1, coalesce=True
         )
         scheduler.add_job(self.core.dispatcher.tick, "interval", seconds=1, id="notify", max_instances=1, coalesce=True)
         scheduler.add_job(

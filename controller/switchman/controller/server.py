@@ -21,6 +21,7 @@ from switchman.controller.errors import (
     Unauthenticated,
 )
 from switchman.controller.fleet import Host
+from switchman.controller.incidents.rpc import IncidentRpcs
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.rollouts.rpc import RolloutRpcs
 from switchman.controller.rollouts.views import rollout_message
@@ -36,6 +37,7 @@ from switchman.controller.views import (
     firing_by_severity,
     host_detail,
     host_summary,
+    open_by_priority,
     silence_message,
     token_message,
 )
@@ -150,7 +152,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
         return controller_pb2.ReportEventResponse()
 
 
-class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, ops_pb2_grpc.OpsServicer):
+class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.OpsServicer):
     """Called by the CLI (authenticated by :class:`~switchman.controller.security.auth.AuthInterceptor`)."""
 
     audits_calls = True
@@ -192,6 +194,7 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, ops_pb2_grpc.OpsServicer):
             db_bytes=core.db.size_bytes(),
             features=self.features,
             firing_alerts=firing_by_severity(core),
+            open_incidents=open_by_priority(core),
             active_rollouts=[rollout_message(r) for r in core.rollouts.active()] if core.rollouts else [],
             active_faults=self.faults.active(),
             slos=[summary(st, core.slo.period, None) for st in sorted(core.slo.states.values(), key=lambda s: s.slo.id)]

@@ -111,3 +111,10 @@ def firing_by_severity(core: Core) -> list[ops_pb2.CountByKey]:
             sev = a.labels.get("severity", "none")
             counts[sev] = counts.get(sev, 0) + 1
     return [ops_pb2.CountByKey(key=k, count=n) for k, n in sorted(counts.items())]
+
+
+def open_by_priority(core: Core) -> list[ops_pb2.CountByKey]:
+    counts: dict[str, int] = {}
+    for inc in core.incidents.open.values() if core.incidents is not None else []:
+        counts[inc.priority] = counts.get(inc.priority, 0) + 1
+    return [ops_pb2.CountByKey(key=k, count=n) for k, n in sorted(counts.items())]

@@ -53,6 +53,7 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             "db_bytes": st.db_bytes,
         },
         "firing_alerts": {c.key: c.count for c in st.firing_alerts},
+        "open_incidents": {c.key: c.count for c in st.open_incidents},
         "slos": [summary_doc(s) for s in st.slos],
         "faults": [
             {
@@ -97,6 +98,9 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
             f"[bold]Rollout {r.id}[/bold]  {r.service} → {r.version} {r.state}  "
             f"{bar(done / max(len(live), 1), 10)} {done}/{len(live)}  {r.message}"
         )
+    if st.open_incidents:
+        counts = ", ".join(f"{c.count} {c.key}" for c in st.open_incidents)
+        out.line(f"[bold]Incidents[/bold]  [red]{counts} open[/red]  (switchman incidents list)")
     for s in st.slos:
         out.line(f"[bold]SLO[/bold]  {budget_line(s)}")
     for f in st.active_faults:

@@ -62,6 +62,10 @@ class Notifier(Protocol):
         """Messages due at ``now_ms`` and the state to persist with them.
         Updates the notifier's memory as if the plan was committed."""
 
+    def incident(self, event: str, doc: dict[str, object]) -> Message | None:
+        """An incident notification (``event``: triggered, escalated,
+        acknowledged, resolved), or None when this kind does not carry them."""
+
 
 @dataclass(frozen=True)
 class Common:
@@ -72,6 +76,7 @@ class Common:
     send_resolved: bool
     matchers: tuple[Matcher, ...]
     max_age_ms: int
+    incidents: bool = False  # also send incident notifications (opened, escalated, acknowledged, resolved)
 
     def routes(self, alert: NotifyAlert) -> bool:
         return matches_all(self.matchers, alert.labels)
@@ -84,6 +89,9 @@ class BaseNotifier:
     @property
     def name(self) -> str:
         return self.common.name
+
+    def incident(self, event: str, doc: dict[str, object]) -> Message | None:
+        return None
 
 
 class NotifierConfigError(ValueError):
@@ -130,7 +138,7 @@ class Table:
         return [str(x) for x in v]
 
 
-COMMON_KEYS = {"name", "kind", "url", "timeout", "send_resolved", "matchers", "max_age"}
+COMMON_KEYS = {"name", "kind", "url", "timeout", "send_resolved", "matchers", "max_age", "incidents"}
 
 
 def common(t: Table, kind: str, default_url: str | None = None) -> Common:
@@ -149,6 +157,7 @@ def common(t: Table, kind: str, default_url: str | None = None) -> Common:
         send_resolved=t.flag("send_resolved", True),
         matchers=matchers,
         max_age_ms=t.duration_ms("max_age", "24h"),
+        incidents=t.flag("incidents", False),
     )
 
 

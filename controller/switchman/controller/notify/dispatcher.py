@@ -57,6 +57,19 @@ class Dispatcher:
         self.inhibit_rules = list(inhibit_rules)
         self.outbox.limits = {n.name: Limits(n.common.timeout_ms, n.common.max_age_ms) for n in notifiers}
 
+    def incident_messages(self, event: str, doc: dict[str, object]) -> list[Message]:
+        """For the notifiers configured with ``incidents = true``."""
+        out = []
+        for n in self.notifiers:
+            if n.common.incidents:
+                m = n.incident(event, doc)
+                if m is not None:
+                    out.append(m)
+        return out
+
+    def muted(self, alert: Alert, firing: Sequence[dict[str, str]], now_ms: int) -> bool:
+        return self.muting(alert, firing, now_ms).muted
+
     def muting(self, alert: Alert, firing: Sequence[dict[str, str]], now_ms: int) -> Muting:
         return Muting(
             tuple(self.silences.muting(alert.labels, now_ms)), inhibited(self.inhibit_rules, alert.labels, firing)

@@ -63,6 +63,31 @@ class PagerDutyNotifier(BaseNotifier):
             plan.state[fp] = None
         return plan
 
+    def incident(self, event: str, doc: dict[str, object]) -> Message | None:
+        """The incident as one PagerDuty alert: trigger (again on escalation), acknowledge, resolve."""
+        action = {
+            "triggered": "trigger",
+            "escalated": "trigger",
+            "acknowledged": "acknowledge",
+            "resolved": "resolve",
+        }.get(event)
+        if action is None:
+            return None
+        body: dict[str, object] = {
+            "routing_key": self.routing_key,
+            "event_action": action,
+            "dedup_key": f"incident-{doc['id']}",
+        }
+        if action == "trigger":
+            body["payload"] = {
+                "summary": str(doc.get("title", ""))[:1024],
+                "source": str(doc.get("host_id") or "switchman-controller"),
+                "severity": {"P1": "critical", "P2": "error", "P3": "warning"}.get(str(doc.get("priority")), "info"),
+                "component": str(doc.get("service", "")),
+                "custom_details": doc,
+            }
+        return Message(self.name, self.common.url, dumps(body))
+
     def event(self, a: NotifyAlert, action: str) -> Message:
         body: dict[str, object] = {"routing_key": self.routing_key, "event_action": action, "dedup_key": a.fingerprint}
         if action == "trigger":

@@ -144,7 +144,8 @@ class SLOEngine:
     def _evaluate_one(self, st: SLOState, now: int) -> None:
         for window, ms in WINDOWS:
             st.windows[window] = self.compute(st.slo, window, ms, now)
-        if now - st.period_at_ms >= PERIOD_EVERY_MS or self.period not in st.windows:
+        last = st.windows.get(self.period)
+        if now - st.period_at_ms >= PERIOD_EVERY_MS or last is None or last.insufficient:
             st.windows[self.period] = self.compute(st.slo, self.period, self.period_ms, now)
             st.period_at_ms = now
         st.evaluated_ms = now

@@ -190,4 +190,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0009_incidents",
+        """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            dedup_key TEXT NOT NULL,
+            state TEXT NOT NULL,
+            doc TEXT NOT NULL,             -- the incident (incidents/model.py), JSON
+            opened_ms INTEGER NOT NULL,
+            service TEXT NOT NULL DEFAULT '',
+            priority TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX incidents_by_state ON incidents (state);
+        CREATE INDEX events_by_service ON events (service, ts);
+        """,
+    ),
 ]

@@ -421,12 +421,14 @@ class GetIncidentRequest(_message.Message):
     def __init__(self, id: _Optional[int] = ...) -> None: ...
 
 class IncidentActionRequest(_message.Message):
-    __slots__ = ("id", "note")
+    __slots__ = ("id", "note", "manual")
     ID_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    MANUAL_FIELD_NUMBER: _ClassVar[int]
     id: int
     note: str
-    def __init__(self, id: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
+    manual: bool
+    def __init__(self, id: _Optional[int] = ..., note: _Optional[str] = ..., manual: _Optional[bool] = ...) -> None: ...
 
 class IncidentReportRequest(_message.Message):
     __slots__ = ("since_ms",)

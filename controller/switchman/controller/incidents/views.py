@@ -1,0 +1,177 @@
+"""Incidents as Ops messages, notification documents, timelines merged with
+the events around them, MTTA/MTTR, and the postmortem skeleton."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from switchman.controller.incidents.model import Entry, Incident
+from switchman.proto.v1 import ops_pb2
+
+# what the timeline picks up from the events table on the incident's service or host
+EVENT_KINDS = ("rollout.%", "rollback.%", "chaos.%", "fault.%", "switch.%")
+
+
+def notification_doc(inc: Incident) -> dict[str, object]:
+    return {
+        "id": inc.id,
+        "priority": inc.priority,
+        "state": inc.state.value,
+        "title": inc.title,
+        "dedup_key": inc.dedup_key,
+        "service": inc.service,
+        "host_id": inc.host_id,
+        "opened_at_ms": inc.opened_ms,
+        "alerts": [a.labels for a in inc.alerts],
+    }
+
+
+def related_events(conn: sqlite3.Connection, inc: Incident, until_ms: int) -> list[Entry]:
+    """Rollouts, rollbacks, switches and faults on the same service or host while the incident was open."""
+    like = " OR ".join("kind LIKE ?" for _ in EVENT_KINDS)
+    where = []
+    args: list[object] = []
+    if inc.service:
+        where.append("service = ?")
+        args.append(inc.service)
+    if inc.host_id:
+        where.append("host_id = ?")
+        args.append(inc.host_id)
+    if not where:
+        return []
+    rows = conn.execute(
+        f"SELECT ts, kind, host_id, message, attributes FROM events WHERE ({' OR '.join(where)}) AND ({like})"
+        " AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 500",
+        (*args, *EVENT_KINDS, inc.opened_ms, until_ms),
+    ).fetchall()
+    out = []
+    for ts, kind, host, message, attributes in rows:
+        attrs = {str(k): str(v) for k, v in json.loads(attributes or "{}").items()}
+        if host:
+            attrs["host"] = host
+        out.append(Entry(int(ts), str(kind), host or "switchman", str(message), attrs))
+    return out
+
+
+def timeline(conn: sqlite3.Connection, inc: Incident, now_ms: int) -> list[Entry]:
+    merged = inc.timeline + related_events(conn, inc, inc.resolved_ms or now_ms)
+    return sorted(merged, key=lambda e: e.ts)
+
+
+def incident_message(inc: Incident, entries: Sequence[Entry] | None = None) -> ops_pb2.Incident:
+    return ops_pb2.Incident(
+        id=inc.id,
+        priority=inc.priority,
+        state=inc.state.value,
+        title=inc.title,
+        dedup_key=inc.dedup_key,
+        service=inc.service,
+        host_id=inc.host_id,
+        opened_at_ms=inc.opened_ms,
+        acknowledged_at_ms=inc.acknowledged_ms,
+        resolved_at_ms=inc.resolved_ms,
+        closed_at_ms=inc.closed_ms,
+        acknowledged_by=inc.acknowledged_by,
+        timeline=[
+            ops_pb2.TimelineEntry(
+                timestamp_ms=e.ts, kind=e.kind, actor=e.actor, message=e.message, attributes=e.attributes
+            )
+            for e in (entries if entries is not None else inc.timeline)
+        ],
+        alerts=[
+            ops_pb2.Alert(
+                labels=a.labels,
+                state="firing" if a.firing else "inactive",
+                fingerprint=a.fingerprint,
+                active_at_ms=a.since_ms,
+            )
+            for a in inc.alerts
+        ],
+        manual_resolve=inc.manual,
+    )
+
+
+def mtt(incidents: Sequence[Incident]) -> tuple[list[ops_pb2.MttStat], list[ops_pb2.MttStat]]:
+    """Mean time to acknowledge (over acknowledged incidents) and to resolve (over resolved ones)."""
+
+    def stats(key_of: str) -> list[ops_pb2.MttStat]:
+        groups: dict[str, list[Incident]] = defaultdict(list)
+        for i in incidents:
+            groups[getattr(i, key_of) or "-"].append(i)
+        out = []
+        for key, items in sorted(groups.items()):
+            acked = [i.acknowledged_ms - i.opened_ms for i in items if i.acknowledged_ms]
+            resolved = [i.resolved_ms - i.opened_ms for i in items if i.resolved_ms]
+            out.append(
+                ops_pb2.MttStat(
+                    key=key,
+                    incidents=len(items),
+                    mtta_seconds=sum(acked) / len(acked) / 1000 if acked else 0.0,
+                    mttr_seconds=sum(resolved) / len(resolved) / 1000 if resolved else 0.0,
+                )
+            )
+        return out
+
+    return stats("priority"), stats("service")
+
+
+def _t(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ms else "-"
+
+
+def _d(ms: int) -> str:
+    s = ms // 1000
+    return f"{s // 3600}h {s % 3600 // 60}m {s % 60}s" if s >= 3600 else f"{s // 60}m {s % 60}s"
+
+
+def postmortem(inc: Incident, entries: Sequence[Entry], impact: Sequence[str]) -> str:
+    end = inc.resolved_ms or inc.closed_ms
+    lines = [
+        f"# Postmortem: incident {inc.id} — {inc.title}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Priority | {inc.priority} |",
+        f"| Service / host | {inc.service or '-'} / {inc.host_id or '-'} |",
+        f"| Opened | {_t(inc.opened_ms)} |",
+        f"| Acknowledged | {_t(inc.acknowledged_ms)} by {inc.acknowledged_by or '-'}"
+        + (f" (after {_d(inc.acknowledged_ms - inc.opened_ms)})" if inc.acknowledged_ms else "")
+        + " |",
+        f"| Resolved | {_t(end)}" + (f" (after {_d(end - inc.opened_ms)})" if end else "") + " |",
+        f"| State | {inc.state.value} |",
+        "",
+        "## Summary",
+        "",
+        "_What happened, in two or three sentences._",
+        "",
+        "## Impact",
+        "",
+        *(impact or ["No SLO covers this service; describe the impact on users."]),
+        "",
+        "## Timeline",
+        "",
+        *[f"* {_t(e.ts)} — **{e.kind}** ({e.actor}): {e.message}" for e in entries],
+        "",
+        "## Alerts",
+        "",
+        *[f"* `{a.labels.get('alertname', '')}` {json.dumps(a.labels, sort_keys=True)}" for a in inc.alerts],
+        "",
+        "## Open questions",
+        "",
+        "* What was the root cause, and why did it happen now?",
+        "* How was it detected, and could it have been detected sooner?",
+        "* What would have shortened the time to acknowledge and to resolve?",
+        "* Which rollout, rollback or fault in the timeline is related, if any?",
+        "",
+        "## Action items",
+        "",
+        "| action | owner | due |",
+        "|---|---|---|",
+        "| | | |",
+        "",
+    ]
+    return "\n".join(lines)

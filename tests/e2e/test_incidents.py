@@ -1,0 +1,143 @@
+"""A synthetic outage end to end: the hello service's process is stopped, its
+probe SLO burns, the page alert fires, an incident opens and is notified,
+is acknowledged, resolves by itself when the service is back, and the report
+has the right MTTA and MTTR; then postmortem, close, bad commands, and the
+SLA report's violation."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.e2e.test_rollouts import Fleet, start_fleet
+from tests.helpers import Daemon, wait_until
+from tests.receiver import Receiver
+
+pytestmark = pytest.mark.slow
+
+SLO = """
+version: prometheus/v1
+service: hello
+slos:
+  - name: availability
+    objective: 95
+    description: hello answers its health check
+    sli: {probe: {service: hello}}
+    alerting: {name: HelloAvailabilityBurn}
+"""
+
+
+def slot_pids(tmp: Path, host: str) -> list[int]:
+    """The hello slot processes the agent of ``host`` runs (their command line names the app under tmp)."""
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if str(tmp / "app.py") in cmd and host_address(host) in cmd:
+            out.append(p.pid)
+    return out
+
+
+def host_address(host: str) -> str:
+    return {"web-1": "127.0.0.61", "web-2": "127.0.0.62", "web-3": "127.0.0.63"}[host]
+
+
+def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    hook = Receiver().start()
+    try:
+        (tmp_path / "slo.yml").write_text(SLO)
+        (tmp_path / "c.toml").write_text(
+            f'slo_interval = "1s"\nauto_resolve_after = "2s"\n[[notifiers]]\nname = "oncall"\nkind = "webhook"\n'
+            f'url = "{hook.url}"\nincidents = true\ngroup_wait = "1h"\n'
+        )
+        f: Fleet = start_fleet(
+            tmp_path, daemons, "--config", str(tmp_path / "c.toml"), "--slo-file", str(tmp_path / "slo.yml")
+        )
+        assert (
+            f.run(
+                "rollout", "start", "hello", "--version", "1", "--max-parallel", "3", "--min-healthy", "1s", "--watch"
+            ).returncode
+            == 0
+        )
+
+        def slo() -> dict[str, Any]:
+            [s] = json.loads(f.run("-o", "json", "slo", "list").stdout)
+            return s
+
+        # the slots' first probes (before the app listens) failed: wait until the 5m window is mostly healthy
+        wait_until(
+            lambda: (w := slo()["windows"]["5m"]) is not None and w["events"] >= 60 and w["burn_rate"] < 2,
+            90,
+            what="a healthy 5m window",
+        )
+        before = slo()["attained"]
+        assert before is not None and "SLO  hello/availability" in f.run("status").stdout
+
+        [pid] = slot_pids(tmp_path, "web-1")
+        psutil.Process(pid).send_signal(signal.SIGSTOP)  # the outage: hello on web-1 stops answering
+        try:
+            [inc] = wait_until(
+                lambda: json.loads(f.run("-o", "json", "incidents", "list").stdout), 90, what="an incident"
+            )
+            assert inc["priority"] == "P2" and inc["state"] == "triggered" and inc["service"] == "hello"
+            assert inc["dedup_key"] == "HelloAvailabilityBurn/service=hello"
+            time.sleep(1.5)  # someone takes a moment to acknowledge
+            acked = f.run("incidents", "ack", str(inc["id"]), "--note", "looking")
+            assert acked.returncode == 0 and "acknowledged" in acked.stdout
+            again = f.run("incidents", "ack", str(inc["id"]))
+            assert again.returncode == 1 and "only a triggered incident can be acknowledged" in again.stderr
+            f.run("incidents", "note", str(inc["id"]), "hello's process on web-1 is stopped (SIGSTOP)")
+        finally:
+            psutil.Process(pid).send_signal(signal.SIGCONT)
+
+        def state() -> dict[str, Any]:
+            return json.loads(f.run("-o", "json", "incidents", "show", str(inc["id"])).stdout)
+
+        done = wait_until(
+            lambda: (s := state())["state"] == "resolved" and s, 120, what="the incident resolving by itself"
+        )
+        kinds = [e["kind"] for e in done["timeline"]]
+        for kind in ("alert.firing", "notified", "ack", "note", "alert.resolved", "resolved"):
+            assert kind in kinds, (kind, kinds)
+        assert any(k.startswith("rollout.") for k in kinds) is False  # the rollout ended before the incident opened
+
+        report = json.loads(f.run("-o", "json", "incidents", "report").stdout)
+        [p2] = report["by_priority"]
+        [svc] = report["by_service"]
+        assert p2["priority"] == "P2" and p2["incidents"] == 1 and svc["service"] == "hello"
+        opened, acked_at = done["opened"], done["acknowledged"]
+        assert opened and acked_at and 1.0 <= p2["mtta_seconds"] < p2["mttr_seconds"]
+        assert abs(p2["mtta_seconds"] - (iso_ms(acked_at) - iso_ms(opened)) / 1000) <= 1.0
+        assert abs(p2["mttr_seconds"] - (iso_ms(done["resolved"]) - iso_ms(opened)) / 1000) <= 1.0
+
+        events = [p.body["event"] for p in hook.posts if p.body.get("kind") == "incident"]
+        assert events[:3] == ["triggered", "acknowledged", "resolved"], events
+
+        pm = f.run("incidents", "postmortem", str(inc["id"])).stdout
+        assert f"# Postmortem: incident {inc['id']}" in pm and "error budget burned" in pm and "## Timeline" in pm
+        assert f.run("incidents", "close", str(inc["id"])).returncode == 0
+        closed = f.run("incidents", "ack", str(inc["id"]))
+        assert closed.returncode == 1 and "is closed" in closed.stderr
+        unknown = f.run("incidents", "ack", "999")
+        assert unknown.returncode == 1 and "incident 999 does not exist" in unknown.stderr
+
+        [entry] = json.loads(f.run("-o", "json", "slo", "report", "--period", "1h").stdout)
+        assert entry["violations"] and entry["violations"][0]["alert"] == "HelloAvailabilityBurn"
+        assert entry["attained"] < 100  # the report computes the period now; `slo list` refreshes it every 5 minutes
+        bad = f.run("slo", "check", str(tmp_path / "bad.yml"))
+        assert bad.returncode == 1
+    finally:
+        hook.stop()
+
+
+def iso_ms(text: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
