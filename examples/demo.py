@@ -77,14 +77,25 @@ class Fleet:
                 "1s",
                 "--heartbeat-ttl",
                 "4s",
+                "--rule-file",
+                str(RUN / "rules.yml"),
+                "--auto-resolve-after",
+                "3s",
             ],
         )
 
     def agent(self, host: str, address: str, zone: str) -> None:
+        # a probe through the service's front port, as its users see it (the drill slows this path)
+        (RUN / f"{host}.toml").write_text(
+            f'[[probe]]\nname = "front"\nkind = "http"\naddress = "{address}:18080"\npath = "/"\n'
+            'interval = "1s"\ntimeout = "300ms"\n'
+        )
         self.start(
             host,
             [
                 str(BIN / "switchman-agent"),
+                "--config",
+                str(RUN / f"{host}.toml"),
                 "--tls-dir",
                 str(PKI / "agents" / host),
                 "--controller",
@@ -210,6 +221,47 @@ def services_part(fleet: Fleet) -> None:
     print(cli(fleet, "service", "show", "hello"))
 
 
+RULES = """groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - alert: HelloFrontSlow
+        expr: probe_success{probe="front"} == 0 and on(host) probe_success{service="hello"} == 1
+        for: 2s
+        labels: {severity: page, service: hello}
+        annotations: {summary: "hello is slow or down on {{ $labels.host }}"}
+"""
+
+DRILL = """title: latency on one web host
+description: HelloFrontSlow should page, an incident open, and hello recover by itself
+targets: {selector: {role: web}, mode: one}
+steady_state:
+  - name: every front answers in time
+    expr: min(probe_success{probe="front"}) == 1
+faults:
+  - {kind: latency, duration: 8s, service: hello, params: {latency: 600ms}}
+recovery_timeout: 60s
+"""
+
+
+def chaos_part(fleet: Fleet) -> None:
+    say("a chaos drill: 600ms of latency on one host's front port for 8s (switchman drill run --wait)")
+    (RUN / "drill.yml").write_text(DRILL)
+    print(cli(fleet, "drill", "run", str(RUN / "drill.yml"), "--wait", check=False))
+    say("switchman incidents list --all  (HelloFrontSlow paged; the incident resolved itself when hello recovered)")
+    wait(
+        lambda: (
+            "resolved" in cli(fleet, "incidents", "list", "--all")
+            and "triggered" not in cli(fleet, "incidents", "list")
+        ),
+        30,
+        "the incident resolving",
+    )
+    print(cli(fleet, "incidents", "list", "--all"))
+    say("switchman drill report 1")
+    print(cli(fleet, "drill", "report", "1"))
+
+
 def main() -> int:
     shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir()
@@ -228,6 +280,7 @@ def main() -> int:
             f"starting a controller (agents: 127.0.0.1:{fleet.port} mTLS, CLI: 127.0.0.1:{fleet.ops_port} TLS + token)"
             " and three agents on 127.0.0.2-4"
         )
+        (RUN / "rules.yml").write_text(RULES)
         fleet.controller()
         wait(lambda: (RUN / "controller" / "admin.token").exists(), 30, "the controller")
         for host, address, zone in AGENTS:
@@ -250,6 +303,7 @@ def main() -> int:
         say("switchman query 'node_memory_MemAvailable_bytes' --range 30s --step 1s")
         print(cli(fleet, "query", "node_memory_MemAvailable_bytes", "--range", "30s", "--step", "1s"))
         services_part(fleet)
+        chaos_part(fleet)
         say("switchman status")
         print(cli(fleet, "status"))
         if KEEP:
