@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import psutil
 import pytest
 
 from tests.e2e.test_rollouts import Fleet, start_fleet
-from tests.helpers import Daemon, wait_until
+from tests.helpers import BIN, Daemon, controller_argv, free_port, switchman, wait_until
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.slow
@@ -53,12 +54,20 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
     hook = Receiver().start()
     try:
         (tmp_path / "slo.yml").write_text(SLO)
+        (tmp_path / "rules.yml").write_text(HEARTBEAT)
         (tmp_path / "c.toml").write_text(
             f'slo_interval = "1s"\nauto_resolve_after = "2s"\n[[notifiers]]\nname = "oncall"\nkind = "webhook"\n'
             f'url = "{hook.url}"\nincidents = true\ngroup_wait = "1h"\n'
         )
         f: Fleet = start_fleet(
-            tmp_path, daemons, "--config", str(tmp_path / "c.toml"), "--slo-file", str(tmp_path / "slo.yml")
+            tmp_path,
+            daemons,
+            "--config",
+            str(tmp_path / "c.toml"),
+            "--slo-file",
+            str(tmp_path / "slo.yml"),
+            "--rule-file",
+            str(tmp_path / "rules.yml"),
         )
         assert (
             f.run(
@@ -133,8 +142,76 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
         assert entry["attained"] < 100  # the report computes the period now; `slo list` refreshes it every 5 minutes
         bad = f.run("slo", "check", str(tmp_path / "bad.yml"))
         assert bad.returncode == 1
+        restore_into_a_fresh_controller(f, tmp_path, daemons, inc["id"])
     finally:
         hook.stop()
+
+
+HEARTBEAT = """groups:
+  - name: always
+    interval: 1s
+    rules:
+      - alert: Heartbeat
+        expr: vector(1)
+        labels: {severity: info}
+"""
+
+
+def restore_into_a_fresh_controller(f: Fleet, tmp: Path, daemons: list[Daemon], incident_id: int) -> None:
+    """`switchman backup` while the controller runs, `switchman-controller restore` into a new data directory,
+    and every host, alert, incident and rollout is found again there."""
+    backup = tmp / "backup.db"
+    r = f.run("backup", str(backup))
+    assert r.returncode == 0 and "wrote" in r.stdout, r.stderr
+    hosts = sorted(h["host_id"] for h in json.loads(f.run("-o", "json", "hosts").stdout))
+    rollouts = [x["id"] for x in json.loads(f.run("-o", "json", "rollout", "list").stdout)]
+    [beat] = [a for a in json.loads(f.run("-o", "json", "alerts").stdout) if a["labels"]["alertname"] == "Heartbeat"]
+    fresh = tmp / "fresh"
+    restored = subprocess.run(
+        [
+            str(BIN / "switchman-controller"),
+            "--insecure",
+            "--data-dir",
+            str(fresh),
+            "--metrics-listen",
+            "",
+            "restore",
+            str(backup),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert restored.returncode == 0 and "restored" in restored.stdout, restored.stderr
+    again = subprocess.run(
+        [
+            str(BIN / "switchman-controller"),
+            "--insecure",
+            "--data-dir",
+            str(fresh),
+            "--metrics-listen",
+            "",
+            "restore",
+            str(backup),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1 and "--force" in again.stderr
+    port = free_port()
+    d = Daemon(controller_argv(fresh, port, None, "--rule-file", str(tmp / "rules.yml")), tmp / "fresh.log")
+    daemons.append(d.start())
+    # the tokens come back with the database: the old admin token works
+    cli = ["--insecure", "--controller", f"127.0.0.1:{port}", "--token-file", str(tmp / "c" / "admin.token")]
+    wait_until(lambda: switchman(*cli, "status").returncode == 0, 20, what="restored controller serving")
+    assert sorted(h["host_id"] for h in json.loads(switchman(*cli, "-o", "json", "hosts").stdout)) == hosts
+    assert [x["id"] for x in json.loads(switchman(*cli, "-o", "json", "rollout", "list").stdout)] == rollouts
+    assert [i["id"] for i in json.loads(switchman(*cli, "-o", "json", "incidents", "list", "--all").stdout)] == [
+        incident_id
+    ]
+    restored_alerts = json.loads(switchman(*cli, "-o", "json", "alerts").stdout)
+    assert [a["activeAt"] for a in restored_alerts if a["labels"]["alertname"] == "Heartbeat"] == [beat["activeAt"]]
 
 
 def iso_ms(text: str) -> int:

@@ -11,6 +11,7 @@ from switchman.cli.client import Client, load_settings
 from switchman.cli.commands import (
     alerts,
     audit,
+    backup,
     certs,
     chaos,
     drill,
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     incidents.register(sub)
     certs.register(sub)
     audit.register(sub)
+    backup.register(sub)
     c = sub.add_parser("completion", help="print a shell completion script")
     c.add_argument("shell", choices=["bash", "zsh"])
     return p

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from switchman.controller import __version__
 from switchman.controller import config as config_mod
@@ -21,10 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "command",
         nargs="?",
-        choices=["run", "migrate"],
+        choices=["run", "migrate", "restore"],
         default="run",
-        help="run (default) or migrate: apply pending schema migrations and exit",
+        help="run (default); migrate: apply pending schema migrations and exit; restore FILE: put a backup in place",
     )
+    p.add_argument("file", nargs="?", help="restore: the backup file (from `switchman backup FILE`)")
+    p.add_argument("--force", action="store_true", help="restore: replace an existing database (controller stopped)")
     return p
 
 
@@ -34,6 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         flags = flag_values(args, config_mod.KEYS)
         cfg = config_mod.load(args.config, flags)
         setup_logging(cfg.log_level, cfg.log_format)
+        if args.command == "restore":
+            from switchman.controller.store.backup import BackupError, restore
+
+            if not args.file:
+                print("switchman-controller: restore needs the backup FILE", file=sys.stderr)
+                return 2
+            try:
+                restore(Path(args.file), cfg.data_dir, args.force)
+            except (BackupError, OSError) as exc:
+                print(f"switchman-controller: {exc}", file=sys.stderr)
+                return 1
+            print(f"restored {args.file} into {cfg.data_dir / 'controller.db'}; start the controller")
+            return 0
         if args.command == "migrate":
             from switchman.controller.store.db import connect, migrate
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -25,13 +26,14 @@ from switchman.controller.incidents.rpc import IncidentRpcs
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.rollouts.rpc import RolloutRpcs
 from switchman.controller.rollouts.views import rollout_message
-from switchman.controller.rpc_base import Ctx, rpc
+from switchman.controller.rpc_base import Ctx, audit_call, rpc
 from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.services import AgentClients, ServiceRegistry
 from switchman.controller.slo.report import summary
 from switchman.controller.slo.rpc import SLORpcs
+from switchman.controller.store.backup import stream_backup
 from switchman.controller.views import (
     alert_message,
     firing_by_severity,
@@ -376,6 +378,18 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
     async def VerifyAudit(self, request: ops_pb2.VerifyAuditRequest, context: Ctx) -> ops_pb2.VerifyAuditResponse:
         v = await asyncio.to_thread(audit_log.verify, self.core.db.reader())
         return ops_pb2.VerifyAuditResponse(ok=v.ok, entries=v.entries, first_bad_id=v.first_bad_id, message=v.message)
+
+    async def Backup(self, request: ops_pb2.BackupRequest, context: Ctx) -> AsyncIterator[ops_pb2.BackupChunk]:
+        """The database, copied online, streamed in 1 MiB chunks (admin only, audited)."""
+        if not self.core.ready:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
+        await audit_call(self.core, "Backup", request, "ok")
+        chunks = stream_backup(self.core.db.path)
+        while True:
+            chunk = await asyncio.to_thread(next, chunks, None)
+            if chunk is None:
+                return
+            yield ops_pb2.BackupChunk(data=chunk)
 
     @rpc
     async def RevokeToken(self, request: ops_pb2.RevokeTokenRequest, context: Ctx) -> ops_pb2.Token:
