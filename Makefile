@@ -57,5 +57,8 @@ dist: dev
 	rm -rf dist && mkdir -p dist
 	$(BIN)/pip wheel -q --no-deps -w dist $(foreach d,$(DISTS),./$(d))
 
+deb: dist
+	$(BIN)/python packaging/deb/build.py
+
 clean:
 	rm -rf $(VENV) dist build */build */*.egg-info bench/results/*.json

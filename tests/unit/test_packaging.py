@@ -32,3 +32,33 @@ def test_systemd_unit_verifies(tmp_path: Path, daemon: str) -> None:
     path.write_text(unit.replace(f"/opt/switchman/{daemon}/bin/switchman-{daemon}", str(BIN / f"switchman-{daemon}")))
     r = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_grafana_dashboard_queries_parse_and_name_metrics_we_export() -> None:
+    import json
+    import re
+
+    from switchman.controller.promql.parser import parse
+
+    dash = json.loads((ROOT / "packaging/grafana/switchman.json").read_text())
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    assert len(exprs) >= 20
+    sources = "\n".join(p.read_text() for p in ROOT.glob("*/switchman/**/*.py"))
+    for expr in exprs:
+        parse(expr.replace("$__rate_interval", "5m"))
+        for name in re.findall(r"\b(switchman_[a-z_]+?)(?:_bucket|_total)?\b(?![a-z_])", expr):
+            assert f'"{name}' in sources, f"{name} (in {expr!r}) is not exported by the agent or controller"
+
+
+def test_controller_container_file_copies_what_exists_and_runs_valid_flags() -> None:
+    import json
+
+    from switchman.controller.main import build_parser
+
+    text = (ROOT / "packaging/Containerfile.controller").read_text()
+    for line in text.splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            src = line.split()[1]
+            assert (ROOT / src).exists(), f"{src} does not exist"
+    cmd = next(line for line in text.splitlines() if line.startswith("CMD "))
+    build_parser().parse_args(json.loads(cmd[4:]))  # exits 2 on an unknown flag
