@@ -76,3 +76,45 @@ def report(name: str, doc: dict[str, Any], as_json: bool) -> None:
         width = max(len(k) for k in doc) + 2
         for k, v in doc.items():
             print(f"{k:{width}} {v}")
+
+
+def hello_spec(front: int, blue: int, green: int, router: str = "builtin") -> str:
+    """The example service as a spec for an agent's Switch call."""
+    app = ROOT / "examples" / "hello" / "app.py"
+    return f"""
+name = "hello"
+command = ["{sys.executable}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}", "--slot", "{{slot}}"]
+front_port = {front}
+back_ports = {{ blue = {blue}, green = {green} }}
+router = "{router}"
+drain_timeout = "5s"
+[probe]
+kind = "http"
+path = "/health"
+interval = "500ms"
+timeout = "500ms"
+success_before_passing = 2
+"""
+
+
+def start_agent(work: Path, address: str, port: int) -> subprocess.Popen[bytes]:
+    """A real agent (no controller: it spools) serving the Agent service on ``address:port``."""
+    agent = start(
+        [
+            str(BIN / "switchman-agent"),
+            "--insecure",
+            "--controller",
+            f"127.0.0.1:{free_port()}",
+            "--listen",
+            f"{address}:{port}",
+            "--data-dir",
+            str(work / "a"),
+            "--host-id",
+            "bench",
+            "--metrics-listen",
+            "",
+        ],
+        work / "agent.log",
+    )
+    wait_for(lambda: "serving on" in (work / "agent.log").read_text(), 20, "agent start")
+    return agent

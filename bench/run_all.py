@@ -12,6 +12,8 @@ RUNS = [
     ["ingest.py", "--agents", "2000", "--samples", "40", "--interval", "10", "--duration", "30"],
     ["ingest.py", "--agents", "50", "--samples", "40", "--interval", "0", "--duration", "15"],
     ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3"],
+    ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3", "--distinct"],
+    ["faults.py", "--rounds", "10"],
     ["switch.py", "--seconds", "20", "--router", "builtin"],
     ["switch.py", "--seconds", "20", "--router", "haproxy"],
 ]

@@ -28,7 +28,7 @@ from switchman.proto.channel import create_channel
 from switchman.proto.services import parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc
 
-from bench.common import BIN, ROOT, free_port, report, start, wait_for
+from bench.common import ROOT, free_port, hello_spec, report, start_agent
 
 ADDRESS = "127.0.0.41"
 
@@ -85,39 +85,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-switch-"))
     agent_port, front, blue, green = (free_port(ADDRESS) for _ in range(4))
     app = ROOT / "examples" / "hello" / "app.py"
-    spec_toml = f"""
-name = "hello"
-command = ["{sys.executable}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}", "--slot", "{{slot}}"]
-front_port = {front}
-back_ports = {{ blue = {blue}, green = {green} }}
-router = "{args.router}"
-drain_timeout = "5s"
-[probe]
-kind = "http"
-path = "/health"
-interval = "500ms"
-timeout = "500ms"
-success_before_passing = 2
-"""
-    agent = start(
-        [
-            str(BIN / "switchman-agent"),
-            "--insecure",
-            "--controller",
-            f"127.0.0.1:{free_port()}",
-            "--listen",
-            f"{ADDRESS}:{agent_port}",
-            "--data-dir",
-            str(work / "a"),
-            "--host-id",
-            "bench",
-            "--metrics-listen",
-            "",
-        ],
-        work / "agent.log",
-    )
+    spec_toml = hello_spec(front, blue, green, args.router)
+    agent = start_agent(work, ADDRESS, agent_port)
     try:
-        wait_for(lambda: "serving on" in (work / "agent.log").read_text(), 20, "agent start")
         wrk_cmd = [
             "wrk",
             "-t2",
