@@ -26,12 +26,27 @@ VERSION = "0.1.0"
 PYTHON = "/usr/bin/python3"
 
 PACKAGES = {
-    "agent": {"wheels": ["proto", "agent"], "bins": ["switchman-agent"], "unit": True, "conf": "agent.toml",
-              "description": "Switchman agent: host metrics, health probes, blue-green service slots, chaos faults"},
-    "controller": {"wheels": ["proto", "controller"], "bins": ["switchman-controller"], "unit": True, "conf": "controller.toml",
-                   "description": "Switchman controller: fleet telemetry, alerting, SLOs, incidents, rollouts, drills"},
-    "cli": {"wheels": ["proto", "controller", "cli"], "bins": ["switchman"], "unit": False, "conf": "",
-            "description": "Switchman command-line interface"},
+    "agent": {
+        "wheels": ["proto", "agent"],
+        "bins": ["switchman-agent"],
+        "unit": True,
+        "conf": "agent.toml",
+        "description": "Switchman agent: host metrics, health probes, blue-green service slots, chaos faults",
+    },
+    "controller": {
+        "wheels": ["proto", "controller"],
+        "bins": ["switchman-controller"],
+        "unit": True,
+        "conf": "controller.toml",
+        "description": "Switchman controller: fleet telemetry, alerting, SLOs, incidents, rollouts, drills",
+    },
+    "cli": {
+        "wheels": ["proto", "controller", "cli"],
+        "bins": ["switchman"],
+        "unit": False,
+        "conf": "",
+        "description": "Switchman command-line interface",
+    },
 }
 
 POSTINST = """#!/bin/sh
