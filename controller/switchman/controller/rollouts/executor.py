@@ -6,6 +6,7 @@ start-up (resuming whatever was persisted), cancelled on shutdown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -28,6 +29,7 @@ from switchman.proto.validate import ValidationError, check_identifier
 log = logging.getLogger(__name__)
 
 TICK_S = 0.25
+WATCH_POLL_S = 5.0
 HEALTH_EVERY_MS = 1000
 ANALYSIS_EVERY_MS = 2000
 SEVERITY = {"succeeded": 1, "rolled_back": 2, "failed": 3, "aborted": 2, "rolling_back": 2}
@@ -230,14 +232,21 @@ class RolloutManager:
         return [r for r in out if not (active_only and r.terminal)]
 
     async def watch(self, rollout_id: int) -> AsyncIterator[Rollout]:
-        """The rollout now and after every change, until it finishes."""
-        r = await self.get(rollout_id)
-        yield r
-        while not r.terminal:
-            ev = self._changed.setdefault(rollout_id, asyncio.Event())
-            await ev.wait()
+        """The rollout now and after every change, until it finishes. The
+        change event is taken *before* the state is read, so a change made
+        while the caller is busy with the last one is never missed."""
+        last = ""
+        while True:
+            changed = self._changed.setdefault(rollout_id, asyncio.Event())
             r = await self.get(rollout_id)
-            yield r
+            doc = r.to_json()
+            if doc != last:
+                last = doc
+                yield r
+            if r.terminal:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), WATCH_POLL_S)  # the poll is a safety net only
 
     # the loop ---------------------------------------------------------------
     async def _run(self, rollout_id: int) -> None:
