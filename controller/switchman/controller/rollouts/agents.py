@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import grpc
+from switchman.controller.errors import ControllerError
 from switchman.controller.fleet import Fleet
 from switchman.controller.services import AgentClients
 from switchman.proto.services import ServiceDef, to_proto
@@ -60,6 +61,8 @@ class AgentOps:
             s = await self.status(host_id, service)
         except grpc.aio.AioRpcError as exc:
             return False, f"agent unreachable: {exc.code().name}"
+        except ControllerError as exc:  # the host is no longer known
+            return False, str(exc)
         if s is None:
             return False, "the agent no longer runs the service"
         if s.active_version != version:
@@ -69,6 +72,13 @@ class AgentOps:
         return True, "healthy"
 
     async def converge(self, spec: ServiceDef, host_id: str, version: str, deadline_s: float) -> Converged:
+        """Never raises: every failure is a result the state machine decides on."""
+        try:
+            return await self._converge(spec, host_id, version, deadline_s)
+        except ControllerError as exc:
+            return Converged(host_id, version, False, str(exc), touched=False)
+
+    async def _converge(self, spec: ServiceDef, host_id: str, version: str, deadline_s: float) -> Converged:
         end = time.monotonic() + deadline_s
         if not self._fleet.is_up(self._fleet.get(host_id)):
             return Converged(host_id, version, False, "host is down", touched=False)
