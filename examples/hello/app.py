@@ -105,13 +105,14 @@ def main() -> int:
         print(f"hello: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
     server.daemon_threads = True
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stopping: list[int] = []  # the handler only appends: no lock can be held when a signal lands
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     print(f"hello {args.version} ({args.slot}) on {args.host}:{args.port}", flush=True)
-    stop.wait()
+    while not stopping:
+        time.sleep(0.05)
     State.draining = True
     server.shutdown()  # no new connections
     server.server_close()

@@ -71,7 +71,11 @@ def test_http_tcp_exec_and_grpc_probes_against_real_peers(tmp_path: Path) -> Non
             assert (await run_probe(unbound({"kind": "tcp"}).bound(addr))).success
         finally:
             app.terminate()
-            await app.wait()
+            try:
+                await asyncio.wait_for(app.wait(), 20)  # it drains for at most --grace (10 s)
+            except TimeoutError:
+                app.kill()
+                raise AssertionError("the sample app did not exit on SIGTERM") from None
         closed = await run_probe(unbound({"kind": "tcp"}).bound(f"127.0.0.1:{port}"))
         assert not closed.success and ("refused" in closed.output.lower() or "connect" in closed.output.lower())
 
