@@ -8,6 +8,7 @@ Alertmanager's ``DedupStage``)."""
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -75,7 +76,7 @@ def common_labels(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
 
 
 @dataclass
-class GroupingNotifier(BaseNotifier):
+class GroupingNotifier(BaseNotifier, ABC):
     """Shared by notifiers that deliver one message per group flush."""
 
     grouping: Grouping
@@ -124,8 +125,9 @@ class GroupingNotifier(BaseNotifier):
                 plan.state[key] = json.dumps(asdict(group))
         return plan
 
+    @abstractmethod
     def message(self, key: str, group_labels: dict[str, str], alerts: Sequence[NotifyAlert]) -> Message:
-        raise NotImplementedError
+        """One notification for a group flush."""
 
 
 @dataclass

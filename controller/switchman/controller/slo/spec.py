@@ -67,7 +67,8 @@ def _labels(node: yaml.Node | None) -> dict[str, str]:
 
 class _Checker:
     def __init__(self, file: str) -> None:
-        self.file, self.errors = file, []  # type: ignore[var-annotated]
+        self.file = file
+        self.errors: list[str] = []
 
     def err(self, node: yaml.Node, message: str) -> None:
         self.errors.append(f"{pos(self.file, node)}: {message}")
