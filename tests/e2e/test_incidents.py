@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.e2e.test_rollouts import Fleet, start_fleet
+from tests.e2e.test_rollouts import HOSTS, Fleet, start_fleet
 from tests.helpers import BIN, Daemon, controller_argv, free_port, switchman, wait_until
 from tests.receiver import Receiver
 
@@ -39,13 +39,9 @@ def slot_pids(tmp: Path, host: str) -> list[int]:
     out = []
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if str(tmp / "app.py") in cmd and host_address(host) in cmd:
+        if str(tmp / "app.py") in cmd and dict(HOSTS)[host] in cmd:
             out.append(p.pid)
     return out
-
-
-def host_address(host: str) -> str:
-    return {"web-1": "127.0.0.61", "web-2": "127.0.0.62", "web-3": "127.0.0.63"}[host]
 
 
 def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
@@ -167,37 +163,11 @@ def restore_into_a_fresh_controller(f: Fleet, tmp: Path, daemons: list[Daemon], 
     rollouts = [x["id"] for x in json.loads(f.run("-o", "json", "rollout", "list").stdout)]
     [beat] = [a for a in json.loads(f.run("-o", "json", "alerts").stdout) if a["labels"]["alertname"] == "Heartbeat"]
     fresh = tmp / "fresh"
-    restored = subprocess.run(
-        [
-            str(BIN / "switchman-controller"),
-            "--insecure",
-            "--data-dir",
-            str(fresh),
-            "--metrics-listen",
-            "",
-            "restore",
-            str(backup),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    restore = [str(BIN / "switchman-controller"), "--insecure", "--data-dir", str(fresh), "--metrics-listen", ""]
+    restore += ["restore", str(backup)]
+    restored = subprocess.run(restore, capture_output=True, text=True, timeout=60)
     assert restored.returncode == 0 and "restored" in restored.stdout, restored.stderr
-    again = subprocess.run(
-        [
-            str(BIN / "switchman-controller"),
-            "--insecure",
-            "--data-dir",
-            str(fresh),
-            "--metrics-listen",
-            "",
-            "restore",
-            str(backup),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = subprocess.run(restore, capture_output=True, text=True, timeout=60)
     assert again.returncode == 1 and "--force" in again.stderr
     port = free_port()
     d = Daemon(controller_argv(fresh, port, None, "--rule-file", str(tmp / "rules.yml")), tmp / "fresh.log")

@@ -19,22 +19,13 @@ from switchman.controller.chaos.journal import AppliedFault, Journal, ProbeRecor
 from switchman.controller.chaos.spec import Condition, DrillSpec, pick_count
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, ControllerError, NotFound
+from switchman.controller.promql.conditions import holds
 from switchman.controller.promql.parser import parse
-from switchman.controller.promql.values import Sample, Scalar
 from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 
 POLL_S = 2.0
-
-
-def holds(value: object) -> tuple[bool, float]:
-    """Alerting-rule semantics: a condition is true when it returns samples
-    (``x == 0`` returns the zero samples), or a non-zero scalar."""
-    if isinstance(value, Scalar):
-        return value.v != 0 and not math.isnan(value.v), value.v
-    samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
-    return (True, samples[0].v) if samples else (False, math.nan)
 
 
 class DrillRunner:

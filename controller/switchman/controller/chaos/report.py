@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from switchman.controller.chaos.journal import Journal
+from switchman.controller.timefmt import utc as _t
 from switchman.proto.v1 import common_pb2, ops_pb2
 
 
@@ -57,10 +57,6 @@ def drill_message(j: Journal) -> ops_pb2.Drill:
         dry_run=j.dry_run,
         source_yaml=j.source,
     )
-
-
-def _t(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ms else "-"
 
 
 def _v(v: float) -> str:

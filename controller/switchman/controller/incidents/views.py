@@ -7,9 +7,9 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from switchman.controller.incidents.model import Entry, Incident
+from switchman.controller.timefmt import utc as _t
 from switchman.proto.v1 import ops_pb2
 
 # what the timeline picks up from the events table on the incident's service or host
@@ -117,10 +117,6 @@ def mtt(incidents: Sequence[Incident]) -> tuple[list[ops_pb2.MttStat], list[ops_
         return out
 
     return stats("priority"), stats("service")
-
-
-def _t(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ms else "-"
 
 
 def _d(ms: int) -> str:

@@ -136,7 +136,8 @@ class WebhookNotifier(GroupingNotifier):
     external_url: str = ""
 
     def incident(self, event: str, doc: dict[str, object]) -> Message | None:
-        return incident_message(self, event, doc)
+        body = {"version": "1", "kind": "incident", "event": event, "incident": doc}
+        return Message(self.name, self.common.url, dumps(body))
 
     def message(self, key: str, group_labels: dict[str, str], alerts: Sequence[NotifyAlert]) -> Message:
         alerts = sorted(alerts, key=lambda a: (not a.firing, a.starts_ms, a.fingerprint))
@@ -165,10 +166,6 @@ class WebhookNotifier(GroupingNotifier):
             ],
         }
         return Message(self.name, self.common.url, dumps(body))
-
-
-def incident_message(n: WebhookNotifier, event: str, doc: dict[str, object]) -> Message:
-    return Message(n.name, n.common.url, dumps({"version": "1", "kind": "incident", "event": event, "incident": doc}))
 
 
 def generator_url(external_url: str, a: NotifyAlert) -> str:

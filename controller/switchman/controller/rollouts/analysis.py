@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from switchman.controller.alerts.engine import Alert, AlertState
 from switchman.controller.promql import PromQLError
+from switchman.controller.promql.conditions import holds
 from switchman.controller.promql.evaluator import LOOKBACK_MS, Evaluator, selectors
 from switchman.controller.promql.parser import parse
-from switchman.controller.promql.values import Sample, Scalar
+from switchman.controller.promql.values import Scalar
 from switchman.controller.rollouts.model import HostState, Rollout, Verdict
 
 ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -74,9 +75,9 @@ def _expr_verdict(c: Condition, ev: Evaluator, now: int) -> Verdict:
     value = ev.instant(node, now)
     if isinstance(value, Scalar):
         return Verdict(c.name, c.expr, "fail" if value.v != 0 else "pass", value.v, now)
-    hits = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
-    if hits:
-        return Verdict(c.name, c.expr, "fail", hits[0].v, now)
+    true, first = holds(value)
+    if true:
+        return Verdict(c.name, c.expr, "fail", first, now)
     has_data = any(
         ev.source.select(sel.matchers, now - sel.offset_ms - LOOKBACK_MS, now - sel.offset_ms)
         for sel, _ in selectors(node)

@@ -1,0 +1,10 @@
+"""Times in reports (journals, postmortems)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc(ms: int) -> str:
+    """``2026-11-23 06:33:37 UTC``, or ``-`` for 0 (never)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if ms else "-"
