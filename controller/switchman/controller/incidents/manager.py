@@ -44,6 +44,12 @@ def dedup_key(labels: dict[str, str]) -> str:
 Notify = Callable[[str, Incident], list[Message]]
 
 
+def _paging(inc: Incident, muted: set[str]) -> bool:
+    """Some alert of the incident fires and is neither silenced nor
+    inhibited: only then does an unacknowledged incident escalate."""
+    return any(x.firing and x.fingerprint not in muted for x in inc.alerts)
+
+
 class IncidentManager:
     def __init__(
         self,
@@ -79,11 +85,12 @@ class IncidentManager:
             alerts = list(self._alerts())
             firing = [a for a in alerts if a.state is AlertState.FIRING]
             labels = [a.labels for a in firing]
-            paging = [
-                a
-                for a in firing
-                if a.labels.get("severity") in self.policy.page_severities and not self._muted(a, labels, now)
-            ]
+            # A silence or an inhibition mutes notifications (Alertmanager's
+            # semantics): a muted alert opens no incident, but while it fires
+            # it keeps its incident open; resolving it is the cause's job.
+            firing_paging = [a for a in firing if a.labels.get("severity") in self.policy.page_severities]
+            muted = {fingerprint(a.labels) for a in firing_paging if self._muted(a, labels, now)}
+            paging = [a for a in firing_paging if fingerprint(a.labels) not in muted]
             changed: dict[int, Incident] = {}
             messages: list[Message] = []
             new: list[Incident] = []
@@ -105,7 +112,7 @@ class IncidentManager:
                     inc.note(now, "alert.firing", "switchman", f"{a.labels.get('alertname')} firing", fingerprint=fp)
                     inc.quiet_since_ms = 0
                     changed[inc.id] = inc
-            firing_fps = {fingerprint(a.labels) for a in paging}
+            firing_fps = {fingerprint(a.labels) for a in firing_paging}
             for inc in list(self.open.values()) + new:
                 for x in inc.alerts:
                     if x.firing and x.fingerprint not in firing_fps:
@@ -133,6 +140,7 @@ class IncidentManager:
                     inc.state is IncidentState.TRIGGERED
                     and inc.id
                     and now - inc.notified_ms >= self.policy.escalation_interval_ms
+                    and _paging(inc, muted)
                 ):
                     inc.notified_ms = now
                     inc.note(now, "escalation", "switchman", "not acknowledged: notifying again")
