@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.set_defaults(func=report)
     pm = s.add_parser("postmortem", help="a Markdown postmortem skeleton: timeline, impact (SLO budget), questions")
     pm.add_argument("id", type=int)
-    pm.add_argument("--output", "-f", type=Path, help="write to this file instead of stdout")
+    pm.add_argument("--file", "-f", type=Path, help="write to this file instead of stdout")
     pm.set_defaults(func=postmortem)
 
 
@@ -158,9 +158,9 @@ def report(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 def postmortem(args: argparse.Namespace, client: Client, out: Output) -> int:
     d = client.call(client.ops.IncidentPostmortem, ops_pb2.GetIncidentRequest(id=args.id))
-    if args.output:
-        args.output.write_text(d.content)
-        out.line(f"wrote {args.output}")
+    if args.file:
+        args.file.write_text(d.content)
+        out.line(f"wrote {args.file}")
     else:
         print(d.content, end="")
     return EXIT_OK

@@ -1,0 +1,110 @@
+"""The `switchman` CLI against a fake controller on loopback: a real gRPC Ops
+server whose answers each test sets, so what is asserted is the command line
+parsed, the request sent and what the operator reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.message import Message
+from switchman.cli.main import main
+from switchman.proto.v1 import ops_pb2, ops_pb2_grpc
+
+
+@dataclass
+class FakeOps(ops_pb2_grpc.OpsServicer):
+    """Answers the Ops calls a test needs with canned replies; records every request."""
+
+    replies: dict[str, Message] = field(default_factory=dict)
+    requests: list[tuple[str, Message]] = field(default_factory=list)
+    address: str = ""
+
+    def _answer(self, method: str, request: Message, context: grpc.ServicerContext) -> Message:
+        self.requests.append((method, request))
+        if method not in self.replies:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"the fake controller has no reply for {method}")
+        return self.replies[method]
+
+    def Query(self, request: Any, context: Any) -> Any:
+        return self._answer("Query", request, context)
+
+    def GetService(self, request: Any, context: Any) -> Any:
+        return self._answer("GetService", request, context)
+
+    def AddSilence(self, request: Any, context: Any) -> Any:
+        return self._answer("AddSilence", request, context)
+
+    def ListIncidents(self, request: Any, context: Any) -> Any:
+        return self._answer("ListIncidents", request, context)
+
+    def GetIncident(self, request: Any, context: Any) -> Any:
+        return self._answer("GetIncident", request, context)
+
+    def GetRollout(self, request: Any, context: Any) -> Any:
+        return self._answer("GetRollout", request, context)
+
+    def SLOReport(self, request: Any, context: Any) -> Any:
+        return self._answer("SLOReport", request, context)
+
+
+@pytest.fixture
+def ops(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[FakeOps]:
+    for name in ("SWITCHMAN_CONTROLLER", "SWITCHMAN_TOKEN", "SWITCHMAN_TLS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SWITCHMAN_CONFIG", str(tmp_path / "absent.toml"))
+    fake = FakeOps()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    ops_pb2_grpc.add_OpsServicer_to_server(fake, server)
+    fake.address = f"127.0.0.1:{server.add_insecure_port('127.0.0.1:0')}"
+    server.start()
+    yield fake
+    server.stop(None)
+
+
+def run(ops: FakeOps, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``switchman ARGV... --controller FAKE --insecure``: exit code, stdout, stderr."""
+    code = main([*argv, "--controller", ops.address, "--insecure"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+VECTOR = ops_pb2.QueryResponse(
+    result_type="vector",
+    result=[
+        ops_pb2.SeriesResult(metric={"__name__": "up", "host": "web-1"}, points=[{"timestamp_ms": 1000, "value": 1}])
+    ],
+)
+
+
+def test_global_flags_after_the_command_are_accepted(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
+    ops.replies["Query"] = VECTOR
+    code, out, err = run(ops, capsys, "query", "up", "-o", "json", "--timeout", "5", "--no-color")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "resultType": "vector",
+        "result": [{"metric": {"__name__": "up", "host": "web-1"}, "value": [1.0, "1"]}],
+    }
+
+
+def test_global_flags_before_the_command_still_work_and_the_later_one_wins(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ops.replies["Query"] = VECTOR
+    code, out, _ = run(ops, capsys, "-o", "json", "query", "up")
+    assert code == 0 and json.loads(out)["resultType"] == "vector"
+    code, out, _ = run(ops, capsys, "-o", "json", "query", "up", "-o", "yaml")
+    assert code == 0 and out.startswith("resultType: vector\n")
+    code, out, _ = run(ops, capsys, "-o", "yaml", "query", "-o", "table", "up", "--output", "json")
+    assert code == 0 and json.loads(out)["resultType"] == "vector"
+
+
+def test_global_flags_between_a_group_and_its_subcommand(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
+    ops.replies["ListIncidents"] = ops_pb2.ListIncidentsResponse()
+    code, out, err = run(ops, capsys, "incidents", "-o", "json", "list")
+    assert (code, json.loads(out), err) == (0, [], "")
