@@ -126,19 +126,62 @@ def test_healthy_deadline_an_unhealthy_host_and_a_flapping_host_fail_the_rollout
     assert m.r.state is RolloutState.ROLLING_BACK and "h1 missed its healthy deadline" in m.r.message
 
 
-def test_down_hosts_are_skipped_and_a_host_without_history_cannot_be_rolled_back() -> None:
+def test_down_hosts_are_skipped_and_a_first_deploy_rolls_back_to_nothing() -> None:
     m = rollout(Options(min_healthy_ms=0), up=("h1", "h3"))
     assert m.r.host("h2").state is HostState.SKIPPED and m.r.batches == 2
     first = m.tick(0)
-    m.on_converged("h1", True, "live", "", "blue", 1 * S)  # the service was new on h1
+    m.record_from("h1", "")  # the agent said: h1 ran no version of the service
+    m.on_converged("h1", True, "live", "", "blue", 1 * S)
     m.abort("operator said so", 2 * S)
     assert m.r.state is RolloutState.ROLLING_BACK
     assert first == [Converge("h1", "v2")]
-    assert m.tick(3 * S) == []
-    assert m.r.state is RolloutState.ABORTED and m.r.host("h1").state is HostState.ROLLBACK_FAILED
-    assert "could not roll back h1" in m.r.message
+    assert m.tick(3 * S) == [Converge("h1", "")], "undoing a first deploy stops the service"
+    assert "stopping the service" in m.r.host("h1").message
+    m.on_converged("h1", True, "stopped", "", "", 4 * S)
+    m.tick(4 * S)
+    assert m.r.state is RolloutState.ABORTED and m.r.host("h1").state is HostState.ROLLED_BACK
     with pytest.raises(TransitionError, match="nothing to abort"):
-        m.abort("", 4 * S)
+        m.abort("", 5 * S)
+
+
+def test_a_host_that_could_not_be_rolled_back_fails_the_rollout_and_is_named() -> None:
+    m = rollout(Options(min_healthy_ms=0, max_parallel=3))
+    switch_ok(m, m.tick(0), 1 * S)
+    m.on_health("h2", False, "probe failed", 2 * S)
+    m.on_health("h2", False, "probe failed", 3 * S)
+    assert m.r.state is RolloutState.ROLLING_BACK
+    undone = []
+    for now in range(4, 12):
+        for c in m.tick(now * S):
+            undone.append(c.host_id)
+            m.on_converged(
+                c.host_id, c.host_id != "h2", "UNAVAILABLE: agent gone" if c.host_id == "h2" else "ok", "", "", now * S
+            )
+    assert undone == ["h3", "h2", "h1"]
+    assert m.r.state is RolloutState.FAILED, "rolled_back would claim every host is back on v1"
+    assert "could not roll back h2: UNAVAILABLE: agent gone" in m.r.message
+    assert [h.state for h in m.r.hosts] == [HostState.ROLLED_BACK, HostState.ROLLBACK_FAILED, HostState.ROLLED_BACK]
+
+
+def test_a_host_whose_previous_version_is_unknown_fails_rather_than_claims_rolled_back() -> None:
+    m = rollout(Options(min_healthy_ms=0))
+    m.tick(0)
+    # a document from before versions were recorded up front: the switch is in flight, nothing known
+    m.on_converged("h1", False, "INTERNAL: boom", "", "", 1 * S, touched=True)
+    m.r.host("h1").from_recorded = False
+    m.tick(2 * S)
+    assert m.r.state is RolloutState.FAILED and "no previous version recorded" in m.r.message
+
+
+def test_the_previous_version_is_recorded_once_before_the_switch() -> None:
+    m = rollout(Options(min_healthy_ms=0))
+    m.tick(0)
+    m.record_from("h1", "v1")
+    after_crash = Machine(Rollout.from_json(m.r.to_json()))
+    after_crash.record_from("h1", "v2")  # the resumed converge finds v2 already live: v1 stays recorded
+    assert after_crash.r.host("h1").from_version == "v1"
+    after_crash.on_converged("h1", True, "v2 already live", "v2", "green", 1 * S)
+    assert after_crash.r.host("h1").from_version == "v1"
 
 
 def test_pause_resume_and_crash_recovery_reissue_only_in_flight_steps() -> None:

@@ -32,7 +32,7 @@ PROBE_STATE = {
 }
 _CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
     (UnknownService, grpc.StatusCode.NOT_FOUND),
-    (SwitchInProgress, grpc.StatusCode.FAILED_PRECONDITION),
+    (SwitchInProgress, grpc.StatusCode.ABORTED),
     (SwitchFailed, grpc.StatusCode.FAILED_PRECONDITION),
     (InvalidService, grpc.StatusCode.INVALID_ARGUMENT),
     (SpecError, grpc.StatusCode.INVALID_ARGUMENT),
@@ -165,6 +165,16 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
             await _fail(context, exc)
             raise
         return self._switched(request.service, result)
+
+    async def StopService(
+        self, request: agent_pb2.StopServiceRequest, context: ServicerContext
+    ) -> agent_pb2.SwitchResponse:
+        try:
+            result = await self._d.services.stop_service(request.service)
+        except ServiceError as exc:
+            await _fail(context, exc)
+            raise
+        return agent_pb2.SwitchResponse(changed=result.changed, message=result.message)
 
     async def InjectFault(self, request: agent_pb2.InjectFaultRequest, context: ServicerContext) -> common_pb2.Fault:
         spec = request.spec

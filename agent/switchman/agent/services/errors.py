@@ -5,7 +5,7 @@
     ServiceError
     ├── InvalidService     -> INVALID_ARGUMENT (bad spec, unknown driver, command not found, port in use)
     ├── UnknownService     -> NOT_FOUND
-    ├── SwitchInProgress   -> FAILED_PRECONDITION (one switch per service at a time)
+    ├── SwitchInProgress   -> ABORTED (one switch per service at a time)
     └── SwitchFailed       -> FAILED_PRECONDITION (the new slot never became healthy; traffic unchanged)
 """
 

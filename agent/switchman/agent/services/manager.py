@@ -15,7 +15,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,7 @@ class ServiceManager:
         self.routers: dict[str, Router] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._specs: dict[str, ServiceDef] = {}
-        self._background: set[asyncio.Task[None]] = set()
+        self._operations: set[asyncio.Task[SwitchResult]] = set()
 
     # queries -----------------------------------------------------------------
     def names(self) -> list[str]:
@@ -173,15 +173,44 @@ class ServiceManager:
         probe = spec.probe_spec().bound(f"{self._address}:{spec.port(slot)}")
         self._probes.add(f"{spec.name}:{slot}", probe, slot)
 
+    # operations -------------------------------------------------------------
+    async def _exclusive(self, name: str, work: Callable[[], Awaitable[SwitchResult]]) -> SwitchResult:
+        """Run ``work`` under the service's lock, in a task this manager owns.
+
+        The caller only waits for it: a caller that goes away (a controller
+        killed in the middle of a ``Switch`` call) does not cut the switch
+        short between the flip and the end of the drain; it finishes, and the
+        next caller finds the service idle on its new version.
+
+        :raises SwitchInProgress: another switch, rollback or stop runs.
+        """
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        if lock.locked():
+            raise SwitchInProgress(f"service {name}: a switch is already running")
+        await lock.acquire()  # free: taken without yielding, so no second caller slips in
+
+        async def run() -> SwitchResult:
+            try:
+                return await work()
+            finally:
+                lock.release()
+
+        task = asyncio.create_task(run(), name=f"service:{name}")
+        self._operations.add(task)
+        task.add_done_callback(self._finished)
+        return await asyncio.shield(task)
+
+    def _finished(self, task: asyncio.Task[SwitchResult]) -> None:
+        self._operations.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("%s ended with %s", task.get_name(), task.exception())  # the caller, if any, got it
+
     # switch -----------------------------------------------------------------
     async def switch(self, spec: ServiceDef, version: str, healthy_deadline_s: float | None = None) -> SwitchResult:
         if not version or len(version) > 128 or any(c in version for c in "/\\ \n\t"):
             raise InvalidService(f"version {version!r}: must be 1 to 128 characters without spaces or slashes")
-        lock = self._locks.setdefault(spec.name, asyncio.Lock())
-        if lock.locked():
-            raise SwitchInProgress(f"service {spec.name}: a switch is already running")
-        async with lock:
-            return await self._switch(spec, version, healthy_deadline_s or spec.healthy_deadline_ms / 1000)
+        deadline = healthy_deadline_s or spec.healthy_deadline_ms / 1000
+        return await self._exclusive(spec.name, lambda: self._switch(spec, version, deadline))
 
     async def _switch(self, spec: ServiceDef, version: str, deadline_s: float) -> SwitchResult:
         current = self._store.get(spec.name) or ServiceRecord(spec.name, spec.source_toml)
@@ -206,7 +235,11 @@ class ServiceManager:
             healthy_at = await self._wait_healthy(spec, target, deadline_s)
         except BaseException as exc:
             await self._stop_slot(spec, target, 5.0)
-            await asyncio.to_thread(self._store.put, current.evolve(spec_toml=rec.spec_toml, revision=rec.revision))
+            if current.active_slot:
+                await asyncio.to_thread(self._store.put, current.evolve(spec_toml=rec.spec_toml, revision=rec.revision))
+            else:  # a first deploy that failed leaves nothing behind: no record, no front port
+                await asyncio.to_thread(self._store.delete, spec.name)
+                await self._close_router(spec.name)
             self._buffer.event("switch.failed", str(exc), service=spec.name, severity="warning", version=version)
             raise
         old_slot, old_version = current.active_slot, current.active_version
@@ -260,40 +293,67 @@ class ServiceManager:
     # rollback ---------------------------------------------------------------
     async def rollback(self, name: str) -> SwitchResult:
         spec = self.spec(name)
-        lock = self._locks.setdefault(name, asyncio.Lock())
-        if lock.locked():
-            raise SwitchInProgress(f"service {name}: a switch is already running")
-        async with lock:
-            rec = self.record(name)
-            if not rec.previous_version:
-                raise SwitchFailed(f"service {name}: there is no previous version to roll back to")
-            slot = rec.previous_slot
-            probe = self._probes.states.get(f"{name}:{slot}")
-            proc = self._drivers(spec.driver).status(name, slot)
-            if not (proc.running and probe is not None and probe.status is Status.PASSING):
-                return await self._switch(spec, rec.previous_version, spec.healthy_deadline_ms / 1000)
-            started = asyncio.get_running_loop().time()
-            flipped = rec.evolve(
-                active_slot=slot,
-                active_version=rec.previous_version,
-                previous_slot=rec.active_slot,
-                previous_version=rec.active_version,
-                phase=Phase.DRAINING,
-            )
-            await asyncio.to_thread(self._store.put, flipped)
-            await self.routers[name].flip(slot, self._address, spec.port(slot))
-            flip_ms = (asyncio.get_running_loop().time() - started) * 1000
-            self._buffer.event(
-                "rollback.flipped",
-                f"rolled back to {rec.previous_version} on {slot}",
-                service=name,
-                version=rec.previous_version,
-                slot=slot,
-            )
-            await self._drain(spec, rec.active_slot, rec.active_version)
-            done = flipped.evolve(phase=Phase.IDLE)
-            await asyncio.to_thread(self._store.put, done)
-            return SwitchResult(done, True, flip_ms, f"rolled back to {rec.previous_version} on {slot}")
+        return await self._exclusive(name, lambda: self._rollback(spec))
+
+    async def _rollback(self, spec: ServiceDef) -> SwitchResult:
+        name = spec.name
+        rec = self.record(name)
+        if not rec.previous_version:
+            raise SwitchFailed(f"service {name}: there is no previous version to roll back to")
+        slot = rec.previous_slot
+        probe = self._probes.states.get(f"{name}:{slot}")
+        proc = self._drivers(spec.driver).status(name, slot)
+        if not (proc.running and probe is not None and probe.status is Status.PASSING):
+            return await self._switch(spec, rec.previous_version, spec.healthy_deadline_ms / 1000)
+        started = asyncio.get_running_loop().time()
+        flipped = rec.evolve(
+            active_slot=slot,
+            active_version=rec.previous_version,
+            previous_slot=rec.active_slot,
+            previous_version=rec.active_version,
+            phase=Phase.DRAINING,
+        )
+        await asyncio.to_thread(self._store.put, flipped)
+        await self.routers[name].flip(slot, self._address, spec.port(slot))
+        flip_ms = (asyncio.get_running_loop().time() - started) * 1000
+        self._buffer.event(
+            "rollback.flipped",
+            f"rolled back to {rec.previous_version} on {slot}",
+            service=name,
+            version=rec.previous_version,
+            slot=slot,
+        )
+        await self._drain(spec, rec.active_slot, rec.active_version)
+        done = flipped.evolve(phase=Phase.IDLE)
+        await asyncio.to_thread(self._store.put, done)
+        return SwitchResult(done, True, flip_ms, f"rolled back to {rec.previous_version} on {slot}")
+
+    # stop -------------------------------------------------------------------
+    async def stop_service(self, name: str) -> SwitchResult:
+        """Undo a first deploy (or remove a service): close the front port,
+        drain and stop both slots, forget the service. Stopping a service
+        this agent does not run is a no-op (``changed`` false)."""
+        if self._store.get(name) is None and name not in self.routers:
+            return SwitchResult(ServiceRecord(name, ""), False, message=f"{name} is not running here")
+        return await self._exclusive(name, lambda: self._stop_service(name))
+
+    async def _stop_service(self, name: str) -> SwitchResult:
+        rec = self._store.get(name) or ServiceRecord(name, "")
+        spec = self._specs.get(name)
+        await self._close_router(name)
+        if spec is not None:
+            grace = spec.drain_timeout_ms / 1000
+            for slot in SLOTS:
+                await self._stop_slot(spec, slot, grace)
+        await asyncio.to_thread(self._store.delete, name)
+        self._specs.pop(name, None)
+        self._buffer.event("service.stopped", f"{name} stopped", service=name, version=rec.active_version)
+        return SwitchResult(rec.evolve(active_slot="", active_version="", phase=Phase.IDLE), True, 0.0, "stopped")
+
+    async def _close_router(self, name: str) -> None:
+        router = self.routers.pop(name, None)
+        if router is not None:
+            await router.stop()
 
     # reconcile --------------------------------------------------------------
     async def reconcile(self) -> None:
@@ -348,6 +408,9 @@ class ServiceManager:
         log.info("%s: reconciled (%s on %s)", spec.name, rec.active_version, rec.active_slot)
 
     async def close(self) -> None:
+        for task in list(self._operations):  # cut short: reconcile finishes or undoes it at the next start
+            task.cancel()
+        await asyncio.gather(*self._operations, return_exceptions=True)
         for r in self.routers.values():
             await r.detach()
         for kind in {s.driver for s in self._specs.values()}:

@@ -147,6 +147,14 @@ class StateStore:
             self._db.execute("DELETE FROM slots WHERE service=? AND slot=?", (service, slot))
             self._slots.get(service, {}).pop(slot, None)
 
+    def delete(self, name: str) -> None:
+        """Forget a service and its slots (after they are stopped)."""
+        with self._lock:
+            self._db.execute("DELETE FROM slots WHERE service=?", (name,))
+            self._db.execute("DELETE FROM services WHERE name=?", (name,))
+            self._slots.pop(name, None)
+            self._services.pop(name, None)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

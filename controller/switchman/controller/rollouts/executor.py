@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
@@ -53,6 +54,7 @@ class RolloutManager:
         self._wake: dict[int, asyncio.Event] = {}
         self._changed: dict[int, asyncio.Event] = {}
         self._saved: dict[int, str] = {}
+        self._persisting = asyncio.Lock()
         self.busy: Callable[[str], str] = lambda service: ""  # a drill on the service (chaos sets it)
 
     # lifecycle --------------------------------------------------------------
@@ -268,7 +270,9 @@ class RolloutManager:
                 for host, a in list(queued.items()):
                     if host not in pending:
                         deadline = (r.options.healthy_deadline_ms + spec.drain_timeout_ms) / 1000 + 10
-                        pending[host] = asyncio.create_task(self.agents.converge(spec, host, a.version, deadline))
+                        pending[host] = asyncio.create_task(
+                            self.agents.converge(spec, host, a.version, deadline, functools.partial(self._record, m))
+                        )
                         del queued[host]
                 for host, task in list(pending.items()):
                     if task.done():
@@ -293,7 +297,16 @@ class RolloutManager:
                 waits[0].cancel()
                 wake.clear()
         finally:
-            self._machines.pop(rollout_id, None) if r.terminal else None
+            for task in pending.values():
+                task.cancel()
+            await asyncio.gather(*pending.values(), return_exceptions=True)
+            if r.terminal:
+                self._machines.pop(rollout_id, None)
+
+    async def _record(self, m: Machine, host_id: str, version: str) -> None:
+        """What the host served before: persisted before the agent is asked to change."""
+        m.record_from(host_id, version)
+        await self._persist(m.r)
 
     def _alerts(self) -> list[Alert]:
         rules = self.core.rules
@@ -315,14 +328,15 @@ class RolloutManager:
     async def _persist(self, r: Rollout) -> None:
         """Save when the document changed; record what changed as events
         (the incident timeline reads them)."""
-        before = self._saved.get(r.id, "")
-        doc = r.to_json()
-        if doc == before:
-            return
-        r.updated_ms = self.core.clock_ms()
-        await self.store.save(r)
-        self._saved[r.id] = r.to_json()
-        await self._diff_events(Rollout.from_json(before) if before else None, r)
+        async with self._persisting:  # converge tasks persist too: one diff at a time
+            before = self._saved.get(r.id, "")
+            doc = r.to_json()
+            if doc == before:
+                return
+            r.updated_ms = self.core.clock_ms()
+            await self.store.save(r)
+            self._saved[r.id] = r.to_json()
+            await self._diff_events(Rollout.from_json(before) if before else None, r)
         ev = self._changed.pop(r.id, None)
         if ev is not None:
             ev.set()

@@ -52,9 +52,17 @@ class Machine:
         for h in self.r.hosts:
             if h.state is HostState.SWITCHING:
                 out.append(Converge(h.host_id, self.r.version))
-            elif h.state is HostState.ROLLING_BACK and h.from_version:
+            elif h.state is HostState.ROLLING_BACK and (h.from_version or h.from_recorded):
                 out.append(Converge(h.host_id, h.from_version))
         return out
+
+    def record_from(self, host_id: str, version: str) -> None:
+        """What a host served before it is asked to switch (read from the
+        agent; ``""``: nothing). Recorded once: a retried switch after a
+        crash sees the new version live and must not overwrite it."""
+        h = self.r.host(host_id)
+        if h.state is HostState.SWITCHING and not h.from_recorded:
+            h.from_version, h.from_recorded = version, True
 
     def baking(self) -> bool:
         return self.r.state is RolloutState.BAKING
@@ -149,8 +157,8 @@ class Machine:
         r = self.r
         h = r.host(host_id)
         if h.state is HostState.SWITCHING:
-            if from_version and not h.from_version:
-                h.from_version = from_version
+            if touched and not h.from_recorded:
+                h.from_version, h.from_recorded = from_version, True
             if ok:
                 h.switched_ms, h.healthy_since_ms, h.active_slot, h.bad_checks = now, now, active_slot, 0
                 _log(h, HostState.VERIFYING, message, now)
@@ -206,15 +214,19 @@ class Machine:
             return []  # one at a time; an in-flight switch finishes first
         todo = [h for h in r.hosts if h.order and h.state in (HostState.VERIFYING, HostState.HEALTHY, HostState.FAILED)]
         if not todo:
-            failed = [h.host_id for h in r.hosts if h.state is HostState.ROLLBACK_FAILED]
-            note = f"; could not roll back {', '.join(failed)}" if failed else ""
-            self._finish(RolloutState(r.final_state or "rolled_back"), r.message + note, now)
+            failed = [h for h in r.hosts if h.state is HostState.ROLLBACK_FAILED]
+            if failed:  # rolled_back promises every switched host is back: say which are not
+                what = "; ".join(f"{h.host_id}: {h.message}" for h in failed)
+                self._finish(RolloutState.FAILED, f"{r.message}; could not roll back {what}", now)
+            else:
+                self._finish(RolloutState(r.final_state or "rolled_back"), r.message, now)
             return []
         h = max(todo, key=lambda x: x.order)  # reverse order of switching
-        if not h.from_version:
+        if not h.from_version and not h.from_recorded:
             _log(h, HostState.ROLLBACK_FAILED, "no previous version recorded for this host", now)
             return self._roll_back_next(now)
-        _log(h, HostState.ROLLING_BACK, f"rolling back to {h.from_version}", now)
+        target = h.from_version or "nothing (it ran no version before: stopping the service)"
+        _log(h, HostState.ROLLING_BACK, f"rolling back to {target}", now)
         return [Converge(h.host_id, h.from_version)]
 
     # operator commands ------------------------------------------------------

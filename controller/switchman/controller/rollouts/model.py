@@ -64,7 +64,8 @@ class HostStep:
     host_id: str
     batch: int
     state: HostState = HostState.PENDING
-    from_version: str = ""
+    from_version: str = ""  # what the host served before this rollout ("" and recorded: nothing)
+    from_recorded: bool = False  # from_version was read from the agent before it was asked to switch
     message: str = ""
     updated_ms: int = 0
     started_ms: int = 0  # when its switch was issued

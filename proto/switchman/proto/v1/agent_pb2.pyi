@@ -102,6 +102,12 @@ class RollbackRequest(_message.Message):
     request_id: str
     def __init__(self, service: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class StopServiceRequest(_message.Message):
+    __slots__ = ("service",)
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    def __init__(self, service: _Optional[str] = ...) -> None: ...
+
 class RunProbeRequest(_message.Message):
     __slots__ = ("probe", "name")
     PROBE_FIELD_NUMBER: _ClassVar[int]

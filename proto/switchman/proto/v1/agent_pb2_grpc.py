@@ -60,6 +60,11 @@ class AgentStub:
                 request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
                 _registered_method=True)
+        self.StopService = channel.unary_unary(
+                '/switchman.v1.Agent/StopService',
+                request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.SerializeToString,
+                response_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
+                _registered_method=True)
         self.RunProbe = channel.unary_unary(
                 '/switchman.v1.Agent/RunProbe',
                 request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.RunProbeRequest.SerializeToString,
@@ -122,6 +127,14 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StopService(self, request, context):
+        """Close the front port, drain and stop both slots, forget the service
+        (undoes a first deploy). A service the agent does not run: no change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RunProbe(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -178,6 +191,11 @@ def add_AgentServicer_to_server(servicer, server):
             'Rollback': grpc.unary_unary_rpc_method_handler(
                     servicer.Rollback,
                     request_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.RollbackRequest.FromString,
+                    response_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.SerializeToString,
+            ),
+            'StopService': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopService,
+                    request_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.FromString,
                     response_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.SerializeToString,
             ),
             'RunProbe': grpc.unary_unary_rpc_method_handler(
@@ -340,6 +358,33 @@ class Agent:
             target,
             '/switchman.v1.Agent/Rollback',
             switchman_dot_proto_dot_v1_dot_agent__pb2.RollbackRequest.SerializeToString,
+            switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchman.v1.Agent/StopService',
+            switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.SerializeToString,
             switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
             options,
             channel_credentials,
