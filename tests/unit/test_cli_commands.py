@@ -5,6 +5,8 @@ parsed, the request sent and what the operator reads."""
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 from switchman.cli.main import main
-from switchman.proto.v1 import ops_pb2, ops_pb2_grpc
+from switchman.proto.v1 import common_pb2, ops_pb2, ops_pb2_grpc
 
 
 @dataclass
@@ -68,8 +70,8 @@ def ops(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[FakeOps]:
 
 
 def run(ops: FakeOps, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``switchman ARGV... --controller FAKE --insecure``: exit code, stdout, stderr."""
-    code = main([*argv, "--controller", ops.address, "--insecure"])
+    """``switchman --controller FAKE --insecure ARGV...``: exit code, stdout, stderr."""
+    code = main(["--controller", ops.address, "--insecure", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -84,7 +86,10 @@ VECTOR = ops_pb2.QueryResponse(
 
 def test_global_flags_after_the_command_are_accepted(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
     ops.replies["Query"] = VECTOR
-    code, out, err = run(ops, capsys, "query", "up", "-o", "json", "--timeout", "5", "--no-color")
+    code = main(
+        ["query", "up", "-o", "json", "--controller", ops.address, "--insecure", "--timeout", "5", "--no-color"]
+    )
+    out, err = capsys.readouterr()
     assert (code, err) == (0, "")
     assert json.loads(out) == {
         "resultType": "vector",
@@ -108,3 +113,37 @@ def test_global_flags_between_a_group_and_its_subcommand(ops: FakeOps, capsys: p
     ops.replies["ListIncidents"] = ops_pb2.ListIncidentsResponse()
     code, out, err = run(ops, capsys, "incidents", "-o", "json", "list")
     assert (code, json.loads(out), err) == (0, [], "")
+
+
+SPEC_V1 = """name = "hello"
+driver = "process"
+command = ["/usr/bin/python3", "app.py", "--port", "{port}"]
+front_port = 18080
+back_ports = { blue = 18081, green = 18082 }
+[env]
+GREETING = "[bold]hi[/bold] :smile: \\\\[x]"
+TABBED = "a\tb"
+[probe]
+kind = "http"
+path = "/health"
+"""
+SPEC_V2 = SPEC_V1.replace("/health", "/ready") + "# " + "long comment " * 30 + '\n[selector]\nrole = "web"\n'
+
+
+def test_service_show_history_prints_each_spec_so_it_parses_back(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = common_pb2.ServiceSpec(name="hello", revision=2, driver="process", router="builtin", front_port=18080)
+    ops.replies["GetService"] = ops_pb2.GetServiceResponse(
+        spec=spec,
+        history=[
+            common_pb2.ServiceSpec(name="hello", revision=2, source_toml=SPEC_V2),
+            common_pb2.ServiceSpec(name="hello", revision=1, source_toml=SPEC_V1),
+        ],
+    )
+    code, out, err = run(ops, capsys, "service", "show", "hello", "--history")
+    assert (code, err) == (0, "")
+    _, v2, v1 = re.split(r"^revision (?:2|1)\n", out, flags=re.MULTILINE)
+    assert tomllib.loads(v2) == tomllib.loads(SPEC_V2) and tomllib.loads(v1) == tomllib.loads(SPEC_V1)
+    assert v1.strip("\n") == SPEC_V1.strip("\n")  # the text itself, tabs and comments included
+    assert "[env]" in v2 and "[probe]" in v2 and "long comment " * 30 in v2

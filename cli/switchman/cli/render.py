@@ -39,7 +39,13 @@ class Output:
         self.console.print(t)
 
     def line(self, text: str = "") -> None:
+        """A line of rich markup (``[bold]...[/bold]``): only for text the CLI writes."""
         self.console.print(text)
+
+    def raw(self, text: str) -> None:
+        """Print ``text`` exactly as it is (a spec, a report): no markup, no
+        wrapping, no tab expansion, so what is printed parses back."""
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def iso(ms: int) -> str:

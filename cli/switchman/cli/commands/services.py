@@ -118,7 +118,8 @@ def show(args: argparse.Namespace, client: Client, out: Output) -> int:
             )
     out.table(["HOST", "SLOT", "VERSION", "STATE", "PID", "RESTARTS", "CONNS"], rows)
     for h in r.history if args.history else []:
-        out.line(f"\n[bold]revision {h.revision}[/bold]\n{h.source_toml}")
+        out.line(f"\n[bold]revision {h.revision}[/bold]")
+        out.raw(h.source_toml)
     return EXIT_OK
 
 
