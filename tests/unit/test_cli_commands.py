@@ -147,3 +147,26 @@ def test_service_show_history_prints_each_spec_so_it_parses_back(
     assert tomllib.loads(v2) == tomllib.loads(SPEC_V2) and tomllib.loads(v1) == tomllib.loads(SPEC_V1)
     assert v1.strip("\n") == SPEC_V1.strip("\n")  # the text itself, tabs and comments included
     assert "[env]" in v2 and "[probe]" in v2 and "long comment " * 30 in v2
+
+
+@pytest.mark.parametrize("typo", ["alertname==Foo", "alertname!==Foo", "host=~~web", "host = =web", "host=!web"])
+def test_silence_add_refuses_a_doubled_operator_with_the_matcher_syntax(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str], typo: str
+) -> None:
+    ops.replies["AddSilence"] = ops_pb2.Silence(id="s1")
+    code, out, err = run(ops, capsys, "silence", "add", "severity=page", typo, "-c", "maintenance")
+    assert (code, out, ops.requests) == (2, "", [])
+    first = err.splitlines()[0]
+    assert first.startswith(f"switchman: matcher {typo!r}: ") and "is not an operator" in first
+    assert "NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX" in first
+
+
+def test_silence_add_takes_a_quoted_value_that_starts_with_an_operator_character(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ops.replies["AddSilence"] = ops_pb2.Silence(id="s1")
+    code, out, err = run(ops, capsys, "silence", "add", 'alertname="=Foo"', "host=~web-.*", "-c", "maintenance")
+    assert (code, out, err) == (0, "s1\n", "")
+    [(method, request)] = ops.requests
+    assert method == "AddSilence" and isinstance(request, ops_pb2.AddSilenceRequest)
+    assert [(m.name, m.op, m.value) for m in request.matchers] == [("alertname", "=", "=Foo"), ("host", "=~", "web-.*")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from datetime import datetime
 
@@ -10,15 +11,19 @@ from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.render import Output, iso
 from switchman.controller.notify.matchers import MatcherError, parse_matcher
+from switchman.controller.promql.ast import Matcher
 from switchman.proto.durations import parse_duration_ms
 from switchman.proto.v1 import ops_pb2
+
+SYNTAX = "NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX"
+_OPERATOR_TYPO = re.compile(r"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?P<op>(?>=~|!~|!=|=)\s*[=!~]+)")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("silence", help="silence alerts by label matchers")
     ssub = p.add_subparsers(dest="silence_cmd", required=True, metavar="add|list|expire")
     a = ssub.add_parser("add", help="add a silence: switchman silence add alertname=X host=~'web.*' -d 2h -c why")
-    a.add_argument("matchers", nargs="+", metavar="MATCHER", help="NAME=V, NAME!=V, NAME=~RE or NAME!~RE")
+    a.add_argument("matchers", nargs="+", metavar="MATCHER", help=SYNTAX)
     a.add_argument("--duration", "-d", default="1h", help="how long from the start (default 1h)")
     a.add_argument("--start", help="RFC 3339 start time (default now)")
     a.add_argument("--end", help="RFC 3339 end time (instead of --duration)")
@@ -40,11 +45,31 @@ def _time_ms(text: str, flag: str) -> int:
         raise CliError(f"{flag} {text!r}: expected an RFC 3339 time such as 2026-11-23T10:00:00Z", EXIT_USAGE) from None
 
 
+def parse_matchers(texts: list[str]) -> list[Matcher]:
+    """The controller's matcher syntax, minus one trap: ``alertname==Foo``
+    would parse as ``alertname`` equal to ``=Foo``. An unquoted value may not
+    start with ``=``, ``!`` or ``~`` (quote it to mean it: ``name="=x"``).
+
+    :raises CliError: (usage) naming the matcher and showing the syntax.
+    """
+    out = []
+    for text in texts:
+        typo = _OPERATOR_TYPO.match(text)
+        if typo:
+            raise CliError(
+                f"matcher {text!r}: {typo['op']!r} is not an operator; expected {SYNTAX} "
+                "(quote a value that starts with =, ! or ~)",
+                EXIT_USAGE,
+            )
+        try:
+            out.append(parse_matcher(text))
+        except MatcherError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+    return out
+
+
 def add(args: argparse.Namespace, client: Client, out: Output) -> int:
-    try:
-        matchers = [parse_matcher(m) for m in args.matchers]
-    except MatcherError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
+    matchers = parse_matchers(args.matchers)
     start = _time_ms(args.start, "--start") if args.start else int(time.time() * 1000)
     if args.end:
         end = _time_ms(args.end, "--end")
