@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DISTS  := proto agent controller cli
 SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd
 
-.PHONY: dev test lint bench demo dist deb proto proto-check system-deps clean
+.PHONY: dev test lint bench demo demo-stop dist deb proto proto-check system-deps clean
 
 dev: $(STAMP)
 
@@ -52,6 +52,10 @@ bench: dev system-deps
 
 demo: dev
 	$(BIN)/python examples/demo.py
+
+# stop what `KEEP=1 make demo` left running (daemons and service slots)
+demo-stop: dev
+	$(BIN)/python examples/demo.py stop
 
 dist: dev
 	rm -rf dist && mkdir -p dist

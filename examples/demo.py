@@ -14,6 +14,7 @@ fleet running and prints the commands to explore it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -59,30 +60,19 @@ class Fleet:
         self.procs[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def controller(self) -> None:
-        self.start(
-            "controller",
-            [
-                str(BIN / "switchman-controller"),
-                "--tls-dir",
-                str(PKI / "controller"),
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--ops-listen",
-                f"127.0.0.1:{self.ops_port}",
-                "--data-dir",
-                str(RUN / "controller"),
-                "--metrics-listen",
-                "127.0.0.1:0",
-                "--heartbeat-interval",
-                "1s",
-                "--heartbeat-ttl",
-                "4s",
-                "--rule-file",
-                str(RUN / "rules.yml"),
-                "--auto-resolve-after",
-                "3s",
-            ],
+        # from a config file, as under systemd: edit it and `kill -HUP` the controller to reload rule files
+        (RUN / "controller.toml").write_text(
+            f'listen = "127.0.0.1:{self.port}"\n'
+            f'ops_listen = "127.0.0.1:{self.ops_port}"\n'
+            f'data_dir = "{RUN / "controller"}"\n'
+            f'tls_dir = "{PKI / "controller"}"\n'
+            'metrics_listen = "127.0.0.1:0"\n'
+            'heartbeat_interval = "1s"\n'
+            'heartbeat_ttl = "4s"\n'
+            'auto_resolve_after = "3s"\n'
+            f'rule_files = ["{RUN / "rules"}/*.yml"]\n'
         )
+        self.start("controller", [str(BIN / "switchman-controller"), "--config", str(RUN / "controller.toml")])
 
     def agent(self, host: str, address: str, zone: str) -> None:
         # a probe through the service's front port, as its users see it (the drill slows this path)
@@ -153,8 +143,33 @@ def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
     ]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
     if check and r.returncode != 0:
-        raise SystemExit(f"demo: `switchman {' '.join(args)}` failed: {r.stderr.strip()}")
+        why = r.stderr.strip() or "\n".join(r.stdout.strip().splitlines()[-5:]) or f"exit {r.returncode}"
+        raise SystemExit(f"demo: `switchman {' '.join(args)}` failed: {why}\n(logs are in {RUN})")
     return r.stdout
+
+
+def leftovers() -> list[psutil.Process]:
+    """Processes of an earlier demo (KEEP=1): daemons and service slots, found by the run directory."""
+    mine = str(RUN)
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if p.pid != os.getpid() and any(mine in arg for arg in p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
+def stop_leftovers() -> int:
+    """SIGTERM what an earlier demo left running, then SIGKILL what is still there after 20 s."""
+    procs = leftovers()
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(procs, timeout=20)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(procs)
 
 
 def wait(predicate: object, timeout: float, what: str) -> None:
@@ -263,6 +278,11 @@ def chaos_part(fleet: Fleet) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["stop"]:  # make demo-stop
+        print(f"stopped {stop_leftovers()} process(es) of the demo in {RUN}")
+        return 0
+    if stop_leftovers():
+        print(f"stopped the processes an earlier demo left running in {RUN}")
     shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir()
     fleet = Fleet()
@@ -280,7 +300,8 @@ def main() -> int:
             f"starting a controller (agents: 127.0.0.1:{fleet.port} mTLS, CLI: 127.0.0.1:{fleet.ops_port} TLS + token)"
             " and three agents on 127.0.0.2-4"
         )
-        (RUN / "rules.yml").write_text(RULES)
+        (RUN / "rules").mkdir()
+        (RUN / "rules" / "demo.yml").write_text(RULES)
         fleet.controller()
         wait(lambda: (RUN / "controller" / "admin.token").exists(), 30, "the controller")
         for host, address, zone in AGENTS:
@@ -318,8 +339,11 @@ def main() -> int:
             print("  .venv/bin/switchman query 'node_cpu_seconds_total{mode=\"user\"}' -o json")
             print("  .venv/bin/switchman audit list")
             print("  curl -s 127.0.0.2:9109/metrics | head")
-            pids = " ".join(str(p.pid) for p in fleet.procs.values() if p.poll() is None)
-            print(f"  stop it with: kill {pids}")
+            print(f"  add a rule file: write {RUN / 'rules'}/mine.yml, then")
+            print(
+                f"    .venv/bin/switchman rules check {RUN / 'rules'}/mine.yml && kill -HUP {fleet.procs['controller'].pid}"
+            )
+            print("  stop everything it started (daemons and service slots): make demo-stop")
             return 0
         say(f"demo finished in {time.monotonic() - started:.0f}s; stopping every process it started")
     except BaseException:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import grpc
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
+from switchman.controller.fleet import Host
 from switchman.proto.channel import TlsMaterial, create_channel
 from switchman.proto.services import ServiceDef, SpecError, parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
@@ -61,6 +62,9 @@ class ServiceRegistry:
             spec = parse_toml(source, file_name or "service.toml")
         except SpecError as exc:
             raise InvalidArgument(str(exc)) from None
+        clash = port_clash(spec, [v.spec for v in await self.latest_all()], list(self._core.fleet.hosts.values()))
+        if clash:
+            raise Conflict(clash)
         now = self._core.clock_ms()
 
         def job(conn: sqlite3.Connection) -> tuple[int, bool]:
@@ -77,6 +81,43 @@ class ServiceRegistry:
         assert self._core.writer is not None
         rev, _ = await self._core.writer.run(job)
         return SpecVersion(ServiceDef(**{**spec.__dict__, "revision": rev}), now, actor)
+
+
+def _ports(spec: ServiceDef) -> dict[int, str]:
+    return {spec.front_port: "front", spec.blue_port: "blue", spec.green_port: "green"}
+
+
+def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _may_share_hosts(a: dict[str, str], b: dict[str, str], hosts: list[Host]) -> bool:
+    """Whether two selectors pick a common host: one contains the other (then
+    every host of the narrower one is in both), or a registered host matches both."""
+    if any(k in b and b[k] != v for k, v in a.items()):
+        return False  # they disagree on a label: no host has both values
+    if a.items() <= b.items() or b.items() <= a.items():
+        return True
+    return any(_matches(a, h.labels) and _matches(b, h.labels) for h in hosts)
+
+
+def port_clash(spec: ServiceDef, others: list[ServiceDef], hosts: list[Host]) -> str:
+    """Why ``spec`` cannot run next to the other services ("" if it can): a
+    port it binds is bound by a service that would run on the same hosts."""
+    mine = _ports(spec)
+    for other in others:
+        if other.name == spec.name or not _may_share_hosts(spec.selector, other.selector, hosts):
+            continue
+        theirs = _ports(other)
+        shared = sorted(set(mine) & set(theirs))
+        if shared:
+            port = shared[0]
+            return (
+                f"service {spec.name}: its {mine[port]} port {port} is the {theirs[port]} port of service "
+                f"{other.name}, which runs on the same hosts (selector {other.selector or 'every host'}); "
+                "choose other ports"
+            )
+    return ""
 
 
 class AgentClients:
