@@ -117,10 +117,10 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
         [p2] = report["by_priority"]
         [svc] = report["by_service"]
         assert p2["priority"] == "P2" and p2["incidents"] == 1 and svc["service"] == "hello"
-        opened, acked_at = done["opened"], done["acknowledged"]
+        opened, acked_at = done["opened_at"], done["acknowledged_at"]
         assert opened and acked_at and 1.0 <= p2["mtta_seconds"] < p2["mttr_seconds"]
         assert abs(p2["mtta_seconds"] - (iso_ms(acked_at) - iso_ms(opened)) / 1000) <= 1.0
-        assert abs(p2["mttr_seconds"] - (iso_ms(done["resolved"]) - iso_ms(opened)) / 1000) <= 1.0
+        assert abs(p2["mttr_seconds"] - (iso_ms(done["resolved_at"]) - iso_ms(opened)) / 1000) <= 1.0
 
         events = [p.body["event"] for p in hook.posts if p.body.get("kind") == "incident"]
         assert events[:3] == ["triggered", "acknowledged", "resolved"], events

@@ -170,3 +170,57 @@ def test_silence_add_takes_a_quoted_value_that_starts_with_an_operator_character
     [(method, request)] = ops.requests
     assert method == "AddSilence" and isinstance(request, ops_pb2.AddSilenceRequest)
     assert [(m.name, m.op, m.value) for m in request.matchers] == [("alertname", "=", "=Foo"), ("host", "=~", "web-.*")]
+
+
+INCIDENT = ops_pb2.Incident(
+    id=7,
+    priority="P2",
+    state="acknowledged",
+    title="hello is down",
+    service="hello",
+    opened_at_ms=1_700_000_000_000,
+    acknowledged_at_ms=1_700_000_060_000,
+    acknowledged_by="alice",
+)
+
+
+def test_incident_json_names_its_moments_with_at(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
+    ops.replies["ListIncidents"] = ops_pb2.ListIncidentsResponse(incidents=[INCIDENT])
+    ops.replies["GetIncident"] = INCIDENT
+    code, out, _ = run(ops, capsys, "-o", "json", "incidents", "list")
+    [listed] = json.loads(out)
+    code2, out2, _ = run(ops, capsys, "-o", "json", "incidents", "show", "7")
+    assert (code, code2) == (0, 0) and json.loads(out2) == listed
+    assert {k: listed[k] for k in ("id", "priority", "state", "title")} == {
+        "id": 7,
+        "priority": "P2",
+        "state": "acknowledged",
+        "title": "hello is down",
+    }
+    assert (listed["opened_at"], listed["acknowledged_at"]) == ("2023-11-14T22:13:20Z", "2023-11-14T22:14:20Z")
+    assert listed["resolved_at"] is None and listed["closed_at"] is None
+    assert not {"opened", "acknowledged", "resolved", "closed"} & listed.keys()
+
+
+def test_rollout_status_json_counts_batches_from_one_as_the_table(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ops.replies["GetRollout"] = ops_pb2.Rollout(
+        id=3,
+        service="hello",
+        version="2",
+        state="running",
+        batches=2,
+        current_batch=1,
+        hosts=[
+            ops_pb2.RolloutHost(host_id="web-1", state="healthy", batch=0),
+            ops_pb2.RolloutHost(host_id="web-2", state="switching", batch=1),
+            ops_pb2.RolloutHost(host_id="web-3", state="skipped", batch=0, message="down when the rollout started"),
+        ],
+    )
+    code, out, _ = run(ops, capsys, "-o", "json", "rollout", "status", "3")
+    doc = json.loads(out)
+    assert code == 0 and (doc["batches"], doc["current_batch"]) == (2, 2)
+    assert [(h["host"], h["batch"]) for h in doc["hosts"]] == [("web-1", 1), ("web-2", 2), ("web-3", None)]
+    code, table, _ = run(ops, capsys, "rollout", "status", "3")
+    assert code == 0 and "batch 2/2" in table and "batch 1: " in table and "batch 2: " in table

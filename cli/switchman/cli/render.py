@@ -54,6 +54,12 @@ def iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def when(ms: int) -> str | None:
+    """A moment in a JSON document: RFC 3339, or None (``null``) when it has
+    not happened (0)."""
+    return iso(ms) or None
+
+
 def ago(ms: int, now_ms: int) -> str:
     if ms <= 0:
         return "never"

@@ -8,7 +8,7 @@ from typing import Any
 
 from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
-from switchman.cli.render import Output, iso
+from switchman.cli.render import Output, iso, when
 from switchman.proto.durations import parse_duration_ms
 from switchman.proto.v1 import common_pb2, ops_pb2
 
@@ -52,7 +52,7 @@ def doc(f: common_pb2.Fault) -> dict[str, Any]:
         "state": STATES.get(f.state, "unknown"),
         "applied": iso(f.applied_at_ms),
         "expires": iso(f.expires_at_ms),
-        "reverted": iso(f.reverted_at_ms) if f.reverted_at_ms else None,
+        "reverted": when(f.reverted_at_ms),
         "error": f.error,
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 from switchman.cli.client import Client
 from switchman.cli.commands.chaos import doc as fault_doc
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
-from switchman.cli.render import Output, iso
+from switchman.cli.render import Output, iso, when
 from switchman.proto.v1 import ops_pb2
 
 TERMINAL = {"completed", "deviated", "aborted", "failed"}
@@ -46,7 +46,7 @@ def doc(d: ops_pb2.Drill) -> dict[str, Any]:
         "dry_run": d.dry_run,
         "targets": list(d.targets),
         "started": iso(d.started_at_ms),
-        "finished": iso(d.finished_at_ms) if d.finished_at_ms else None,
+        "finished": when(d.finished_at_ms),
         "time_to_detect_seconds": round(d.time_to_detect_seconds, 3),
         "time_to_recover_seconds": round(d.time_to_recover_seconds, 3),
         "faults": [fault_doc(f) for f in d.faults],

@@ -9,7 +9,7 @@ from typing import Any
 
 from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK
-from switchman.cli.render import Output, ago, iso
+from switchman.cli.render import Output, ago, iso, when
 from switchman.proto.durations import parse_duration_ms
 from switchman.proto.v1 import ops_pb2
 
@@ -62,11 +62,11 @@ def doc(i: ops_pb2.Incident) -> dict[str, Any]:
         "dedup_key": i.dedup_key,
         "service": i.service,
         "host": i.host_id,
-        "opened": iso(i.opened_at_ms),
-        "acknowledged": iso(i.acknowledged_at_ms) if i.acknowledged_at_ms else None,
+        "opened_at": when(i.opened_at_ms),
+        "acknowledged_at": when(i.acknowledged_at_ms),
         "acknowledged_by": i.acknowledged_by,
-        "resolved": iso(i.resolved_at_ms) if i.resolved_at_ms else None,
-        "closed": iso(i.closed_at_ms) if i.closed_at_ms else None,
+        "resolved_at": when(i.resolved_at_ms),
+        "closed_at": when(i.closed_at_ms),
         "manual_resolve": i.manual_resolve,
         "alerts": [dict(a.labels) for a in i.alerts],
         "timeline": [

@@ -11,7 +11,7 @@ from rich.text import Text
 from switchman.cli.client import Client
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
-from switchman.cli.render import Output, bar, iso
+from switchman.cli.render import Output, bar, iso, when
 from switchman.proto.durations import parse_duration_ms
 from switchman.proto.v1 import ops_pb2
 
@@ -123,15 +123,15 @@ def doc(r: ops_pb2.Rollout) -> dict[str, Any]:
         "state": r.state,
         "message": r.message,
         "batches": r.batches,
-        "current_batch": r.current_batch,
+        "current_batch": min(r.current_batch + 1, r.batches),  # counted from 1, as in the table
         "strategy": r.options.strategy,
         "created": iso(r.created_at_ms),
-        "finished": iso(r.finished_at_ms) if r.finished_at_ms else None,
+        "finished": when(r.finished_at_ms),
         "created_by": r.created_by,
         "hosts": [
             {
                 "host": h.host_id,
-                "batch": h.batch,
+                "batch": None if h.state == "skipped" else h.batch + 1,
                 "state": h.state,
                 "from_version": h.from_version,
                 "message": h.message,
