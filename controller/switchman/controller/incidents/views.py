@@ -14,6 +14,9 @@ from switchman.proto.v1 import ops_pb2
 
 # what the timeline picks up from the events table on the incident's service or host
 EVENT_KINDS = ("rollout.%", "rollback.%", "chaos.%", "fault.%", "switch.%")
+# changes this long before the incident opened are in its timeline too: the cause comes first
+# (a fault or a rollout, then the alert's `for`, then the page)
+LOOKBACK_MS = 15 * 60_000
 
 
 def notification_doc(inc: Incident) -> dict[str, object]:
@@ -31,7 +34,9 @@ def notification_doc(inc: Incident) -> dict[str, object]:
 
 
 def related_events(conn: sqlite3.Connection, inc: Incident, until_ms: int) -> list[Entry]:
-    """Rollouts, rollbacks, switches and faults on the same service or host while the incident was open."""
+    """Rollouts, rollbacks, switches and faults on the same service or host
+    while the incident was open, and in the :data:`LOOKBACK_MS` before its
+    first alert became active."""
     like = " OR ".join("kind LIKE ?" for _ in EVENT_KINDS)
     where = []
     args: list[object] = []
@@ -46,7 +51,7 @@ def related_events(conn: sqlite3.Connection, inc: Incident, until_ms: int) -> li
     rows = conn.execute(
         f"SELECT ts, kind, host_id, message, attributes FROM events WHERE ({' OR '.join(where)}) AND ({like})"
         " AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 500",
-        (*args, *EVENT_KINDS, inc.opened_ms, until_ms),
+        (*args, *EVENT_KINDS, min([inc.opened_ms, *(a.since_ms for a in inc.alerts)]) - LOOKBACK_MS, until_ms),
     ).fetchall()
     out = []
     for ts, kind, host, message, attributes in rows:
@@ -112,6 +117,8 @@ def mtt(incidents: Sequence[Incident]) -> tuple[list[ops_pb2.MttStat], list[ops_
                     incidents=len(items),
                     mtta_seconds=sum(acked) / len(acked) / 1000 if acked else 0.0,
                     mttr_seconds=sum(resolved) / len(resolved) / 1000 if resolved else 0.0,
+                    acknowledged=len(acked),
+                    resolved=len(resolved),
                 )
             )
         return out

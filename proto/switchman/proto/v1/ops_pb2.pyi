@@ -437,16 +437,20 @@ class IncidentReportRequest(_message.Message):
     def __init__(self, since_ms: _Optional[int] = ...) -> None: ...
 
 class MttStat(_message.Message):
-    __slots__ = ("key", "incidents", "mtta_seconds", "mttr_seconds")
+    __slots__ = ("key", "incidents", "mtta_seconds", "mttr_seconds", "acknowledged", "resolved")
     KEY_FIELD_NUMBER: _ClassVar[int]
     INCIDENTS_FIELD_NUMBER: _ClassVar[int]
     MTTA_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MTTR_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
     key: str
     incidents: int
     mtta_seconds: float
     mttr_seconds: float
-    def __init__(self, key: _Optional[str] = ..., incidents: _Optional[int] = ..., mtta_seconds: _Optional[float] = ..., mttr_seconds: _Optional[float] = ...) -> None: ...
+    acknowledged: int
+    resolved: int
+    def __init__(self, key: _Optional[str] = ..., incidents: _Optional[int] = ..., mtta_seconds: _Optional[float] = ..., mttr_seconds: _Optional[float] = ..., acknowledged: _Optional[int] = ..., resolved: _Optional[int] = ...) -> None: ...
 
 class IncidentReportResponse(_message.Message):
     __slots__ = ("by_priority", "by_service")
