@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ TERMINAL = {"completed", "deviated", "aborted", "failed"}
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("drill", help="chaos drills: steady state, faults, abort conditions, journal")
-    s = p.add_subparsers(dest="drill_cmd", required=True, metavar="run|list|status|report")
+    s = p.add_subparsers(dest="drill_cmd", metavar="run|list|status|report")
     r = s.add_parser("run", help="run a drill file (YAML, docs/drills.md)")
     r.add_argument("file", type=Path)
     r.add_argument("--dry-run", action="store_true", help="check the steady state and targets; inject nothing")
@@ -35,6 +36,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rep.add_argument("id", type=int)
     rep.add_argument("--format", choices=["markdown", "json"], default="markdown")
     rep.set_defaults(func=report)
+
+
+def _number(v: float) -> float | None:
+    """NaN (the condition had no data) is null in JSON, as in `drill report --format json`."""
+    return None if math.isnan(v) else v
+
+
+def _value(v: float, held: bool) -> str:
+    """As `drill report` shows a condition: its value ("no data" for NaN) and whether it held."""
+    return ("no data" if math.isnan(v) else f"{v:g}") + ("" if held else " [red](broke)[/red]")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def doc(d: ops_pb2.Drill) -> dict[str, Any]:
@@ -54,9 +69,9 @@ def doc(d: ops_pb2.Drill) -> dict[str, Any]:
             {
                 "name": p.name,
                 "expr": p.expr,
-                "before": p.before,
-                "during": p.during,
-                "after": p.after,
+                "before": _number(p.before),
+                "during": _number(p.during),
+                "after": _number(p.after),
                 "held_before": p.held_before,
                 "held_during": p.held_during,
                 "held_after": p.held_after,
@@ -96,7 +111,9 @@ def list_drills(args: argparse.Namespace, client: Client, out: Output) -> int:
     if out.fmt != "table":
         out.document([doc(d) for d in r.drills])
         return EXIT_OK
-    rows = [[str(d.id), d.title, d.state, ", ".join(d.targets), iso(d.started_at_ms), d.reason[:70]] for d in r.drills]
+    rows = [
+        [str(d.id), d.title, d.state, ", ".join(d.targets), iso(d.started_at_ms), _clip(d.reason, 70)] for d in r.drills
+    ]
     out.table(["ID", "TITLE", "STATE", "TARGETS", "STARTED", "REASON"], rows)
     if not rows:
         out.line("[dim]no drills yet[/dim]")
@@ -114,8 +131,8 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
     )
     for p in d.probes:
         out.line(
-            f"  {p.name}: before {p.before:g} during {p.during:g} after {p.after:g}"
-            + ("" if p.held_during else "  [red](broke)[/red]")
+            f"  {p.name}: before {_value(p.before, p.held_before)}, during {_value(p.during, p.held_during)},"
+            f" after {_value(p.after, p.held_after)}"
         )
     for f in d.faults:
         out.line(f"  fault {f.id} {f.spec.kind} on {f.host_id}" + (f" ({f.spec.service})" if f.spec.service else ""))

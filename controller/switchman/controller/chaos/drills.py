@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import sqlite3
 from collections.abc import Callable
 
 from switchman.controller.alerts.engine import Alert, AlertState
 from switchman.controller.chaos.faults import FaultOps
-from switchman.controller.chaos.journal import AppliedFault, Journal, ProbeRecord
+from switchman.controller.chaos.journal import AppliedFault, Journal, ProbeRecord, value_text
 from switchman.controller.chaos.spec import Condition, DrillSpec, pick_count
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, ControllerError, NotFound
@@ -204,7 +203,7 @@ class DrillRunner:
             for c in spec.abort_when:
                 tripped, value = await self._condition(c)
                 if tripped:
-                    j.reason = f"aborted: {c.name} ({value:g})" if not math.isnan(value) else f"aborted: {c.name}"
+                    j.reason = f"aborted: {c.name} ({value_text(value)})"
                     j.note(self.core.clock_ms(), j.reason)
                     return True
             await self._save(j)
@@ -254,7 +253,7 @@ class DrillRunner:
                     p.during = value
                 if not held and p.held_during:
                     p.held_during = False
-                    j.note(self.core.clock_ms(), f"steady state broke: {c.name} = {value:g}")
+                    j.note(self.core.clock_ms(), f"steady state broke: {c.name} = {value_text(value)}")
             else:
                 p.after, p.held_after = value, held
             ok = ok and held

@@ -81,3 +81,8 @@ class Journal:
         d["probes"] = [ProbeRecord(**p) for p in d["probes"]]
         d["timeline"] = [(int(t), str(m)) for t, m in d["timeline"]]
         return cls(**d)
+
+
+def value_text(v: float) -> str:
+    """A condition's value as every drill view shows it: NaN is "no data"."""
+    return "no data" if math.isnan(v) else f"{v:g}"

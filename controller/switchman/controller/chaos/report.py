@@ -6,13 +6,9 @@ import json
 import math
 from dataclasses import asdict
 
-from switchman.controller.chaos.journal import Journal
+from switchman.controller.chaos.journal import Journal, value_text
 from switchman.controller.timefmt import utc as _t
 from switchman.proto.v1 import common_pb2, ops_pb2
-
-
-def _nan0(v: float) -> float:
-    return 0.0 if math.isnan(v) else v
 
 
 def drill_message(j: Journal) -> ops_pb2.Drill:
@@ -40,9 +36,9 @@ def drill_message(j: Journal) -> ops_pb2.Drill:
             ops_pb2.DrillProbe(
                 name=p.name,
                 expr=p.expr,
-                before=_nan0(p.before),
-                during=_nan0(p.during),
-                after=_nan0(p.after),
+                before=p.before,  # NaN: the condition had no data (the CLI says so, as the report does)
+                during=p.during,
+                after=p.after,
                 held_before=p.held_before,
                 held_during=p.held_during,
                 held_after=p.held_after,
@@ -57,10 +53,6 @@ def drill_message(j: Journal) -> ops_pb2.Drill:
         dry_run=j.dry_run,
         source_yaml=j.source,
     )
-
-
-def _v(v: float) -> str:
-    return "no data" if math.isnan(v) else f"{v:g}"
 
 
 def markdown(j: Journal) -> str:
@@ -83,8 +75,8 @@ def markdown(j: Journal) -> str:
     for p in j.probes:
         mark = {True: "held", False: "**broke**"}
         lines.append(
-            f"| `{p.name}` | {_v(p.before)} ({mark[p.held_before]}) | {_v(p.during)} ({mark[p.held_during]}) "
-            f"| {_v(p.after)} ({mark[p.held_after]}) |"
+            f"| `{p.name}` | {value_text(p.before)} ({mark[p.held_before]}) | {value_text(p.during)} ({mark[p.held_during]}) "
+            f"| {value_text(p.after)} ({mark[p.held_after]}) |"
         )
     lines += [
         "",
