@@ -220,3 +220,31 @@ def test_generated_code_is_fresh() -> None:
     root = Path(__file__).resolve().parents[2]
     r = subprocess.run([sys.executable, str(root / "proto" / "generate.py"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+SERVICE = """name = "hello"
+command = ["/bin/true"]
+front_port = 18080
+back_ports = { blue = 18081, green = 18082 }
+"""
+
+
+def test_applied_services_are_audited_by_name_and_rolling_back_an_unknown_service_says_so(tmp_path: Path) -> None:
+    async def body(c: Running) -> None:
+        apply = ops_pb2.ApplyServiceRequest(source_toml=SERVICE, file_name="hello.toml")
+        await c.ops.ApplyService(apply, metadata=c.admin, timeout=5)
+        bad = ops_pb2.ApplyServiceRequest(source_toml="name = 1", file_name="broken.toml")
+        with pytest.raises(grpc.aio.AioRpcError):
+            await c.ops.ApplyService(bad, metadata=c.admin, timeout=5)
+        with pytest.raises(grpc.aio.AioRpcError) as nosuch:
+            await c.ops.RollbackService(ops_pb2.RollbackServiceRequest(service="nosuch"), metadata=c.admin, timeout=5)
+        assert nosuch.value.code() is grpc.StatusCode.NOT_FOUND
+        assert "no service named 'nosuch'" in (nosuch.value.details() or "")
+        log = await c.ops.ListAudit(ops_pb2.ListAuditRequest(), metadata=c.admin, timeout=5)
+        assert [(e.action, e.target) for e in log.entries] == [
+            ("ApplyService", "hello"),
+            ("ApplyService", "broken.toml"),
+            ("RollbackService", "nosuch"),
+        ]
+
+    run(tmp_path, body)

@@ -77,7 +77,7 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
                 await audit_call(self.core, fn.__name__, request, "error: INTERNAL")
             await context.abort(grpc.StatusCode.INTERNAL, f"internal error in {fn.__name__}; see the controller log")
         if record:
-            await audit_call(self.core, fn.__name__, request, "ok")
+            await audit_call(self.core, fn.__name__, request, "ok", response)
         return response
 
     return wrapper
@@ -86,11 +86,24 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
 TARGET_FIELDS = ("name", "host_id", "service", "id")
 
 
-async def audit_call(core: Core, method: str, request: Any, result: str) -> None:
+def _target(message: Any, fields: tuple[str, ...]) -> str:
+    present = {f.name for f, _ in message.ListFields()}
+    return next((str(getattr(message, f)) for f in fields if f in present), "")
+
+
+def audit_target(request: Any, response: Any = None) -> str:
+    """What a call acted on: a field of the request naming it; else what the
+    call made (an applied service's name, a drill's id); else the file sent."""
+    target = _target(request, TARGET_FIELDS)
+    if not target and response is not None and hasattr(response, "ListFields"):
+        target = _target(response, ("name", "id"))
+    return target or _target(request, ("file_name",))
+
+
+async def audit_call(core: Core, method: str, request: Any, result: str, response: Any = None) -> None:
     """Append the call to the audit log: who (token name), what, on what, with which arguments, how it ended."""
-    fields = {f.name for f, _ in request.ListFields()}
-    target = next((str(getattr(request, f)) for f in TARGET_FIELDS if f in fields), "")
     arguments = json.dumps(
         MessageToDict(request, preserving_proto_field_name=True), sort_keys=True, separators=(",", ":")
     )
+    target = audit_target(request, response)
     await core.audit.append(core.clock_ms(), actor.get() or "unknown", method, target, arguments, result[:1000])

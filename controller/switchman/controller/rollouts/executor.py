@@ -190,7 +190,10 @@ class RolloutManager:
 
     async def rollback_service(self, service: str, actor: str) -> Rollout:
         """A new rollout back to the previous version on every host of the
-        service's last successful rollout (the warm slots make it fast)."""
+        service's last successful rollout (the warm slots make it fast).
+
+        :raises NotFound: no service of that name; :raises Conflict: nothing to roll back."""
+        await self.registry.current(service)
         last = next(
             (
                 r
