@@ -224,3 +224,23 @@ def test_rollout_status_json_counts_batches_from_one_as_the_table(
     assert [(h["host"], h["batch"]) for h in doc["hosts"]] == [("web-1", 1), ("web-2", 2), ("web-3", None)]
     code, table, _ = run(ops, capsys, "rollout", "status", "3")
     assert code == 0 and "batch 2/2" in table and "batch 1: " in table and "batch 2: " in table
+
+
+def test_incidents_alone_lists_the_open_incidents(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
+    ops.replies["ListIncidents"] = ops_pb2.ListIncidentsResponse(incidents=[INCIDENT])
+    code, out, err = run(ops, capsys, "incidents")
+    assert (code, err) == (0, "") and "hello is down" in out
+    [(method, request)] = ops.requests
+    assert method == "ListIncidents" and request == ops_pb2.ListIncidentsRequest(state="", all=False)
+    code, out, _ = run(ops, capsys, "incidents", "-o", "json")
+    assert code == 0 and [i["id"] for i in json.loads(out)] == [7]
+
+
+def test_slo_report_without_slos_says_why(ops: FakeOps, capsys: pytest.CaptureFixture[str]) -> None:
+    ops.replies["SLOReport"] = ops_pb2.SLOReportResponse()
+    code, out, err = run(ops, capsys, "slo", "report")
+    assert (code, err) == (0, "") and "no SLOs are loaded: add slo_files" in out
+    code, out, _ = run(ops, capsys, "slo", "report", "--service", "hello")
+    assert code == 0 and "no SLOs for service 'hello'" in out
+    code, out, _ = run(ops, capsys, "-o", "json", "slo", "report")
+    assert (code, json.loads(out)) == (0, [])

@@ -19,6 +19,15 @@ class CliError(Exception):
         self.code = code
 
 
+class UsageError(CliError):
+    """A command line argparse refused; ``prog`` is the (sub)command that
+    refused it (``switchman rollout start``), for the hint to its ``--help``."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message, EXIT_USAGE)
+        self.prog = prog
+
+
 def from_rpc(exc: grpc.RpcError, target: str) -> CliError:
     """The one place gRPC status codes become exit codes."""
     code = exc.code()

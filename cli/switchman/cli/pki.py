@@ -1,4 +1,4 @@
-"""A small PKI for the fleet (SPEC 4.8, 11): a CA, the controller's
+"""A small PKI for the fleet: a CA, the controller's
 certificate and one certificate per agent, with the ``cryptography`` library.
 
 Layout written under DIR::

@@ -14,7 +14,7 @@ from switchman.proto.v1 import ops_pb2
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="the hash-chained audit log of every change")
-    asub = p.add_subparsers(dest="audit_cmd", required=True, metavar="list|verify")
+    asub = p.add_subparsers(dest="audit_cmd", metavar="list|verify")
     ls = asub.add_parser("list", help="entries, oldest first")
     ls.add_argument("--since", help="RFC 3339, Unix seconds, or a duration ago (e.g. 24h)")
     ls.add_argument("--actor", default="", help="only this token name")

@@ -16,7 +16,7 @@ from switchman.proto.validate import ValidationError
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("certs", help="make the fleet's CA and certificates (local, no controller needed)")
-    csub = p.add_subparsers(dest="certs_cmd", required=True, metavar="init|issue")
+    csub = p.add_subparsers(dest="certs_cmd", metavar="init|issue")
     i = csub.add_parser("init", help="create the CA and the controller's certificate")
     i.add_argument("--dir", required=True, type=Path)
     i.add_argument("--san", action="append", default=[], help="extra DNS name or IP for the controller")

@@ -23,11 +23,11 @@ STATES = {
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("chaos", help="inject, list and halt faults on hosts")
-    s = p.add_subparsers(dest="chaos_cmd", required=True, metavar="inject|list|halt")
+    s = p.add_subparsers(dest="chaos_cmd", metavar="inject|list|halt")
     i = s.add_parser("inject", help="switchman chaos inject web-1 latency --duration 60s --service hello latency=200ms")
     i.add_argument("host")
     i.add_argument("fault", choices=KINDS)
-    i.add_argument("params", nargs="*", metavar="KEY=VALUE", help="the fault's parameters (SPEC 3.5)")
+    i.add_argument("params", nargs="*", metavar="KEY=VALUE", help="the fault's parameters (docs/chaos.md)")
     i.add_argument("--duration", "-d", required=True, help="mandatory; the agent reverts the fault after it")
     i.add_argument("--service", default="", help="for latency, errors, blackhole, bandwidth, kill, pause")
     i.add_argument("--force", action="store_true", help="even while a rollout of the service is in progress")

@@ -126,7 +126,7 @@ def parse_selector(pairs: list[str]) -> dict[str, str]:
 def hosts(args: argparse.Namespace, client: Client, out: Output) -> int:
     if args.action == "show" or args.host_id:
         if not args.host_id:
-            raise SystemExit("switchman: hosts show needs a HOST_ID")
+            raise CliError("hosts show needs a HOST_ID", EXIT_USAGE)
         return show_host(args.host_id, client, out)
     resp = client.call(
         client.ops.ListHosts, ops_pb2.ListHostsRequest(selector=parse_selector(args.selector), state=args.state or "")

@@ -18,10 +18,9 @@ COLOUR = {"triggered": "red", "acknowledged": "yellow", "resolved": "green", "cl
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("incidents", help="incidents opened by paging alerts: ack, resolve, notes, reports")
-    s = p.add_subparsers(
-        dest="incidents_cmd", required=True, metavar="list|show|ack|resolve|note|close|report|postmortem"
-    )
-    ls = s.add_parser("list", help="open incidents (or --all)")
+    s = p.add_subparsers(dest="incidents_cmd", metavar="list|show|ack|resolve|note|close|report|postmortem")
+    p.set_defaults(func=list_incidents, all=False, state=None)  # `switchman incidents` lists, as `hosts` does
+    ls = s.add_parser("list", help="open incidents (or --all); the default")
     ls.add_argument("--all", action="store_true")
     ls.add_argument("--state", choices=["triggered", "acknowledged", "resolved", "closed"])
     ls.set_defaults(func=list_incidents)

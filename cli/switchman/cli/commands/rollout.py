@@ -22,9 +22,7 @@ COLOUR = {"healthy": "green", "failed": "red", "rollback_failed": "red", "rolled
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("rollout", help="roll a service to a new version across its hosts")
-    s = p.add_subparsers(
-        dest="rollout_cmd", required=True, metavar="start|status|list|history|promote|abort|pause|resume|rollback"
-    )
+    s = p.add_subparsers(dest="rollout_cmd", metavar="start|status|list|history|promote|abort|pause|resume|rollback")
     st = s.add_parser("start", help="start a rollout: switchman rollout start hello --version 2")
     st.add_argument("service")
     st.add_argument("--version", required=True)

@@ -12,7 +12,7 @@ from switchman.cli.render import Output
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("rules", help="rule unit tests (promtool format); local, no controller needed")
-    rsub = p.add_subparsers(dest="rules_cmd", required=True, metavar="check|test")
+    rsub = p.add_subparsers(dest="rules_cmd", metavar="check|test")
     c = rsub.add_parser("check", help="validate Prometheus rule files; exit 1 with FILE:LINE:COL messages")
     c.add_argument("files", nargs="+", type=Path)
     c.set_defaults(func=check, local=True)

@@ -25,7 +25,7 @@ STATE = {
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("service", help="service specs and single-host switches")
-    s = p.add_subparsers(dest="service_cmd", required=True, metavar="apply|show|list|switch|rollback")
+    s = p.add_subparsers(dest="service_cmd", metavar="apply|show|list|switch|rollback")
     a = s.add_parser("apply", help="store a new revision of a service spec (TOML)")
     a.add_argument("file", type=Path)
     a.set_defaults(func=apply)

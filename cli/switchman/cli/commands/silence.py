@@ -21,7 +21,7 @@ _OPERATOR_TYPO = re.compile(r"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?P<op>(?>=~|!~|!=|=)\
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("silence", help="silence alerts by label matchers")
-    ssub = p.add_subparsers(dest="silence_cmd", required=True, metavar="add|list|expire")
+    ssub = p.add_subparsers(dest="silence_cmd", metavar="add|list|expire")
     a = ssub.add_parser("add", help="add a silence: switchman silence add alertname=X host=~'web.*' -d 2h -c why")
     a.add_argument("matchers", nargs="+", metavar="MATCHER", help=SYNTAX)
     a.add_argument("--duration", "-d", default="1h", help="how long from the start (default 1h)")

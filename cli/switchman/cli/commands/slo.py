@@ -12,10 +12,15 @@ from switchman.cli.render import Output, bar, iso
 from switchman.controller.slo.spec import SLOSpecError, parse_slo_file
 from switchman.proto.v1 import ops_pb2
 
+NO_SLOS = (
+    "no SLOs are loaded: add slo_files (or --slo-file) to the controller's config "
+    "and reload it (SIGHUP); see docs/slos.md"
+)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("slo", help="SLOs: check files, list budgets, SLA reports")
-    s = p.add_subparsers(dest="slo_cmd", required=True, metavar="check|list|report")
+    s = p.add_subparsers(dest="slo_cmd", metavar="check|list|report")
     c = s.add_parser("check", help="validate SLO files (Sloth prometheus/v1); no controller needed")
     c.add_argument("files", nargs="+", type=Path)
     c.set_defaults(func=check, local=True)
@@ -87,7 +92,7 @@ def list_slos(args: argparse.Namespace, client: Client, out: Output) -> int:
         cells = " ".join(f"{w.window}:{'-' if w.insufficient_data else f'{w.burn_rate:.2f}x'}" for w in s.windows)
         out.line(f"  burn rate by window: {cells}")
     if not r.slos:
-        out.line("[dim]no SLOs (slo_files in the controller's config)[/dim]")
+        out.line(f"[dim]{NO_SLOS}[/dim]")
     return EXIT_OK
 
 
@@ -116,6 +121,11 @@ def report(args: argparse.Namespace, client: Client, out: Output) -> int:
             ]
         )
         return EXIT_OK
+    if not r.entries:
+        what = (
+            f"no SLOs for service {args.service!r} (`switchman slo list` shows every SLO)" if args.service else NO_SLOS
+        )
+        out.line(f"[dim]{what}[/dim]")
     for e in r.entries:
         out.line(f"[bold]{budget_line(e.slo)}[/bold]")
         for w in e.worst_windows:

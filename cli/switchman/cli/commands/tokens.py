@@ -12,7 +12,7 @@ from switchman.proto.v1 import ops_pb2
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("token", help="API tokens (admin)")
-    tsub = p.add_subparsers(dest="token_cmd", required=True, metavar="create|list|revoke")
+    tsub = p.add_subparsers(dest="token_cmd", metavar="create|list|revoke")
     c = tsub.add_parser("create", help="create a token; prints its secret once")
     c.add_argument("--name", required=True)
     c.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
