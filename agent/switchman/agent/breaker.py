@@ -56,6 +56,18 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, self._opened_at + self.delay - self._clock())
 
+    def retry_soon(self, within: float) -> float:
+        """The peer looks back (its port accepts again): allow the trial call
+        after a jittered ``0..within`` seconds instead of the grown delay. The
+        failure count is kept, so a trial that fails backs off as before.
+        Returns the new delay remaining."""
+        if self.state is not BreakerState.OPEN:
+            return 0.0
+        soon = self._jitter() * within
+        if soon < self.remaining():
+            self.delay = self._clock() - self._opened_at + soon
+        return self.remaining()
+
     def success(self) -> None:
         self.failures = 0
         self.delay = 0.0
