@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import grpc
 import psutil
@@ -21,6 +22,7 @@ from switchman.agent.collect import Family, HostCollector
 from switchman.agent.collect.exposition import MetricsServer
 from switchman.agent.faults.ledger import Ledger
 from switchman.agent.faults.manager import FaultManager
+from switchman.agent.linkdiag import LinkDiagnosis
 from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.server import AgentServicer
@@ -66,6 +68,9 @@ class AgentDaemon:
         self.started_at_ms = int(time.time() * 1000)
         self.spool = Spool(config.data_dir / "spool.db", config.spool_max_bytes)
         self.tls = None if config.insecure else TlsMaterial.from_dir(config.tls_dir)
+        self.link_diagnosis = LinkDiagnosis(
+            config.controller, None if config.insecure else Path(config.tls_dir), host_id=config.host_id
+        )
         self._channel: grpc.aio.Channel | None = None
         self.link: ControllerLink  # made in run(): grpc.aio objects belong to the running loop
         self._push_collector = HostCollector(extra=self._own_families)
@@ -336,7 +341,10 @@ class AgentDaemon:
             self.identity,
             push_timeout=self.config.push_timeout,
             backoff_cap=self.config.backoff_cap,
+            explain=self.link_diagnosis.explain,
         )
+        for finding in await asyncio.to_thread(self.link_diagnosis.check_certificates):
+            log.log(finding.level, "%s", finding.message)
         # only the controller's certificate may call the Agent service (mTLS)
         server = create_server(
             interceptors=[] if self.tls is None else [RequirePeer("/switchman.v1.Agent/", {CONTROLLER_IDENTITY})]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -78,7 +78,11 @@ class ControllerLink:
         backoff_cap: float = 30.0,
         heartbeat_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        explain: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
+        """``explain(grpc_message)`` says why the controller cannot be reached (TLS
+        mistakes, expired certificates); it is awaited after UNAVAILABLE errors."""
+        self._explain = explain
         self._stub = controller_pb2_grpc.ControllerStub(channel)
         self._spool = spool
         self._identity = identity
@@ -120,7 +124,7 @@ class ControllerLink:
                     await self._register(min(5.0, deadline - time.monotonic()))
                 await self._push_once(min(self._push_timeout, max(0.1, deadline - time.monotonic())))
             except (TimeoutError, grpc.aio.AioRpcError) as exc:
-                self._failed(exc)
+                await self._on_failure(exc, explain=False)  # stopping: no time to probe
                 return False
         return False
 
@@ -159,7 +163,7 @@ class ControllerLink:
                     await self._register(5.0)
                 more = await self._push_once(self._push_timeout)
             except (TimeoutError, grpc.aio.AioRpcError) as exc:
-                self._failed(exc)
+                await self._on_failure(exc)
                 continue
             if not more:
                 await self._sleep(self._heartbeat_interval, wakeable=True)
@@ -177,7 +181,7 @@ class ControllerLink:
                     timeout=5.0,
                 )
             except grpc.aio.AioRpcError as exc:
-                self._failed(exc)
+                await self._on_failure(exc)
                 continue
             self.stats.heartbeats_ok += 1
             if resp.reregister:
@@ -231,11 +235,18 @@ class ControllerLink:
         more = len(entries) > 0 and (await asyncio.to_thread(self._spool.peek, 1, 1)) != []
         return more
 
-    def _failed(self, exc: BaseException) -> None:
+    async def _on_failure(self, exc: BaseException, *, explain: bool = True) -> None:
+        msg = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+        why = ""
+        unavailable = isinstance(exc, grpc.aio.AioRpcError) and exc.code() is grpc.StatusCode.UNAVAILABLE
+        if explain and self._explain is not None and unavailable:
+            why = await self._explain(msg or "")
+        self._failed(f"{msg}; likely cause: {why}" if why else msg)
+
+    def _failed(self, msg: str) -> None:
         self._synced = False
         self.stats.connected = False
         self.stats.pushes_failed += 1
-        msg = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
         if msg != self.stats.last_error:
             log.warning("controller unreachable or refused: %s", msg)
         self.stats.last_error = msg or ""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
-from switchman.cli.errors import EXIT_USAGE, CliError, from_rpc
+from switchman.cli.errors import EXIT_USAGE, CliError, explain_unreachable, from_rpc, not_the_ops_api
 from switchman.proto.channel import CONTROLLER_IDENTITY, TlsError, TlsMaterial, create_blocking_channel, is_loopback
 from switchman.proto.v1 import ops_pb2_grpc
 
@@ -78,14 +78,40 @@ class Client:
         try:
             return method(request, timeout=timeout or self.settings.timeout, metadata=self.metadata)
         except grpc.RpcError as exc:
-            raise from_rpc(exc, self.settings.controller) from None
+            raise self._error(exc) from None
 
     def stream(self, method: Callable[..., Iterator[T]], request: Any) -> Iterator[T]:
         """A server stream, without a deadline (it ends when the server ends it)."""
         try:
             yield from method(request, metadata=self.metadata)
         except grpc.RpcError as exc:
-            raise from_rpc(exc, self.settings.controller) from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: grpc.RpcError) -> CliError:
+        """gRPC's error, or what a probe of the address says is wrong (TLS mistakes, wrong port)."""
+        s = self.settings
+        if exc.code() is grpc.StatusCode.UNAVAILABLE:
+            from switchman.proto.tlsdiag import probe
+
+            try:
+                ca = None if s.insecure else (Path(s.tls_dir) / "ca.pem").read_bytes()
+                found = probe(s.controller, ca=ca, timeout=min(3.0, s.timeout))
+            except (OSError, ValueError):  # ssl.SSLError is an OSError: a ca.pem gRPC already used
+                return from_rpc(exc, s.controller)
+            return from_rpc(exc, s.controller, explain_unreachable(found, s.tls_dir, s.insecure))
+        if exc.code() is grpc.StatusCode.UNIMPLEMENTED and self._answers_as_agent():
+            return not_the_ops_api(s.controller)
+        return from_rpc(exc, s.controller)
+
+    def _answers_as_agent(self) -> bool:
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        check = health_pb2.HealthCheckRequest(service="switchman.v1.Agent")
+        try:
+            reply = health_pb2_grpc.HealthStub(self.channel).Check(check, timeout=min(3.0, self.settings.timeout))
+        except grpc.RpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
     def close(self) -> None:
         self.channel.close()

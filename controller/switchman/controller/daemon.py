@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,6 +31,7 @@ from switchman.controller.paths import expand_globs
 from switchman.controller.rollouts.executor import RolloutManager
 from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
+from switchman.controller.security.certs import CertWatch
 from switchman.controller.server import ControllerServicer, OpsServicer
 from switchman.controller.services import AgentClients
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
@@ -128,6 +130,7 @@ class ControllerDaemon:
             ),
         )
         self.tls = None if config.insecure else TlsMaterial.from_dir(config.tls_dir)
+        self.cert_watch = CertWatch(None if config.insecure else Path(config.tls_dir))
         self.metrics = ControllerMetrics(self.core)
         self._stop = asyncio.Event()
         self.port = 0
@@ -145,6 +148,7 @@ class ControllerDaemon:
         await server.start()  # health says NOT_SERVING until the store is open
         await asyncio.to_thread(self.core.open)
         await self._start_parts(agents)
+        await self._check_certs()
         if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -252,6 +256,7 @@ class ControllerDaemon:
             self.core.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", max_instances=1, coalesce=True
         )
         scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
+        scheduler.add_job(self._check_certs, "interval", seconds=60, id="certs", max_instances=1, coalesce=True)
         scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
         scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
         assert self.core.slo is not None
@@ -281,6 +286,12 @@ class ControllerDaemon:
                 self.notifier.watchdog, "interval", seconds=self.notifier.watchdog_interval_s, id="watchdog"
             )
         return scheduler
+
+    async def _check_certs(self) -> None:
+        """Log certificates that have expired or expire soon (the controller's and the agents')."""
+        hosts = [(h.host_id, h.cert_not_after_ms) for h in self.core.fleet.hosts.values()]
+        for finding in await asyncio.to_thread(self.cert_watch.check, hosts):
+            log.log(finding.level, "%s", finding.message)
 
     def _schedule_rules(self) -> None:
         for job in self._scheduler.get_jobs():

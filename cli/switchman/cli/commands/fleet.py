@@ -141,9 +141,15 @@ def hosts(args: argparse.Namespace, client: Client, out: Output) -> int:
         labels = ",".join(f"{k}={v}" for k, v in sorted(h.labels.items()))
         cert = "-" if h.cert_days_left < 0 else f"{h.cert_days_left}d"
         if 0 <= h.cert_days_left < 30:
-            cert = f"[yellow]{cert}[/yellow]"
+            cert = f"[{'red' if h.cert_days_left == 0 else 'yellow'}]{cert}[/]"
         rows.append([h.host_id, state, h.address, labels, ago(h.last_heartbeat_ms, now), cert, h.agent_version])
     out.table(["HOST", "STATE", "ADDRESS", "LABELS", "HEARTBEAT", "CERT", "VERSION"], rows)
+    renew = [h.host_id for h in resp.hosts if 0 <= h.cert_days_left < 30]
+    if renew:
+        out.line(
+            f"[yellow]certificates expiring within 30 days: {', '.join(renew)}[/yellow] "
+            "(renew: switchman certs issue --dir PKI_DIR agent HOST, then restart that agent)"
+        )
     return EXIT_OK
 
 
