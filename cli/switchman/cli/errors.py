@@ -1,5 +1,6 @@
-"""CLI errors and exit codes (SPEC 5): 0 success, 1 the operation failed,
-2 usage error, 3 cannot reach or authenticate to the controller."""
+"""CLI errors and exit codes: 0 success, 1 the operation failed, 2 usage
+error, 3 cannot reach or authenticate to the controller. Every command module
+imports this one, so it imports gRPC only inside the functions that need it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import grpc
-
 if TYPE_CHECKING:
+    import grpc
     from switchman.proto.tlsdiag import Probe
 
 EXIT_OK = 0
@@ -39,6 +39,8 @@ def from_rpc(exc: grpc.RpcError, target: str, explanation: str = "") -> CliError
     """The one place gRPC status codes become exit codes. ``explanation``
     (from :func:`explain_unreachable`) replaces gRPC's words for a connection
     that failed."""
+    import grpc
+
     code = exc.code()
     details = exc.details() or code.name
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
@@ -52,6 +54,7 @@ def from_rpc(exc: grpc.RpcError, target: str, explanation: str = "") -> CliError
     if code is grpc.StatusCode.PERMISSION_DENIED:
         return CliError(f"permission denied: {details}", EXIT_FAILED)
     return CliError(details, EXIT_FAILED)
+
 
 OPS_PORT = "the Ops port is the controller's ops_listen, by default its agent port + 1"
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from switchman.cli import __version__
-from switchman.cli.client import Client, load_settings
 from switchman.cli.commands import (
     alerts,
     audit,
@@ -31,6 +30,9 @@ from switchman.cli.completion import script
 from switchman.cli.errors import EXIT_USAGE, CliError, UsageError
 from switchman.cli.parsing import Parser, add_global_flags, finish, parse, usage_lines
 from switchman.cli.render import Output
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     client: Client | None = None
     try:
         if not getattr(args, "local", False):
+            from switchman.cli.client import Client, load_settings  # gRPC: only for a command that calls the controller
+
             client = Client(load_settings(args))
         code: int = args.func(args, client, out)
         return code

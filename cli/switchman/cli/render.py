@@ -7,30 +7,38 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SPARK = "▁▂▃▄▅▆▇█"
 
 
 class Output:
+    """rich is imported when an Output is made and PyYAML for a YAML document,
+    not with this module (so ``switchman --version`` and usage errors stay fast)."""
+
     def __init__(self, fmt: str = "table", color: bool = True) -> None:
+        from rich.console import Console
+
         self.fmt = fmt
         # a pipe gets whole lines rather than 80 columns cut with ellipses
         width = None if sys.stdout.isatty() else 240
-        self.console = Console(no_color=not color, highlight=False, width=width)
+        self.console: Console = Console(no_color=not color, highlight=False, width=width)
 
     def document(self, doc: Any) -> None:
         """Print a stable machine-readable document (``-o json|yaml``)."""
         if self.fmt == "yaml":
+            import yaml
+
             sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
         else:
             sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False) + "\n")
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]], title: str | None = None) -> None:
+        from rich.table import Table
+
         t = Table(title=title, show_edge=False, header_style="bold", box=None, pad_edge=False)
         for c in columns:
             t.add_column(c)

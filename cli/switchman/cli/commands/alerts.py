@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_OK
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, ago, fmt_value, iso
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, human_bytes
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, CliError
-from switchman.cli.pki import PkiError, init_ca, issue
 from switchman.cli.render import Output
 from switchman.proto.validate import ValidationError
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def init(args: argparse.Namespace, client: Client | None, out: Output) -> int:
+    from switchman.cli.pki import PkiError, init_ca  # cryptography: only for the commands that use it
+
     try:
         written = init_ca(args.dir, args.san)
     except (PkiError, OSError) as exc:
@@ -40,6 +44,8 @@ def init(args: argparse.Namespace, client: Client | None, out: Output) -> int:
 
 
 def issue_cmd(args: argparse.Namespace, client: Client | None, out: Output) -> int:
+    from switchman.cli.pki import PkiError, issue
+
     if args.kind == "controller":
         args.name = "switchman-controller"
     try:

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import common_pb2, enum_word, ops_pb2
 from switchman.cli.render import Output, iso, when
 from switchman.proto.durations import parse_duration_ms
-from switchman.proto.v1 import common_pb2, ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 KINDS = ["cpu", "memory", "latency", "errors", "blackhole", "bandwidth", "kill", "pause", "disk_fill", "partition"]
-STATES = {
-    common_pb2.FAULT_STATE_PENDING: "pending",
-    common_pb2.FAULT_STATE_ACTIVE: "active",
-    common_pb2.FAULT_STATE_REVERTED: "reverted",
-    common_pb2.FAULT_STATE_FAILED: "failed",
-}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +45,7 @@ def doc(f: common_pb2.Fault) -> dict[str, Any]:
         "kind": f.spec.kind,
         "service": f.spec.service,
         "params": dict(sorted(f.spec.params.items())),
-        "state": STATES.get(f.state, "unknown"),
+        "state": enum_word(common_pb2.FaultState, f.state, "unknown"),
         "applied": iso(f.applied_at_ms),
         "expires": iso(f.expires_at_ms),
         "reverted": when(f.reverted_at_ms),
@@ -90,7 +86,7 @@ def _table(faults: list[common_pb2.Fault], out: Output) -> None:
             f.spec.kind,
             f.spec.service or "-",
             " ".join(f"{k}={v}" for k, v in sorted(f.spec.params.items())) or "-",
-            STATES.get(f.state, "?"),
+            enum_word(common_pb2.FaultState, f.state, "?"),
             f"{max(0, f.expires_at_ms - now) // 1000}s" if f.state == common_pb2.FAULT_STATE_ACTIVE else "-",
         ]
         for f in faults

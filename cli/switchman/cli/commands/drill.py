@@ -6,13 +6,15 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.commands.chaos import doc as fault_doc
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, iso, when
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 TERMINAL = {"completed", "deviated", "aborted", "failed"}
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.commands.slo import budget_line, summary_doc
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, ago, bar, fmt_value, human_bytes, iso
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, ago, iso, when
 from switchman.proto.durations import parse_duration_ms
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 COLOUR = {"triggered": "red", "acknowledged": "yellow", "resolved": "green", "closed": "dim"}
 

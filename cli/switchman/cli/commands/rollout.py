@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.live import Live
-from rich.text import Text
-from switchman.cli.client import Client
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, bar, iso, when
 from switchman.proto.durations import parse_duration_ms
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 DONE_OK = "succeeded"
 TERMINAL = {"succeeded", "failed", "rolled_back", "aborted"}
@@ -176,6 +176,9 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 def watch(rollout_id: int, client: Client, out: Output) -> int:
     """Redrawn in place on a terminal; one block per change on a pipe (logs, CI)."""
+    from rich.live import Live
+    from rich.text import Text
+
     last: ops_pb2.Rollout | None = None
     shown = ""
     updates = client.stream(client.ops.WatchRollout, ops_pb2.GetRolloutRequest(id=rollout_id))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK
 from switchman.cli.render import Output
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import common_pb2, enum_word, ops_pb2
 from switchman.cli.render import Output
-from switchman.proto.v1 import common_pb2, ops_pb2
 
-SLOT = {common_pb2.SLOT_BLUE: "blue", common_pb2.SLOT_GREEN: "green", common_pb2.SLOT_UNSPECIFIED: "-"}
-STATE = {
-    common_pb2.SLOT_STATE_HEALTHY: "healthy",
-    common_pb2.SLOT_STATE_UNHEALTHY: "unhealthy",
-    common_pb2.SLOT_STATE_STARTING: "starting",
-    common_pb2.SLOT_STATE_STOPPED: "stopped",
-    common_pb2.SLOT_STATE_FAILED: "failed",
-    common_pb2.SLOT_STATE_DRAINING: "draining",
-    common_pb2.SLOT_STATE_UNSPECIFIED: "-",
-}
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
+
+
+def slot(value: int) -> str:
+    """``blue``, ``green`` or ``-``."""
+    return enum_word(common_pb2.Slot, value)
+
+
+def slot_state(value: int) -> str:
+    """``healthy``, ``unhealthy``, ``starting``, ``stopped``, ``failed``, ``draining`` or ``-``."""
+    return enum_word(common_pb2.SlotState, value)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,14 +49,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def status_doc(st: common_pb2.ServiceStatus) -> dict[str, Any]:
     return {
-        "active_slot": SLOT[st.active_slot],
+        "active_slot": slot(st.active_slot),
         "active_version": st.active_version,
         "previous_version": st.previous_version,
         "phase": st.phase,
         "slots": [
             {
-                "slot": SLOT[s.slot],
-                "state": STATE[s.state],
+                "slot": slot(s.slot),
+                "state": slot_state(s.state),
                 "version": s.version,
                 "port": s.port,
                 "pid": s.pid,
@@ -108,9 +109,9 @@ def show(args: argparse.Namespace, client: Client, out: Output) -> int:
             rows.append(
                 [
                     h.host_id,
-                    SLOT[s.slot] + active,
+                    slot(s.slot) + active,
                     s.version or "-",
-                    STATE[s.state],
+                    slot_state(s.state),
                     str(s.pid or "-"),
                     str(s.restarts),
                     str(s.active_connections),

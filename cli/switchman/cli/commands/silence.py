@@ -6,14 +6,16 @@ import argparse
 import re
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, iso
-from switchman.controller.notify.matchers import MatcherError, parse_matcher
-from switchman.controller.promql.ast import Matcher
 from switchman.proto.durations import parse_duration_ms
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
+    from switchman.controller.promql.ast import Matcher
 
 SYNTAX = "NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX"
 _OPERATOR_TYPO = re.compile(r"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(?P<op>(?>=~|!~|!=|=)\s*[=!~]+)")
@@ -52,6 +54,8 @@ def parse_matchers(texts: list[str]) -> list[Matcher]:
 
     :raises CliError: (usage) naming the matcher and showing the syntax.
     """
+    from switchman.controller.notify.matchers import MatcherError, parse_matcher  # with the controller's PromQL
+
     out = []
     for text in texts:
         typo = _OPERATOR_TYPO.match(text)

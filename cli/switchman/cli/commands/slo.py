@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, bar, iso
-from switchman.controller.slo.spec import SLOSpecError, parse_slo_file
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 NO_SLOS = (
     "no SLOs are loaded: add slo_files (or --slo-file) to the controller's config "
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def check(args: argparse.Namespace, client: Client | None, out: Output) -> int:
+    from switchman.controller.slo.spec import SLOSpecError, parse_slo_file  # the parser ships with the controller
+
     failed = False
     for f in args.files:
         try:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from switchman.cli.client import Client
 from switchman.cli.errors import EXIT_OK
+from switchman.cli.protos import ops_pb2
 from switchman.cli.render import Output, iso
-from switchman.proto.v1 import ops_pb2
+
+if TYPE_CHECKING:
+    from switchman.cli.client import Client
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
