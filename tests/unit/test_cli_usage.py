@@ -79,3 +79,13 @@ def test_no_help_text_cites_the_spec() -> None:
         assert not cited, (parser.prog, cited)
     sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
     assert all("SPEC" not in (c.help or "") for c in sub._choices_actions)
+
+
+def test_completion_offers_the_global_flags_after_a_command_but_no_hidden_flag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    query = next(line for line in script.splitlines() if line.strip().startswith("query)"))
+    assert "--range" in query and "--output" in query and "--controller" in query
+    assert "--ca " not in script and '--ca"' not in script

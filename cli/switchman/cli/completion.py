@@ -15,7 +15,7 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
                 for a in sub._actions:
                     if isinstance(a, argparse._SubParsersAction):
                         words += list(a.choices)
-                    else:
+                    elif a.help is not argparse.SUPPRESS:
                         words += [o for o in a.option_strings if o.startswith("--")]
                 out[name] = words
     return out
@@ -23,7 +23,9 @@ def _commands(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
     cmds = _commands(parser)
-    globals_ = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    globals_ = [
+        o for a in parser._actions if a.help is not argparse.SUPPRESS for o in a.option_strings if o.startswith("--")
+    ]
     cases = "\n".join(f'        {name}) words="{" ".join(words)}" ;;' for name, words in sorted(cmds.items()))
     body = f"""_switchman() {{
     local cur cmd words
