@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -52,6 +53,18 @@ from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import agent_pb2_grpc
 
 log = logging.getLogger(__name__)
+
+
+async def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether ``host:port`` accepts a TCP connection (closed again at once)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
 
 
 class AgentDaemon:
@@ -334,7 +347,10 @@ class AgentDaemon:
         loop = asyncio.get_running_loop()
         # few blocking jobs (collect, spool, scrape) run at once; each idle worker thread costs memory
         loop.set_default_executor(ThreadPoolExecutor(max_workers=3, thread_name_prefix="agent-io"))
-        self._channel = create_channel(self.config.controller, self.tls, server_name=CONTROLLER_IDENTITY)
+        # the breaker paces the calls: the channel's own backoff must not hold back a retry
+        self._channel = create_channel(
+            self.config.controller, self.tls, server_name=CONTROLLER_IDENTITY, max_reconnect_backoff_ms=1000
+        )
         self.link = ControllerLink(
             self._channel,
             self.spool,
@@ -342,6 +358,7 @@ class AgentDaemon:
             push_timeout=self.config.push_timeout,
             backoff_cap=self.config.backoff_cap,
             explain=self.link_diagnosis.explain,
+            port_open=functools.partial(port_accepts, *split_host_port(self.config.controller)),
         )
         for finding in await asyncio.to_thread(self.link_diagnosis.check_certificates):
             log.log(finding.level, "%s", finding.message)

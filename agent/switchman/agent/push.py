@@ -65,6 +65,10 @@ def coalesce(entries: list[SpoolEntry]) -> controller_pb2.TelemetryBatch:
     return out
 
 
+PORT_PROBE_S = 1.0  # while backing off, how often the controller's port is tried
+COMEBACK_JITTER_S = 1.0  # a fleet of agents spreads its first retries over this window
+
+
 class ControllerLink:
     """Owns the register/heartbeat/push loops. ``wake()`` after appending to the spool."""
 
@@ -79,10 +83,16 @@ class ControllerLink:
         heartbeat_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         explain: Callable[[str], Awaitable[str]] | None = None,
+        port_open: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         """``explain(grpc_message)`` says why the controller cannot be reached (TLS
-        mistakes, expired certificates); it is awaited after UNAVAILABLE errors."""
+        mistakes, expired certificates); it is awaited after UNAVAILABLE errors.
+        ``port_open()`` tells whether the controller's port accepts a TCP
+        connection: while the backoff waits, it is tried every second, and
+        when the port starts accepting again the next attempt comes within
+        :data:`COMEBACK_JITTER_S` instead of after the grown delay."""
         self._explain = explain
+        self._port_open = port_open
         self._stub = controller_pb2_grpc.ControllerStub(channel)
         self._spool = spool
         self._identity = identity
@@ -156,7 +166,7 @@ class ControllerLink:
                 continue
             wait = self.breaker.remaining()
             if wait > 0:
-                await self._sleep(wait, wakeable=False)
+                await self._back_off(wait)
                 continue
             try:
                 if not self._synced:
@@ -167,6 +177,24 @@ class ControllerLink:
                 continue
             if not more:
                 await self._sleep(self._heartbeat_interval, wakeable=True)
+
+    async def _back_off(self, wait: float) -> None:
+        """Wait ``wait`` seconds, or less once the controller's port starts
+        accepting connections after refusing them (a restarted controller)."""
+        if self._port_open is None or wait <= PORT_PROBE_S:
+            await self._sleep(wait, wakeable=False)
+            return
+        was_closed = False
+        while not self._stop.is_set() and self.breaker.remaining() > 0:
+            await self._sleep(min(PORT_PROBE_S, self.breaker.remaining()), wakeable=False)
+            if self.breaker.remaining() <= 0:
+                return
+            if not await self._port_open():
+                was_closed = True
+            elif was_closed:
+                log.info("the controller's port accepts connections again: retrying now")
+                await self._sleep(self.breaker.retry_soon(COMEBACK_JITTER_S), wakeable=False)
+                return
 
     async def _heartbeat_loop(self) -> None:
         while not self._stop.is_set():

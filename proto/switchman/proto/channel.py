@@ -120,14 +120,24 @@ def create_channel(
     *,
     server_name: str | None = None,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    max_reconnect_backoff_ms: int = 0,
 ) -> grpc.aio.Channel:
     """A ``grpc.aio`` channel to ``target``; mutual TLS when ``tls`` is given.
 
     ``server_name`` overrides the name checked against the server's
-    certificate (agents check the controller's fixed identity). Create it
-    inside the running event loop.
+    certificate (agents check the controller's fixed identity).
+    ``max_reconnect_backoff_ms`` caps gRPC's own reconnect backoff, for a
+    caller that paces its calls itself (the agent's circuit breaker): then a
+    call made after the peer returns is not held up by the channel's longer
+    backoff. Create it inside the running event loop.
     """
     options, creds = _channel_args(tls, server_name, max_message_bytes)
+    if max_reconnect_backoff_ms:
+        options += [
+            ("grpc.initial_reconnect_backoff_ms", min(1000, max_reconnect_backoff_ms)),
+            ("grpc.min_reconnect_backoff_ms", min(1000, max_reconnect_backoff_ms)),
+            ("grpc.max_reconnect_backoff_ms", max_reconnect_backoff_ms),
+        ]
     if creds is None:
         return grpc.aio.insecure_channel(target, options=options)
     return grpc.aio.secure_channel(target, creds, options=options)
