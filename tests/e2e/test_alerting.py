@@ -68,6 +68,39 @@ def test_alerts_fire_survive_kill9_and_bad_reloads_are_refused(tmp_path: Path, d
     assert alerts() and ctl.alive()
     audit = json.loads(run(*cli, "-o", "json", "audit", "list").stdout)
     assert audit[-1]["action"] == "ReloadConfig" and audit[-1]["result"].startswith("refused: ")
+    assert audit[-1]["target"] == "the command line (no config file)", "no made-up /etc path"
     assert ctl.terminate() == 0
     bad = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "invalid rule files" in bad.stderr and "rules.yml:6:" in bad.stderr
+
+
+ALWAYS = """groups:
+  - name: added
+    interval: 1s
+    rules:
+      - alert: AddedLater
+        expr: vector(1)
+"""
+
+
+def test_a_rule_glob_added_to_the_config_file_is_loaded_on_sighup(tmp_path: Path, daemons: list[Daemon]) -> None:
+    config = tmp_path / "controller.toml"
+    config.write_text("rule_files = []\n")
+    port = free_port()
+    ctl = Daemon(controller_argv(tmp_path / "c", port, None, "--config", str(config)), tmp_path / "c.log")
+    daemons.append(ctl.start())
+    wait_until((tmp_path / "c" / "admin.token").exists, 15)
+    cli = ["--insecure", "--controller", f"127.0.0.1:{port}", "--token-file", str(tmp_path / "c" / "admin.token")]
+    (tmp_path / "rules.d").mkdir()
+    (tmp_path / "rules.d" / "added.yml").write_text(ALWAYS)
+    config.write_text(f'rule_files = ["{tmp_path / "rules.d"}/*.yml"]\n')
+    assert ctl.proc is not None
+    ctl.proc.send_signal(1)
+
+    def names() -> list[object]:
+        r = run(*cli, "-o", "json", "alerts")
+        return [a["labels"]["alertname"] for a in json.loads(r.stdout)] if r.returncode == 0 else []
+
+    assert wait_until(lambda: "AddedLater" in names(), 20, what="the new glob's rule firing")
+    audit = json.loads(run(*cli, "-o", "json", "audit", "list").stdout)
+    assert (audit[-1]["action"], audit[-1]["target"], audit[-1]["result"]) == ("ReloadConfig", str(config), "ok")

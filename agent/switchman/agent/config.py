@@ -76,9 +76,10 @@ def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
     :raises ConfigError: one clear line naming the file or flag and the key.
     """
     file_values: dict[str, object] = {}
-    source = path or DEFAULT_PATH
-    if path is not None or Path(DEFAULT_PATH).exists():
-        file_values = load_toml(source)
+    read = path is not None or Path(DEFAULT_PATH).exists()
+    source = (path or DEFAULT_PATH) if read else "the command line (no config file)"
+    if read:
+        file_values = load_toml(path or DEFAULT_PATH)
     v = build(KEYS, file_values, flags, source)
     if not v["controller"]:
         raise ConfigError(f"{source}: key 'controller' is required (or --controller HOST:PORT)")

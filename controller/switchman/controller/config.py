@@ -86,9 +86,10 @@ class ControllerConfig:
 def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) -> ControllerConfig:
     """:raises ConfigError: one clear line naming the file or flag and the key."""
     file_values: dict[str, object] = {}
-    source = path or DEFAULT_PATH
-    if path is not None or Path(DEFAULT_PATH).exists():
-        file_values = load_toml(source)
+    read = path is not None or Path(DEFAULT_PATH).exists()
+    source = (path or DEFAULT_PATH) if read else "the command line (no config file)"
+    if read:
+        file_values = load_toml(path or DEFAULT_PATH)
     v = build(KEYS, file_values, flags, source)
     for key in ("heartbeat_interval", "heartbeat_ttl", "raw_retention"):
         if v.get_float(key) <= 0:

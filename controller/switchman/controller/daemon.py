@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ class ControllerDaemon:
         self._stop = asyncio.Event()
         self.port = 0
         self.ops_port = 0
+        self.metrics_port = 0
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -156,6 +158,7 @@ class ControllerDaemon:
         if cfg.metrics_listen:
             host, mport = split_host_port(cfg.metrics_listen)
             http_server, _ = start_http_server(mport, addr=host, registry=self.metrics.registry)
+            self.metrics_port = int(http_server.server_address[1])
 
         scheduler = self._start_scheduler(loop)
 
@@ -168,7 +171,7 @@ class ControllerDaemon:
             split_host_port(cfg.listen)[0],
             self.port,
             f", the CLI on {split_host_port(cfg.ops_listen)[0]}:{self.ops_port}" if self.ops_port else "",
-            cfg.metrics_listen or "off",
+            f"{split_host_port(cfg.metrics_listen)[0]}:{self.metrics_port}" if cfg.metrics_listen else "off",
         )
         if cfg.insecure:
             log.warning("--insecure: plaintext gRPC, no certificates (allowed because every address is loopback)")
@@ -318,17 +321,25 @@ class ControllerDaemon:
         self.core.dispatcher.configure(notifiers, inhibit, self.core.db.reader())
         log.info("%d notifier(s), %d inhibition rule(s)", len(notifiers), len(inhibit))
 
-    def _reload_notifiers(self) -> str:
-        """Re-read the config file for notifiers and inhibition rules; a bad file keeps the running ones."""
-        if self._reread is None:
-            return ""
+    def _reload_notifiers(self, cfg: ControllerConfig) -> str:
+        """Notifiers and inhibition rules from the re-read config; a bad one keeps the running ones."""
         try:
-            cfg = self._reread()
             self._configure_notifiers(cfg)
         except (ConfigError, ValueError) as exc:
             log.error("reload refused, keeping the running notifiers: %s", exc)
             return f"notifiers refused: {exc}"
         return ""
+
+    def _reread_config(self, refused: list[str]) -> ControllerConfig | None:
+        """The config file again (None, with the reason in ``refused``, when it is invalid)."""
+        if self._reread is None:
+            return None
+        try:
+            return self._reread()
+        except (ConfigError, ValueError) as exc:
+            log.error("reload refused, keeping the running configuration: %s", exc)
+            refused.append(f"config refused: {exc}")
+            return None
 
     def _schedule_drills(self) -> None:
         for job in self._scheduler.get_jobs():
@@ -355,32 +366,42 @@ class ControllerDaemon:
         log.info("scheduled drill %r started as drill %d", spec.title, j.id)
 
     def reload(self) -> None:
-        """SIGHUP: rule files, notifiers and inhibition rules (SLOs and drills
-        as they arrive). An invalid file keeps the running set; the outcome is
-        audited."""
+        """SIGHUP: re-read the config file (its rule, SLO and drill globs, its
+        notifiers and inhibition rules; flags still win), then every rule, SLO
+        and drill file those globs match now. Each part that is invalid keeps
+        its running set; the outcome is audited."""
         self.notifier.reloading()
-        result = "ok"
+        refused: list[str] = []
         if self.core.ready:
-            result = self._reload_notifiers() or result
+            cfg = self._reread_config(refused)
+            if cfg is not None:
+                refused.append(self._reload_notifiers(cfg))
+                self.config = replace(
+                    self.config, rule_files=cfg.rule_files, slo_files=cfg.slo_files, drill_files=cfg.drill_files
+                )
         if self.core.ready and hasattr(self, "rules"):
+            self.rules.patterns = list(self.config.rule_files)
+            self.drill_files.patterns = list(self.config.drill_files)
             slo_errors = self._load_slos()
             if slo_errors:
-                result = ("refused: " + "; ".join(slo_errors))[:900]
+                refused.append("SLOs refused: " + "; ".join(slo_errors))
                 log.error("reload refused, keeping the running SLOs:\n  %s", "\n  ".join(slo_errors))
             errors = self.rules.load()
             if errors:
-                result = ("refused: " + "; ".join(errors))[:900] + ("" if result == "ok" else f"; {result}")
+                refused.append("rules refused: " + "; ".join(errors))
                 log.error("reload refused, keeping the running rules:\n  %s", "\n  ".join(errors))
             else:
                 self._schedule_rules()
-                log.info("reloaded %d rule group(s)", len(self.rules.groups))
+                log.info("reloaded %d rule group(s) from %s", len(self.rules.groups), self.config.source)
             drill_errors = self.drill_files.load()
             if drill_errors:
-                result = ("refused: " + "; ".join(drill_errors))[:900] if result == "ok" else result
+                refused.append("drills refused: " + "; ".join(drill_errors))
                 log.error("reload refused, keeping the running drill files:\n  %s", "\n  ".join(drill_errors))
             else:
                 self._schedule_drills()
         if self.core.ready:
+            parts = [r for r in refused if r]
+            result = ("refused: " + "; ".join(parts))[:900] if parts else "ok"
             task = asyncio.ensure_future(
                 self.core.audit.append(
                     self.core.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", result
