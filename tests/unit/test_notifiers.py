@@ -159,9 +159,12 @@ def test_matchers_parse_like_amtool() -> None:
     assert str(parse_matcher("alertname=Down")) == 'alertname="Down"'
     assert str(parse_matcher('host=~"web-.*"')) == 'host=~"web-.*"'
     assert parse_matcher("severity!=info").matches("page")
-    for bad in ("=x", "a", "9a=b", "a=~(", "a<>b"):
+    for bad in ("=x", "a", "9a=b", "a=~(", "a<>b", "alertname==Foo", "a=!b", "a!=~b"):
         with pytest.raises(MatcherError):
             parse_matcher(bad)
+    with pytest.raises(MatcherError, match='quote a value that really starts with it: alertname="=Foo"'):
+        parse_matcher("alertname==Foo")
+    assert parse_matcher('alertname="=Foo"').matches("=Foo")  # quoted, it is the value
 
 
 def test_silence_mutes_only_while_active_and_only_matching_alerts() -> None:

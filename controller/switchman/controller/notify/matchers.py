@@ -25,6 +25,11 @@ def parse_matcher(text: str) -> Matcher:
     if m is None:
         raise MatcherError(f"matcher {text!r}: expected NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX")
     name, op, value = m.groups()
+    if value[:1] in ("=", "!", "~"):  # `alertname==Foo`, `a=!b`: a typo, not the value "=Foo"
+        raise MatcherError(
+            f"matcher {text!r}: the value starts with {value[0]!r}; expected NAME=VALUE, NAME!=VALUE,"
+            f' NAME=~REGEX or NAME!~REGEX (quote a value that really starts with it: {name}{op}"{value}")'
+        )
     if len(value) >= 2 and value[0] == value[-1] == '"':
         try:
             value = json.loads(value)
