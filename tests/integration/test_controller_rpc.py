@@ -11,10 +11,10 @@ from pathlib import Path
 
 import grpc
 import pytest
+from switchman.controller.agents import GrpcAgentGateway
 from switchman.controller.core import Core
 from switchman.controller.daemon import assemble
 from switchman.controller.rollouts.executor import RolloutManager
-from switchman.controller.services import AgentClients
 from switchman.proto.channel import create_channel, listen, set_serving
 from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 
@@ -35,7 +35,7 @@ async def controller(tmp_path: Path, max_message_bytes: int = 4 * 1024 * 1024) -
     port = listen(server, "127.0.0.1:0", None)
     await server.start()
     await asyncio.to_thread(core.open)
-    core.rollouts = RolloutManager(core, AgentClients(None), set)
+    core.rollouts = RolloutManager(core, GrpcAgentGateway(lambda h: core.fleet.get(h), None), set)
     await core.tokens.ensure_admin_file(tmp_path / "admin.token", core.clock_ms())
     await set_serving(health, True)
     channel = create_channel(f"127.0.0.1:{port}", None)

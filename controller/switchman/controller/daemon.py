@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from grpc_health.v1._async import HealthServicer
 from prometheus_client import Histogram, start_http_server
+from switchman.controller.agents import AgentGateway, GrpcAgentGateway
 from switchman.controller.alerts.manager import RuleManager
 from switchman.controller.chaos.drills import DrillRunner
 from switchman.controller.chaos.files import DrillFiles
@@ -34,7 +35,6 @@ from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.security.certs import CertWatch
 from switchman.controller.server import ControllerServicer, OpsServicer
-from switchman.controller.services import AgentClients
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
 from switchman.controller.slo.spec import load_slo_files
 from switchman.proto.channel import (
@@ -70,7 +70,7 @@ FEATURES = [
 
 
 def assemble(
-    core: Core, max_message_bytes: int, push_seconds: Histogram | None = None, agents: AgentClients | None = None
+    core: Core, max_message_bytes: int, push_seconds: Histogram | None = None, agents: AgentGateway | None = None
 ) -> tuple[Any, HealthServicer]:
     """The gRPC server with every service the controller serves (not yet bound)."""
     server = create_server(
@@ -141,7 +141,8 @@ class ControllerDaemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
-        agents = AgentClients(self.tls)  # the controller's certificate, checking each agent's name
+        # the controller's certificate, checking each agent's name against its host id
+        agents = GrpcAgentGateway(lambda h: self.core.fleet.get(h), self.tls)  # noqa: PLW0108 (fleet: made at open)
         server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds, agents)
         # agents (and a CLI holding a certificate) on `listen`, mutual TLS; the
         # CLI with only ca.pem and a token on `ops_listen` (ADR 0006)
@@ -194,7 +195,7 @@ class ControllerDaemon:
         log.info("stopped")
         return 0
 
-    async def _start_parts(self, agents: AgentClients) -> None:
+    async def _start_parts(self, agents: AgentGateway) -> None:
         """Rules (state restored), notifiers, rollouts (resumed), drills (unfinished ones cleared)."""
         cfg = self.config
         self.rules = RuleManager(self.core, cfg.rule_files)

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
+from switchman.controller.agents import AgentError, AgentGateway, GrpcAgentGateway
 from switchman.controller.alerts.manager import rule_key
 from switchman.controller.chaos.faults import FaultOps
 from switchman.controller.chaos.rpc import ChaosRpcs
@@ -30,7 +31,7 @@ from switchman.controller.rpc_base import Ctx, audit_call, rpc
 from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
-from switchman.controller.services import AgentClients, ServiceRegistry
+from switchman.controller.services import ServiceRegistry
 from switchman.controller.slo.report import summary
 from switchman.controller.slo.rpc import SLORpcs
 from switchman.controller.store.backup import stream_backup
@@ -51,7 +52,7 @@ from switchman.proto.channel import (
 )
 from switchman.proto.services import to_proto
 from switchman.proto.unimplemented import fill_unimplemented
-from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
+from switchman.proto.v1 import agent_pb2, common_pb2, controller_pb2, controller_pb2_grpc, ops_pb2, ops_pb2_grpc
 from switchman.proto.validate import check_identifier, check_labels
 
 log = logging.getLogger(__name__)
@@ -163,13 +164,13 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
         self,
         core: Core,
         features: list[str],
-        agents: AgentClients | None = None,
+        agents: AgentGateway | None = None,
     ) -> None:
         self.core = core
         self.features = features
         self.queries = QueryService(core)
         self.services = ServiceRegistry(core)
-        self.agents = agents or AgentClients(None)
+        self.agents: AgentGateway = agents or GrpcAgentGateway(lambda h: core.fleet.get(h), None)  # noqa: PLW0108
         self.faults = core.faults or FaultOps(core, self.agents)
         core.faults = self.faults
         fill_unimplemented(
@@ -321,8 +322,8 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
             if not self.core.fleet.is_up(host):
                 continue
             try:
-                statuses = await services_mod.host_services(self.core, self.agents, host.host_id)
-            except grpc.aio.AioRpcError:
+                statuses = await self.agents.services(host.host_id)
+            except AgentError:
                 continue
             for st in statuses:
                 if st.name == request.name:
@@ -336,10 +337,11 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
     @rpc
     async def SwitchHost(self, request: ops_pb2.SwitchHostRequest, context: Ctx) -> ops_pb2.SwitchHostResponse:
         spec = (await self.services.current(request.service)).spec
-        result = await services_mod.switch_host(
-            self.core, self.agents, spec, request.host_id, request.version, request.rollback
+        out = await services_mod.switch_host(
+            self.core.fleet, self.agents, spec, request.host_id, request.version, request.rollback
         )
-        await self._event(request.host_id, spec.name, "rollback" if request.rollback else "switch", result.message)
+        await self._event(request.host_id, spec.name, "rollback" if request.rollback else "switch", out.message)
+        result = agent_pb2.SwitchResponse(status=out.status, changed=out.changed, message=out.message)
         return ops_pb2.SwitchHostResponse(result=result)
 
     async def _event(self, host_id: str, service: str, kind: str, message: str) -> None:

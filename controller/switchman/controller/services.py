@@ -7,15 +7,11 @@ import asyncio
 import sqlite3
 from dataclasses import dataclass
 
-import grpc
+from switchman.controller.agents import AgentGateway, SwitchOutcome
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
-from switchman.controller.fleet import Host
-from switchman.proto.channel import TlsMaterial, create_channel
-from switchman.proto.services import ServiceDef, SpecError, parse_toml, to_proto
-from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
-
-AGENT_CALL_TIMEOUT = 10.0
+from switchman.controller.fleet import Fleet, Host
+from switchman.proto.services import ServiceDef, SpecError, parse_toml
 
 
 @dataclass(frozen=True)
@@ -120,62 +116,17 @@ def port_clash(spec: ServiceDef, others: list[ServiceDef], hosts: list[Host]) ->
     return ""
 
 
-class AgentClients:
-    """Channels to agents at their advertised addresses, one per host,
-    checking the agent's certificate name against its host id."""
-
-    def __init__(self, tls: TlsMaterial | None) -> None:
-        self._tls = tls
-        self._channels: dict[tuple[str, str], grpc.aio.Channel] = {}
-
-    def stub(self, host_id: str, address: str) -> agent_pb2_grpc.AgentStub:
-        key = (host_id, address)
-        ch = self._channels.get(key)
-        if ch is None:
-            ch = create_channel(address, self._tls, server_name=host_id if self._tls else None)
-            self._channels[key] = ch
-        return agent_pb2_grpc.AgentStub(ch)
-
-    async def close(self) -> None:
-        for ch in self._channels.values():
-            await ch.close(None)
-        self._channels.clear()
-
-
 async def switch_host(
-    core: Core, agents: AgentClients, spec: ServiceDef, host_id: str, version: str, rollback: bool
-) -> agent_pb2.SwitchResponse:
-    host = core.fleet.get(host_id)
-    if not core.fleet.is_up(host):
+    fleet: Fleet, agents: AgentGateway, spec: ServiceDef, host_id: str, version: str, rollback: bool
+) -> SwitchOutcome:
+    """One host, by hand (`switchman service switch|rollback`).
+
+    :raises Conflict: the host is down; :raises AgentError: the agent could not."""
+    if not fleet.is_up(fleet.get(host_id)):
         raise Conflict(f"host {host_id!r} is down")
-    stub = agents.stub(host_id, host.address)
-    try:
-        resp: agent_pb2.SwitchResponse
-        if rollback:
-            resp = await stub.Rollback(
-                agent_pb2.RollbackRequest(service=spec.name), timeout=spec.healthy_deadline_ms / 1000 + 60
-            )
-            return resp
-        if not version:
-            raise InvalidArgument("version: required")
-        resp = await stub.Switch(
-            agent_pb2.SwitchRequest(spec=to_proto(spec), version=version, healthy_deadline_ms=spec.healthy_deadline_ms),
-            timeout=spec.healthy_deadline_ms / 1000 + spec.drain_timeout_ms / 1000 + 30,
-        )
-        return resp
-    except grpc.aio.AioRpcError as exc:
-        code = exc.code()
-        detail = f"host {host_id}: {exc.details()}"
-        if code in (grpc.StatusCode.INVALID_ARGUMENT,):
-            raise InvalidArgument(detail) from None
-        if code is grpc.StatusCode.NOT_FOUND:
-            raise NotFound(detail) from None
-        raise Conflict(detail) from None
-
-
-async def host_services(core: Core, agents: AgentClients, host_id: str) -> list[common_pb2.ServiceStatus]:
-    host = core.fleet.get(host_id)
-    resp = await agents.stub(host_id, host.address).ListServices(
-        agent_pb2.ListAgentServicesRequest(), timeout=AGENT_CALL_TIMEOUT
-    )
-    return list(resp.services)
+    if rollback:
+        return await agents.rollback(host_id, spec.name, spec.healthy_deadline_ms / 1000 + 60)
+    if not version:
+        raise InvalidArgument("version: required")
+    timeout = spec.healthy_deadline_ms / 1000 + spec.drain_timeout_ms / 1000 + 30
+    return await agents.switch(host_id, spec, version, spec.healthy_deadline_ms, timeout)

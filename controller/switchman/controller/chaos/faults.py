@@ -10,30 +10,20 @@ import json
 import logging
 import sqlite3
 
-import grpc
+from switchman.controller.agents import AgentError, AgentGateway
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
-from switchman.controller.services import AgentClients
-from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
+from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
 
 AGENT_TIMEOUT_S = 10.0
 
 
-def _translate(host_id: str, exc: grpc.aio.AioRpcError) -> Exception:
-    detail = f"host {host_id}: {exc.details()}"
-    if exc.code() is grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(detail)
-    if exc.code() is grpc.StatusCode.NOT_FOUND:
-        return NotFound(detail)
-    return Conflict(f"host {host_id}: {exc.code().name}: {exc.details()}")
-
-
 class FaultOps:
-    def __init__(self, core: Core, clients: AgentClients) -> None:
+    def __init__(self, core: Core, agents: AgentGateway) -> None:
         self._core = core
-        self._clients = clients
+        self._agents = agents
         self._injected: dict[str, common_pb2.Fault] = {}  # for the status screen: what this controller applied
 
     def active(self) -> list[common_pb2.Fault]:
@@ -41,10 +31,6 @@ class FaultOps:
         for fid in [fid for fid, f in self._injected.items() if f.expires_at_ms <= now]:
             del self._injected[fid]
         return sorted(self._injected.values(), key=lambda f: f.expires_at_ms)
-
-    def _stub(self, host_id: str) -> agent_pb2_grpc.AgentStub:
-        host = self._core.fleet.get(host_id)
-        return self._clients.stub(host_id, host.address)
 
     def _up(self, host_id: str = "") -> list[str]:
         fleet = self._core.fleet
@@ -61,12 +47,7 @@ class FaultOps:
         running = rollouts.active_for(spec.service) if rollouts is not None and spec.service else None
         if running is not None and not force:
             raise Conflict(f"rollout {running.id} of {spec.service} is in progress; wait for it or use --force")
-        try:
-            fault: common_pb2.Fault = await self._stub(host_id).InjectFault(
-                agent_pb2.InjectFaultRequest(spec=spec), timeout=AGENT_TIMEOUT_S
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise _translate(host_id, exc) from None
+        fault = await self._agents.inject_fault(host_id, spec, AGENT_TIMEOUT_S)
         self._injected[fault.id] = fault
         await self._event(
             host_id, spec.service, "chaos.fault", f"{spec.kind} injected for {spec.duration_ms // 1000}s", fault.id
@@ -78,15 +59,12 @@ class FaultOps:
 
         async def one(h: str) -> list[common_pb2.Fault]:
             try:
-                resp = await self._stub(h).ListFaults(
-                    agent_pb2.ListFaultsRequest(include_reverted=include_reverted), timeout=AGENT_TIMEOUT_S
-                )
-            except grpc.aio.AioRpcError as exc:
+                return await self._agents.list_faults(h, include_reverted, AGENT_TIMEOUT_S)
+            except AgentError as exc:
                 if host_id:
-                    raise _translate(h, exc) from None
-                log.warning("listing faults on %s: %s", h, exc.code().name)
+                    raise
+                log.warning("listing faults: %s", exc)
                 return []
-            return list(resp.faults)
 
         return [f for batch in await asyncio.gather(*(one(h) for h in hosts)) for f in batch]
 
@@ -97,11 +75,10 @@ class FaultOps:
 
         async def one(h: str) -> list[common_pb2.Fault]:
             try:
-                resp = await self._stub(h).HaltFaults(agent_pb2.HaltFaultsRequest(), timeout=AGENT_TIMEOUT_S)
-            except grpc.aio.AioRpcError as exc:
-                log.error("halting faults on %s failed: %s (its own timers still revert them)", h, exc.code().name)
+                return await self._agents.halt_faults(h, AGENT_TIMEOUT_S)
+            except AgentError as exc:
+                log.error("halting faults failed: %s (its own timers still revert them)", exc)
                 return []
-            return list(resp.reverted)
 
         halted = [f for batch in await asyncio.gather(*(one(h) for h in hosts)) for f in batch]
         for f in halted:
@@ -112,10 +89,8 @@ class FaultOps:
     async def clear(self, host_id: str, fault_id: str) -> common_pb2.Fault | None:
         """Revert one fault now; None when the agent cannot be reached (its own timer still reverts it)."""
         try:
-            fault: common_pb2.Fault = await self._stub(host_id).ClearFault(
-                agent_pb2.ClearFaultRequest(id=fault_id), timeout=AGENT_TIMEOUT_S
-            )
-        except (grpc.aio.AioRpcError, NotFound) as exc:
+            fault = await self._agents.clear_fault(host_id, fault_id, AGENT_TIMEOUT_S)
+        except (AgentError, NotFound) as exc:
             log.error("clearing fault %s on %s failed: %s (its own timer still reverts it)", fault_id, host_id, exc)
             return None
         self._injected.pop(fault_id, None)

@@ -12,8 +12,9 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from switchman.controller.agents import AgentGateway
 from switchman.controller.alerts.engine import Alert
 from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
@@ -23,16 +24,27 @@ from switchman.controller.rollouts.machine import Converge, Machine, TransitionE
 from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
 from switchman.controller.rollouts.planner import plan
 from switchman.controller.rollouts.store import RolloutStore
-from switchman.controller.services import AgentClients, ServiceRegistry
+from switchman.controller.services import ServiceRegistry
 from switchman.proto.services import ServiceDef
 from switchman.proto.validate import ValidationError, check_identifier
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.25
 WATCH_POLL_S = 5.0
-HEALTH_EVERY_MS = 1000
-ANALYSIS_EVERY_MS = 2000
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How often the executor looks: ticks, health checks, analysis, and the
+    retry of an agent that is busy or unreachable (tests run faster)."""
+
+    tick_s: float = 0.25
+    health_every_ms: int = 1000
+    analysis_every_ms: int = 2000
+    retry_s: float = 0.5
+    converge_slack_s: float = 10.0  # a converge may take the healthy deadline, the drain and this
+
+
 SEVERITY = {"succeeded": 1, "rolled_back": 2, "failed": 3, "aborted": 2, "rolling_back": 2}
 
 
@@ -42,12 +54,15 @@ def check_version(version: str) -> None:
 
 
 class RolloutManager:
-    def __init__(self, core: Core, clients: AgentClients, alert_names: Callable[[], set[str]]) -> None:
+    def __init__(
+        self, core: Core, agents: AgentGateway, alert_names: Callable[[], set[str]], pace: Pace | None = None
+    ) -> None:
+        self.pace = pace or Pace()
         self.core = core
         assert core.writer is not None
         self.store = RolloutStore(core.writer)
         self.registry = ServiceRegistry(core)
-        self.agents = AgentOps(core.fleet, clients)
+        self.agents = AgentOps(agents, self.pace.retry_s)
         self._alert_names = alert_names
         self._machines: dict[int, Machine] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -272,7 +287,9 @@ class RolloutManager:
                 actions = []
                 for host, a in list(queued.items()):
                     if host not in pending:
-                        deadline = (r.options.healthy_deadline_ms + spec.drain_timeout_ms) / 1000 + 10
+                        deadline = (
+                            r.options.healthy_deadline_ms + spec.drain_timeout_ms
+                        ) / 1000 + self.pace.converge_slack_s
                         pending[host] = asyncio.create_task(
                             self.agents.converge(spec, host, a.version, deadline, functools.partial(self._record, m))
                         )
@@ -281,10 +298,10 @@ class RolloutManager:
                     if task.done():
                         del pending[host]
                         self._observe(m, task.result(), self.core.clock_ms())
-                if m.verifying() and now - last_health >= HEALTH_EVERY_MS:
+                if m.verifying() and now - last_health >= self.pace.health_every_ms:
                     last_health = now
                     await self._check_health(m)
-                if m.baking() and now - last_analysis >= ANALYSIS_EVERY_MS:
+                if m.baking() and now - last_analysis >= self.pace.analysis_every_ms:
                     last_analysis = now
                     verdicts = await asyncio.to_thread(
                         analysis.evaluate, r, self._alert_names(), self.core.evaluator, self._alerts, now
@@ -296,7 +313,7 @@ class RolloutManager:
                     return
                 wake = self._wake[rollout_id]
                 waits = [asyncio.ensure_future(wake.wait()), *pending.values()]
-                await asyncio.wait(waits, timeout=TICK_S, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(waits, timeout=self.pace.tick_s, return_when=asyncio.FIRST_COMPLETED)
                 waits[0].cancel()
                 wake.clear()
         finally:
