@@ -32,6 +32,20 @@ def check_identifier(field: str, value: str) -> str:
     return value
 
 
+def check_version(version: str) -> str:
+    """A version to deploy (it names a slot's release and a rollout's target):
+    1 to 128 printable characters, no spaces, no slashes.
+    """
+    if (
+        not version
+        or len(version) > MAX_NAME_LENGTH
+        or any(c in version for c in "/\\ ")
+        or not version.isprintable()  # no control characters: \r, \n, \t, \x00, ...
+    ):
+        raise ValidationError(f"version {version!r}: must be 1 to 128 printable characters without spaces or slashes")
+    return version
+
+
 def check_metric_name(value: str) -> str:
     if not _METRIC_NAME.fullmatch(value):
         raise ValidationError(f"metric name {value[:60]!r} is not a valid Prometheus metric name")

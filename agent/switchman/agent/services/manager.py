@@ -30,6 +30,7 @@ from switchman.agent.services.routers.haproxy import HaproxyRouter
 from switchman.agent.services.state import Phase, ServiceRecord, SlotRecord, StateStore
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.services import ServiceDef, SpecError, parse_toml
+from switchman.proto.validate import ValidationError, check_version
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +208,10 @@ class ServiceManager:
 
     # switch -----------------------------------------------------------------
     async def switch(self, spec: ServiceDef, version: str, healthy_deadline_s: float | None = None) -> SwitchResult:
-        if not version or len(version) > 128 or any(c in version for c in "/\\ \n\t"):
-            raise InvalidService(f"version {version!r}: must be 1 to 128 characters without spaces or slashes")
+        try:
+            check_version(version)
+        except ValidationError as exc:
+            raise InvalidService(str(exc)) from None
         deadline = healthy_deadline_s or spec.healthy_deadline_ms / 1000
         return await self._exclusive(spec.name, lambda: self._switch(spec, version, deadline))
 
