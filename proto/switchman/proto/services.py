@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from switchman.proto.durations import DurationError, parse_duration_ms
 from switchman.proto.probes import ProbeError, ProbeSpec, parse_probe
@@ -182,5 +182,5 @@ def from_proto(p: common_pb2.ServiceSpec) -> ServiceDef:
     """Re-validated from the TOML it was applied from (the file is the contract)."""
     if p.source_toml:
         s = parse_toml(p.source_toml, f"service {p.name}")
-        return ServiceDef(**{**s.__dict__, "revision": p.revision})
+        return replace(s, revision=p.revision)
     raise SpecError(f"service {p.name}: the spec carries no source_toml")

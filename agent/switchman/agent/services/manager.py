@@ -16,7 +16,7 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from switchman.agent.probes.checks import run_probe
@@ -367,7 +367,7 @@ class ServiceManager:
             except SpecError as exc:
                 log.error("cannot reconcile %s: %s", rec.name, exc)
                 continue
-            spec = ServiceDef(**{**spec.__dict__, "revision": rec.revision})
+            spec = replace(spec, revision=rec.revision)
             self._specs[rec.name] = spec
             try:
                 await self._reconcile_one(spec, rec)
