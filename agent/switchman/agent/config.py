@@ -15,6 +15,7 @@ from switchman.proto.settings import (
     check_resolvable,
     check_writable_dir,
     load_toml,
+    make_config,
 )
 from switchman.proto.validate import ValidationError, check_identifier
 
@@ -40,7 +41,7 @@ KEYS = (
     Key("shutdown_grace", "duration", 10.0, "grace period for in-flight work on SIGTERM"),
     Key("log_level", "str", "info", "debug | info | warning | error"),
     Key("log_format", "str", "text", "text | json"),
-    Key("probe", "tables", [], "[[probe]] tables (health probes)"),
+    Key("probe", "tables", [], "[[probe]] tables (health probes)", attr="probes"),
 )
 
 
@@ -96,26 +97,13 @@ def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
     check_common(v, source, [listen, v.get_str("controller"), v.get_str("advertise"), v.get_str("metrics_listen")])
     data_dir = Path(str(v["data_dir"]))
     check_writable_dir(data_dir, source)
-    return AgentConfig(
-        controller=str(v["controller"]),
-        listen=listen,
-        advertise=str(v["advertise"] or listen),
-        service_address=str(v["service_address"] or split_host_port(listen)[0]),
-        metrics_listen=str(v["metrics_listen"] or ""),
+    return make_config(
+        AgentConfig,
+        KEYS,
+        v,
+        advertise=v.get_str("advertise") or listen,
+        service_address=v.get_str("service_address") or split_host_port(listen)[0],
         data_dir=data_dir,
         host_id=host_id,
-        labels=v.get_labels("labels"),
-        interval=interval,
-        batch_max_samples=v.get_int("batch_max_samples"),
-        spool_max_bytes=v.get_int("spool_max_bytes"),
-        push_timeout=v.get_float("push_timeout"),
-        backoff_cap=v.get_float("backoff_cap"),
-        tls_dir=str(v["tls_dir"] or ""),
-        insecure=v.get_bool("insecure"),
-        max_fault_duration=v.get_float("max_fault_duration"),
-        shutdown_grace=v.get_float("shutdown_grace"),
-        log_level=str(v["log_level"]),
-        log_format=str(v["log_format"]),
-        probes=v.get_tables("probe"),
         source=source,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
 from switchman.proto.channel import split_host_port
-from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml
+from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml, make_config
 
 DEFAULT_PATH = "/etc/switchman/controller.toml"
 
@@ -116,32 +116,4 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
     data_dir = Path(str(v["data_dir"]))
     if check_dir:
         check_writable_dir(data_dir, source)
-    return ControllerConfig(
-        listen=str(v["listen"]),
-        ops_listen=ops_listen,
-        metrics_listen=str(v["metrics_listen"] or ""),
-        data_dir=data_dir,
-        rule_files=v.get_strlist("rule_files"),
-        slo_files=v.get_strlist("slo_files"),
-        drill_files=v.get_strlist("drill_files"),
-        slo_period=str(v["slo_period"]),
-        slo_interval=v.get_float("slo_interval"),
-        incident_severities=v.get_strlist("incident_severities"),
-        incident_priorities=dict(v.get_labels("incident_priorities")),
-        escalation_interval=v.get_float("escalation_interval"),
-        auto_resolve_after=v.get_float("auto_resolve_after"),
-        raw_retention=v.get_float("raw_retention"),
-        rollup_1m_retention=v.get_float("rollup_1m_retention"),
-        rollup_1h_retention=v.get_float("rollup_1h_retention"),
-        heartbeat_interval=v.get_float("heartbeat_interval"),
-        heartbeat_ttl=v.get_float("heartbeat_ttl"),
-        max_message_bytes=v.get_int("max_message_bytes"),
-        tls_dir=str(v["tls_dir"] or ""),
-        insecure=v.get_bool("insecure"),
-        shutdown_grace=v.get_float("shutdown_grace"),
-        log_level=str(v["log_level"]),
-        log_format=str(v["log_format"]),
-        notifiers=v.get_tables("notifiers"),
-        inhibit_rules=v.get_tables("inhibit_rules"),
-        source=source,
-    )
+    return make_config(ControllerConfig, KEYS, v, ops_listen=ops_listen, data_dir=data_dir, source=source)

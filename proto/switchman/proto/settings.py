@@ -1,8 +1,9 @@
 """Daemon configuration: a TOML file, overridden key by key by flags.
 
-Both daemons describe their keys with :class:`Key` and build a typed,
-frozen config with :func:`build`. Every error names the file (or ``flag``)
-and the key, and says what was expected.
+Both daemons describe their keys with :class:`Key`, check the values with
+:func:`build` and make their typed, frozen config from the same table with
+:func:`make_config`. Every error names the file (or ``flag``) and the key,
+and says what was expected.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from switchman.proto.channel import check_insecure_allowed, split_host_port
 from switchman.proto.durations import DurationError, parse_duration_s
 from switchman.proto.validate import ValidationError, check_labels
 
+C = TypeVar("C")
 Value = str | int | float | bool | list[str] | dict[str, str] | list[dict[str, object]] | None
 
 
@@ -151,12 +154,15 @@ PARSERS: dict[str, Callable[[object], Value]] = {
 
 @dataclass(frozen=True)
 class Key:
-    """One configuration key: its TOML name, kind (a key of :data:`PARSERS`) and default."""
+    """One configuration key: its TOML name, kind (a key of :data:`PARSERS`)
+    and default; ``attr`` is the config field it fills when that is not
+    named like the key (``probe`` tables fill ``probes``)."""
 
     name: str
     kind: str
     default: Value
     help: str = ""
+    attr: str = ""
 
 
 def check_resolvable(source: str, key: str, address: str) -> None:
@@ -223,6 +229,32 @@ class Values(dict[str, Value]):
     def get_tables(self, key: str) -> list[dict[str, object]]:
         v = self[key]
         return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+_TYPED: dict[str, Callable[[Values, str], object]] = {
+    "str": Values.get_str,
+    "address": Values.get_str,
+    "optional_address": Values.get_str,
+    "int": Values.get_int,
+    "size": Values.get_int,
+    "bool": Values.get_bool,
+    "duration": Values.get_float,
+    "labels": Values.get_labels,
+    "strlist": Values.get_strlist,
+    "tables": Values.get_tables,
+}
+
+
+def make_config(cls: Callable[..., C], keys: Sequence[Key], values: Values, **worked_out: object) -> C:
+    """The daemon's config: every key fills its field, typed by its kind (an
+    unset key of a string kind is ``""``); ``worked_out`` gives the fields
+    the loader computes (a default taken from another key, a path, the
+    source) and wins over a key of the same name.
+
+    :raises TypeError: a key without a field, or a field without a value.
+    """
+    typed = {key.attr or key.name: _TYPED[key.kind](values, key.name) for key in keys}
+    return cls(**(typed | worked_out))
 
 
 def build(
