@@ -24,7 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make `bench` importable
 from switchman.controller.alerts.manager import RuleManager
-from switchman.controller.core import Core
+from switchman.controller.store.storage import Storage
+from switchman.controller.wiring import Retention, make_evaluator
 
 from bench.common import report
 
@@ -54,8 +55,7 @@ def rule_text(i: int, distinct: bool) -> str:
     return text
 
 
-def populate(core: Core, hosts: int, now: int) -> int:
-    assert core.writer is not None
+def populate(storage: Storage, hosts: int, now: int) -> int:
 
     def job(conn: sqlite3.Connection) -> int:
         rows = []
@@ -63,7 +63,7 @@ def populate(core: Core, hosts: int, now: int) -> int:
             host = f"host-{h:05d}"
             for name in METRICS:
                 labels = (("host", host), ("role", f"r{h % 20}"))
-                sid = core.index.intern(conn, core.writer, name, labels, host, now)
+                sid = storage.index.intern(conn, storage.writer, name, labels, host, now)
                 for k in range(30):  # 10 minutes at 20 s
                     ts = now - 600_000 + k * 20_000
                     hot = h % 100 == 0  # 1 % of the fleet in trouble, as on a bad day
@@ -79,19 +79,19 @@ def populate(core: Core, hosts: int, now: int) -> int:
         conn.executemany("INSERT INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
         return len(rows)
 
-    return int(core.writer.submit(job).result())
+    return int(storage.writer.submit(job).result())
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-rules-"))
     try:
         now = int(time.time() * 1000)
-        core = Core(work, clock_ms=lambda: now)
-        core.open()
-        samples = populate(core, args.hosts, now)
+        storage = Storage.open(work / "controller.db")
+        samples = populate(storage, args.hosts, now)
         rules = "\n".join("      - " + rule_text(i, args.distinct) for i in range(args.rules))
         (work / "rules.yml").write_text(f"groups:\n  - name: bench\n    interval: 1m\n    rules:\n{rules}\n")
-        manager = RuleManager(core, [str(work / "rules.yml")])
+        evaluator = make_evaluator(storage, Retention(), lambda: now)
+        manager = RuleManager(storage, evaluator, lambda: now, [str(work / "rules.yml")])
         errors = manager.load()
         if errors:
             raise SystemExit("\n".join(errors))
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 asyncio.run(manager.evaluate_group(g))
             times.append(time.perf_counter() - t0)
         alerts = len(manager.alerts())
-        core.close()
+        storage.close()
         return {
             "distinct_expressions": args.distinct,
             "hosts": args.hosts,

@@ -44,14 +44,14 @@ from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.controller.alerts.engine import AlertingRule
 from switchman.controller.alerts.rules import Rule, load_rule_file
 from switchman.controller.config import KEYS as CONTROLLER_KEYS
-from switchman.controller.core import Core
 from switchman.controller.fleet import Host
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.promql import parse
 from switchman.controller.promql.evaluator import selectors
 from switchman.controller.promql.values import Sample
-from switchman.controller.slo.engine import SLOEngine, SLOState, WindowValue
+from switchman.controller.slo.engine import SLOState, WindowValue
 from switchman.controller.slo.spec import parse_slo_file
+from switchman.controller.wiring import Controller, ControllerRef, build, settings
 from switchman.proto.daemon import SystemdNotifier
 from switchman.proto.durations import format_duration_ms
 from switchman.proto.probes import ProbeOutcome, parse_probe
@@ -294,7 +294,7 @@ def seen_registry(metrics: Iterable[Metric]) -> list[Seen]:
     return out
 
 
-def computed_samples(core: Core) -> list[Sample]:
+def computed_samples(core: Controller) -> list[Sample]:
     """One step of an alerting rule and one SLO evaluation, as the controller writes them."""
     now = core.clock_ms()
     rule = Rule("HostDown", "alerting", parse("up == 0"), "up == 0", labels={"severity": "page"})
@@ -303,7 +303,7 @@ def computed_samples(core: Core) -> list[Sample]:
         "version: prometheus/v1\nservice: hello\nslos:\n  - {name: health, objective: 99, sli: {probe: {service: hello}}}\n",
         "docs.yml",
     )
-    engine = SLOEngine(core)
+    engine = core.slo
     state = SLOState(slo, {w: WindowValue(w, 0.001, 100.0) for w, _ in engine.windows()})
     return out + engine.series(state)
 
@@ -314,8 +314,7 @@ async def controller_reading(
     """(what the controller computes and stores, its endpoint's families,
     the label names of each stored series an agent pushed)."""
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-    core = Core(work)
-    await asyncio.to_thread(core.open)
+    core = await build(settings(work))
     try:
         now = core.clock_ms()
         host = Host(HOST_ID, HOST_ID, "127.0.0.1:1", {}, "", [], now, now, cert_not_after_ms=now + 86_400_000)
@@ -326,13 +325,13 @@ async def controller_reading(
             batch.sequence = seq
         await core.ingest.push(HOST_ID, "docs", batches)
         stored: dict[str, set[tuple[str, ...]]] = {}
-        for info in core.index.all():
+        for info in core.storage.index.all():
             stored.setdefault(info.name, set()).add(tuple(sorted(k for k, _ in info.labels)))
-        up = [Sample({"__name__": "up", **dict(i.labels)}, now, 1.0) for i in core.index.by_name("up")]
+        up = [Sample({"__name__": "up", **dict(i.labels)}, now, 1.0) for i in core.storage.index.by_name("up")]
         computed = seen_samples(up + computed_samples(core))
-        endpoint = seen_registry(ControllerMetrics(core).registry.collect())
+        endpoint = seen_registry(ControllerMetrics(ControllerRef(core)).registry.collect())
     finally:
-        await asyncio.to_thread(core.close)
+        await core.close()
     return computed, endpoint, stored
 
 

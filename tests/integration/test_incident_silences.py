@@ -7,10 +7,10 @@ import asyncio
 from pathlib import Path
 
 from switchman.controller.alerts.engine import Alert, AlertState
-from switchman.controller.core import Core
 from switchman.controller.incidents.manager import IncidentManager, Policy
 from switchman.controller.incidents.model import Incident, IncidentState
 from switchman.controller.notify.base import Message
+from switchman.controller.wiring import Controller, build, settings
 
 SECOND = 1000
 LABELS = {"alertname": "MyAppProbeFailing", "service": "myapp", "severity": "page"}
@@ -29,8 +29,6 @@ def run_outage(tmp_path: Path, silence: bool = True) -> tuple[list[Incident], li
     incidents as they were each second, the notifications sent, and when
     the silence was added and the cause resolved."""
     clock = Clock()
-    core = Core(tmp_path, clock_ms=clock)
-    core.open()
     alert = Alert(dict(LABELS), {}, AlertState.FIRING, clock.now, 0.0, fired_at_ms=clock.now)
     alerts: list[Alert] = [alert]
     sent: list[str] = []
@@ -39,16 +37,24 @@ def run_outage(tmp_path: Path, silence: bool = True) -> tuple[list[Incident], li
         sent.append(event)
         return []
 
-    manager = IncidentManager(
-        core,
-        lambda: alerts,
-        core.dispatcher.muted,
-        notify,
-        Policy(escalation_interval_ms=5 * SECOND, auto_resolve_after_ms=3 * SECOND),
-    )
     seen: list[Incident] = []
 
     async def scenario() -> tuple[int, int]:
+        core = await build(settings(tmp_path), clock_ms=clock)
+        try:
+            return await outage(core)
+        finally:
+            await core.close()
+
+    async def outage(core: Controller) -> tuple[int, int]:
+        manager = IncidentManager(
+            core.storage,
+            clock,
+            lambda: alerts,
+            core.dispatcher.muted,
+            notify,
+            Policy(escalation_interval_ms=5 * SECOND, auto_resolve_after_ms=3 * SECOND),
+        )
         silenced_at = resolved_at = 0
         for second in range(40):
             if second == 2 and silence:
@@ -63,10 +69,7 @@ def run_outage(tmp_path: Path, silence: bool = True) -> tuple[list[Incident], li
             clock.now += SECOND
         return silenced_at, resolved_at
 
-    try:
-        silenced_at, resolved_at = asyncio.run(scenario())
-    finally:
-        core.close()
+    silenced_at, resolved_at = asyncio.run(scenario())
     return seen, sent, silenced_at, resolved_at
 
 

@@ -18,7 +18,7 @@ from switchman.agent.linkdiag import LinkDiagnosis
 from switchman.agent.push import ControllerLink, Identity
 from switchman.agent.spool import Spool
 from switchman.cli.pki import init_ca, issue
-from switchman.controller.core import Core
+from switchman.controller import wiring
 from switchman.controller.daemon import assemble
 from switchman.controller.metrics import ControllerMetrics
 from switchman.proto.channel import (
@@ -60,7 +60,7 @@ def other_pki(tmp_path: Path, name: str, controller_from: dt.datetime | None = N
 
 @dataclass
 class Controller:
-    core: Core
+    core: wiring.Controller
     port: int  # agents, mutual TLS
     ops: int  # the CLI: TLS without client certificates
     token: str
@@ -69,13 +69,14 @@ class Controller:
 @asynccontextmanager
 async def tls_controller(data_dir: Path, cert_dir: Path) -> AsyncIterator[Controller]:
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    core = Core(data_dir, require_agent_certs=True)
-    server, health = assemble(core, 4 * 1024 * 1024)
+    ref = wiring.ControllerRef()
+    server, health = assemble(ref, 4 * 1024 * 1024)
     tls = TlsMaterial.from_dir(cert_dir)
     port = listen(server, "127.0.0.1:0", tls, require_client_cert=True)
     ops = listen(server, "127.0.0.1:0", tls, require_client_cert=False)
     await server.start()
-    await asyncio.to_thread(core.open)
+    core = await wiring.build(wiring.settings(data_dir, insecure=False, tls_dir=str(cert_dir)), tls=tls)
+    ref.set(core)
     await core.tokens.ensure_admin_file(data_dir / "admin.token", core.clock_ms())
     await set_serving(health, True)
     try:
@@ -83,7 +84,7 @@ async def tls_controller(data_dir: Path, cert_dir: Path) -> AsyncIterator[Contro
         yield Controller(core, port, ops, token.strip())
     finally:
         await server.stop(1)
-        await asyncio.to_thread(core.close)
+        await core.close()
 
 
 @asynccontextmanager
@@ -290,7 +291,7 @@ def test_hosts_warns_about_certificates_that_expire_soon_and_the_metric_has_thei
             rc, doc, _ = await cli(tmp_path, *args, "-o", "json", "hosts")
             days = {h["host_id"]: h["cert_days_left"] for h in json.loads(doc)}
             assert days["soon"] in (9, 10) and days["web-1"] in (364, 365)
-            exposition = generate_latest(ControllerMetrics(c.core).registry).decode()
+            exposition = generate_latest(ControllerMetrics(wiring.ControllerRef(c.core)).registry).decode()
         soon = (NOW - 355 * DAY + 365 * DAY).timestamp()
         [value] = [
             float(line.split()[-1])

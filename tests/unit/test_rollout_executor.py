@@ -8,11 +8,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from switchman.controller.agents import AgentBusy, AgentInvalid, AgentUnreachable
-from switchman.controller.core import Core
 from switchman.controller.fleet import Host
 from switchman.controller.rollouts.executor import Pace, RolloutManager
 from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
-from switchman.controller.services import ServiceRegistry
+from switchman.controller.wiring import build, settings
 
 from tests.fakes import Call, FakeAgents, FakeService
 
@@ -33,18 +32,15 @@ def fleet(version: str = "1") -> FakeAgents:
 
 def run(tmp_path: Path, agents: FakeAgents, body: Callable[[RolloutManager], Awaitable[Rollout]]) -> Rollout:
     async def main() -> Rollout:
-        core = Core(tmp_path)
-        await asyncio.to_thread(core.open)
-        now = core.clock_ms()
+        c = await build(settings(tmp_path), agents=agents, pace=FAST)
+        now = c.clock_ms()
         for i, h in enumerate(HOSTS):
-            await core.fleet.register(Host(h, h, f"127.0.0.{i + 2}:7100", {"role": "web"}, "t", [], now, now))
-        await ServiceRegistry(core).apply(SPEC, "hello.toml", "test")
-        manager = RolloutManager(core, agents, set, FAST)
+            await c.fleet.register(Host(h, h, f"127.0.0.{i + 2}:7100", {"role": "web"}, "t", [], now, now))
+        await c.services.apply(SPEC, "hello.toml", "test")
         try:
-            return await asyncio.wait_for(body(manager), 5)
+            return await asyncio.wait_for(body(c.rollouts), 5)
         finally:
-            await manager.close()
-            await asyncio.to_thread(core.close)
+            await c.close()
 
     return asyncio.run(main())
 

@@ -9,10 +9,11 @@ import sqlite3
 from pathlib import Path
 
 from switchman.controller.alerts.manager import RuleManager
-from switchman.controller.core import Core
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.parser import parse
 from switchman.controller.promql.values import Sample
+from switchman.controller.store.storage import Storage
+from switchman.controller.wiring import Retention, make_evaluator
 
 NOW = 1_800_000_000_000
 
@@ -37,16 +38,15 @@ RULES = """groups:
 """
 
 
-def fill(core: Core) -> None:
-    assert core.writer is not None
-    writer = core.writer
+def fill(storage: Storage) -> None:
+    writer, index = storage.writer, storage.index
 
     def job(conn: sqlite3.Connection) -> None:
         rows = []
         for h in range(40):
             labels = (("host", f"h{h}"), ("role", f"r{h % 4}"))
-            load = core.index.intern(conn, writer, "node_load1", labels, f"h{h}", NOW)
-            cpu = core.index.intern(conn, writer, "cpu_total", labels, f"h{h}", NOW)
+            load = index.intern(conn, writer, "node_load1", labels, f"h{h}", NOW)
+            cpu = index.intern(conn, writer, "cpu_total", labels, f"h{h}", NOW)
             for k in range(40):
                 ts = NOW - 600_000 + k * 15_000
                 rows.append((load, ts, float((h * 7 + k) % 9)))
@@ -61,15 +61,15 @@ def canonical(samples: list[Sample]) -> list[tuple[list[tuple[str, str]], float]
 
 
 def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path) -> None:
-    core = Core(tmp_path, clock_ms=lambda: NOW)
-    core.open()
-    fill(core)
+    storage = Storage.open(tmp_path / "controller.db")
+    fill(storage)
     (tmp_path / "r.yml").write_text(RULES)
-    m = RuleManager(core, [str(tmp_path / "r.yml")])
+    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
+    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
     assert m.load() == []
     [group] = m.groups
     results = {r.name: outcome for r, _, outcome, _ in m._evaluate_expressions(group, NOW)}
-    fresh = Evaluator(core.evaluator.source)
+    fresh = Evaluator(evaluator.source)
     for r in group.rules:
         expected = fresh.instant(parse(r.expr_text), NOW)
         assert isinstance(expected, list)
@@ -82,4 +82,4 @@ def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path
     assert results["RoleHot"], "the alert read what the recording rule wrote in the same evaluation"
     asyncio.run(m.evaluate_group(group))
     assert {a.labels["alertname"] for a in m.alerts()} >= {"RoleHot", "Busy", "LoadHigh"}
-    core.close()
+    storage.close()

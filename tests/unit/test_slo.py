@@ -10,10 +10,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from switchman.controller.core import Core, Retention
 from switchman.controller.promql.parser import parse
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
 from switchman.controller.slo.spec import SLOSpecError, parse_slo_file
+from switchman.controller.store.storage import Storage
+from switchman.controller.wiring import Retention, make_evaluator
 
 NOW = 1_800_000_000_000
 MIN = 60_000
@@ -38,10 +39,8 @@ slos:
 
 
 def test_events_and_long_window_probe_ratios_match_a_hand_computation(tmp_path: Path) -> None:
-    core = Core(tmp_path, clock_ms=lambda: NOW, retention=Retention(raw_ms=2 * DAY))
-    core.open()
-    assert core.writer is not None
-    writer, index = core.writer, core.index
+    storage = Storage.open(tmp_path / "controller.db")
+    writer, index = storage.writer, storage.index
 
     def job(conn: sqlite3.Connection) -> None:
         req = index.intern(conn, writer, "http_requests_total", (("host", "h1"),), "h1", NOW)
@@ -63,7 +62,7 @@ def test_events_and_long_window_probe_ratios_match_a_hand_computation(tmp_path: 
         conn.executemany("INSERT INTO rollup_1m VALUES (?,?,?,?,?,?,?)", rollups)
 
     writer.submit(job).result()
-    engine = SLOEngine(core)
+    engine = SLOEngine(storage, make_evaluator(storage, Retention(raw_ms=2 * DAY), lambda: NOW), lambda: NOW)
     engine.configure(parse_slo_file(EVENTS, "shop.yml"))
     asyncio.run(engine.evaluate())
     shop = engine.states["shop-requests"]
@@ -88,19 +87,18 @@ def test_events_and_long_window_probe_ratios_match_a_hand_computation(tmp_path: 
     assert series["slo:period_burn_rate:ratio"] == pytest.approx(burn, rel=1e-3)
     assert series["slo:period_error_budget_remaining:ratio"] == pytest.approx(1 - burn, rel=1e-3)
     assert probes.windows["5m"].ratio is None and probes.windows["5m"].events == 5  # below min_events (10)
-    core.close()
+    storage.close()
 
 
 def test_low_traffic_is_insufficient_data_never_zero_or_hundred(tmp_path: Path) -> None:
-    core = Core(tmp_path, clock_ms=lambda: NOW)
-    core.open()
-    engine = SLOEngine(core)
+    storage = Storage.open(tmp_path / "controller.db")
+    engine = SLOEngine(storage, make_evaluator(storage, Retention(), lambda: NOW), lambda: NOW)
     engine.configure(parse_slo_file(EVENTS, "shop.yml"))
     asyncio.run(engine.evaluate())
     for st in engine.states.values():
         assert all(v.ratio is None for v in st.windows.values()), st.slo.id
         assert not [s for s in engine.series(st) if s.labels["__name__"].startswith("slo:sli_error")]
-    core.close()
+    storage.close()
 
 
 def test_burn_alerts_use_the_workbook_thresholds() -> None:

@@ -16,27 +16,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from grpc_health.v1._async import HealthServicer
 from prometheus_client import Histogram, start_http_server
-from switchman.controller.agents import AgentGateway, GrpcAgentGateway
-from switchman.controller.alerts.manager import RuleManager
-from switchman.controller.chaos.drills import DrillRunner
-from switchman.controller.chaos.files import DrillFiles
 from switchman.controller.chaos.spec import DrillSpec
 from switchman.controller.config import ControllerConfig
-from switchman.controller.core import Core, Retention
 from switchman.controller.errors import ControllerError
-from switchman.controller.incidents.manager import IncidentManager, Policy
-from switchman.controller.incidents.views import notification_doc
 from switchman.controller.metrics import ControllerMetrics
-from switchman.controller.notify.inhibit import parse_inhibit_rules
-from switchman.controller.notify.registry import build_notifiers
-from switchman.controller.paths import expand_globs
-from switchman.controller.rollouts.executor import RolloutManager
 from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.security.certs import CertWatch
 from switchman.controller.server import ControllerServicer, OpsServicer
-from switchman.controller.slo.engine import SLOEngine, burn_alerts
-from switchman.controller.slo.spec import load_slo_files
+from switchman.controller.wiring import Controller, ControllerRef, StartupError, build
 from switchman.proto.channel import (
     TlsMaterial,
     add_health,
@@ -46,7 +34,6 @@ from switchman.proto.channel import (
     split_host_port,
 )
 from switchman.proto.daemon import SystemdNotifier
-from switchman.proto.durations import parse_duration_ms
 from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
@@ -70,20 +57,21 @@ FEATURES = [
 
 
 def assemble(
-    core: Core, max_message_bytes: int, push_seconds: Histogram | None = None, agents: AgentGateway | None = None
+    ref: ControllerRef, max_message_bytes: int, push_seconds: Histogram | None = None
 ) -> tuple[Any, HealthServicer]:
-    """The gRPC server with every service the controller serves (not yet bound)."""
+    """The gRPC server with every service the controller serves (not yet
+    bound). Calls made before ``ref`` holds the controller are refused."""
     server = create_server(
         max_message_bytes=max_message_bytes,
         interceptors=[
             AuthInterceptor(
-                lambda: core.tokens if core.ready else None,
-                lambda method, request, message: audit_call(core, method, request, f"denied: {message}"),
+                lambda: ref.get().tokens if ref.ready else None,
+                lambda method, request, message: audit_call(ref.get(), method, request, f"denied: {message}"),
             )
         ],
     )
     health = add_health(server)
-    servicer = ControllerServicer(core)
+    servicer = ControllerServicer(ref)
     if push_seconds is not None:
         push = servicer.PushTelemetry
 
@@ -96,7 +84,7 @@ def assemble(
 
         servicer.PushTelemetry = timed  # type: ignore[method-assign]
     controller_pb2_grpc.add_ControllerServicer_to_server(servicer, server)
-    ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(core, FEATURES, agents), server)
+    ops_pb2_grpc.add_OpsServicer_to_server(OpsServicer(ref, FEATURES), server)
     return server, health
 
 
@@ -105,11 +93,13 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
         log.error("audit of the reload failed: %s", task.exception())
 
 
-class RuleFileError(ValueError):
-    """Rule files that cannot be loaded at start."""
+RuleFileError = StartupError  # what main() catches: an invalid rule, SLO or drill file at start
 
 
 class ControllerDaemon:
+    """Lifecycle only: servers first (NOT_SERVING), then :func:`~switchman.controller.wiring.build`,
+    then the scheduler and signals; on SIGTERM the reverse."""
+
     def __init__(
         self,
         config: ControllerConfig,
@@ -119,40 +109,37 @@ class ControllerDaemon:
         self.config = config
         self._reread = reread
         self.notifier = notifier or SystemdNotifier()
-        self.core = Core(
-            config.data_dir,
-            require_agent_certs=not config.insecure,
-            heartbeat_ttl_ms=int(config.heartbeat_ttl * 1000),
-            heartbeat_interval_ms=int(config.heartbeat_interval * 1000),
-            retention=Retention(
-                int(config.raw_retention * 1000),
-                int(config.rollup_1m_retention * 1000),
-                int(config.rollup_1h_retention * 1000),
-            ),
-        )
+        self.ref = ControllerRef()
         self.tls = None if config.insecure else TlsMaterial.from_dir(config.tls_dir)
         self.cert_watch = CertWatch(None if config.insecure else Path(config.tls_dir))
-        self.metrics = ControllerMetrics(self.core)
+        self.metrics = ControllerMetrics(self.ref)
         self._stop = asyncio.Event()
         self.port = 0
         self.ops_port = 0
         self.metrics_port = 0
 
+    @property
+    def c(self) -> Controller:
+        return self.ref.get()
+
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
-        # the controller's certificate, checking each agent's name against its host id
-        agents = GrpcAgentGateway(lambda h: self.core.fleet.get(h), self.tls)  # noqa: PLW0108 (fleet: made at open)
-        server, health = assemble(self.core, cfg.max_message_bytes, self.metrics.push_seconds, agents)
+        server, health = assemble(self.ref, cfg.max_message_bytes, self.metrics.push_seconds)
         # agents (and a CLI holding a certificate) on `listen`, mutual TLS; the
         # CLI with only ca.pem and a token on `ops_listen` (ADR 0006)
         self.port = listen(server, cfg.listen, self.tls, require_client_cert=True)
         self.ops_port = listen(server, cfg.ops_listen, self.tls, require_client_cert=False) if cfg.ops_listen else 0
         await server.start()  # health says NOT_SERVING until the store is open
-        await asyncio.to_thread(self.core.open)
-        await self._start_parts(agents)
+        try:
+            # the controller's certificate, checking each agent's name against its host id
+            self.ref.set(await build(cfg, tls=self.tls))
+        except BaseException:
+            await server.stop(0)
+            raise
+        c = self.c
         await self._check_certs()
-        if await self.core.tokens.ensure_admin_file(cfg.data_dir / "admin.token", self.core.clock_ms()):
+        if await c.tokens.ensure_admin_file(cfg.data_dir / "admin.token", c.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
         http_server: Any = None
@@ -184,103 +171,29 @@ class ControllerDaemon:
         await health.enter_graceful_shutdown()
         scheduler.shutdown(wait=False)
         await server.stop(cfg.shutdown_grace)
-        if self.core.rollouts is not None:
-            await self.core.rollouts.close()
-        if self.core.drills is not None:
-            await self.core.drills.close()
-        await agents.close()
         if http_server is not None:
             http_server.shutdown()
-        await asyncio.to_thread(self.core.close)
+        await c.close()
         log.info("stopped")
         return 0
 
-    async def _start_parts(self, agents: AgentGateway) -> None:
-        """Rules (state restored), notifiers, rollouts (resumed), drills (unfinished ones cleared)."""
-        cfg = self.config
-        self.rules = RuleManager(self.core, cfg.rule_files)
-        self.core.slo = SLOEngine(self.core, cfg.slo_period, parse_duration_ms(cfg.slo_period))
-        slo_errors = self._load_slos()
-        if slo_errors:
-            raise RuleFileError("invalid SLO files:\n  " + "\n  ".join(slo_errors))
-        errors = self.rules.load()
-        if errors:
-            raise RuleFileError("invalid rule files:\n  " + "\n  ".join(errors))
-        restored = await asyncio.to_thread(self.rules.restore, self.core.db.reader())
-        self.core.rules = self.rules
-        log.info("loaded %d rule group(s), restored %d alert(s)", len(self.rules.groups), restored)
-        self._configure_notifiers(cfg)
-        dispatcher = self.core.dispatcher
-        self.core.incidents = IncidentManager(
-            self.core,
-            self.rules.all_alerts,
-            dispatcher.muted,
-            lambda event, inc: dispatcher.incident_messages(event, notification_doc(inc)),
-            Policy(
-                frozenset(cfg.incident_severities),
-                dict(cfg.incident_priorities),
-                int(cfg.escalation_interval * 1000),
-                int(cfg.auto_resolve_after * 1000),
-            ),
-        )
-        opened = await self.core.incidents.load()
-        if opened:
-            log.info("%d open incident(s)", opened)
-        self.core.rollouts = RolloutManager(self.core, agents, self._alert_names)
-        assert self.core.faults is not None
-        self.core.drills = DrillRunner(self.core, self.core.faults, self.rules.alerts)
-        self.core.rollouts.busy = self.core.drills.busy
-        if await self.core.drills.recover():
-            log.warning("cleared the faults of drills the previous run left unfinished")
-        resumed = await self.core.rollouts.resume_all()
-        if resumed:
-            log.info("resumed %d unfinished rollout(s)", resumed)
-        self.drill_files = DrillFiles(cfg.drill_files)
-        errors = self.drill_files.load()
-        if errors:
-            raise RuleFileError("invalid drill files:\n  " + "\n  ".join(errors))
-
-    def _load_slos(self) -> list[str]:
-        """SLO files into the engine and their burn-rate alerts into the rule manager (rules.load() applies them)."""
-        slos, errors = load_slo_files(expand_globs(self.config.slo_files))
-        if errors:
-            return errors
-        assert self.core.slo is not None
-        self.core.slo.configure(slos)
-        self.rules.extra_groups = burn_alerts(slos, int(self.config.slo_interval * 1000))
-        log.info("%d SLO(s) loaded", len(slos))
-        return []
-
     def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
         """Every periodic job of the controller."""
-        cfg = self.config
-        self.core.rate.mark(self.core.ingest.samples_total)
+        cfg, c = self.config, self.c
+        c.rate.mark(c.ingest.samples_total)
         scheduler = AsyncIOScheduler(event_loop=loop)
+        every = {"max_instances": 1, "coalesce": True}
+        scheduler.add_job(c.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", **every)
+        scheduler.add_job(c.maintain, "interval", seconds=60, id="rollups", **every)
+        scheduler.add_job(self._check_certs, "interval", seconds=60, id="certs", **every)
+        scheduler.add_job(lambda: c.rate.mark(c.ingest.samples_total), "interval", seconds=5, id="rate")
+        scheduler.add_job(c.checkpoint, "interval", seconds=2, id="checkpoint", **every)
         scheduler.add_job(
-            self.core.fleet.tick, "interval", seconds=cfg.heartbeat_interval, id="fleet", max_instances=1, coalesce=True
+            c.slo.evaluate, "interval", seconds=cfg.slo_interval, id="slo", next_run_time=datetime.now(UTC), **every
         )
-        scheduler.add_job(self.core.maintain, "interval", seconds=60, id="rollups", max_instances=1, coalesce=True)
-        scheduler.add_job(self._check_certs, "interval", seconds=60, id="certs", max_instances=1, coalesce=True)
-        scheduler.add_job(lambda: self.core.rate.mark(self.core.ingest.samples_total), "interval", seconds=5, id="rate")
-        scheduler.add_job(self.core.checkpoint, "interval", seconds=2, id="checkpoint", max_instances=1, coalesce=True)
-        assert self.core.slo is not None
-        scheduler.add_job(
-            self.core.slo.evaluate,
-            "interval",
-            seconds=cfg.slo_interval,
-            id="slo",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        assert self.core.incidents is not None
-        scheduler.add_job(
-            self.core.incidents.tick, "interval", seconds=1, id="incidents", max_instances=1, coalesce=True
-        )
-        scheduler.add_job(self.core.dispatcher.tick, "interval", seconds=1, id="notify", max_instances=1, coalesce=True)
-        scheduler.add_job(
-            self.core.outbox.deliver_due, "interval", seconds=1, id="outbox", max_instances=1, coalesce=True
-        )
+        scheduler.add_job(c.incidents.tick, "interval", seconds=1, id="incidents", **every)
+        scheduler.add_job(c.dispatcher.tick, "interval", seconds=1, id="notify", **every)
+        scheduler.add_job(c.outbox.deliver_due, "interval", seconds=1, id="outbox", **every)
         self._scheduler = scheduler
         self._schedule_rules()
         self._schedule_drills()
@@ -293,7 +206,7 @@ class ControllerDaemon:
 
     async def _check_certs(self) -> None:
         """Log certificates that have expired or expire soon (the controller's and the agents')."""
-        hosts = [(h.host_id, h.cert_not_after_ms) for h in self.core.fleet.hosts.values()]
+        hosts = [(h.host_id, h.cert_not_after_ms) for h in self.c.fleet.hosts.values()]
         for finding in await asyncio.to_thread(self.cert_watch.check, hosts):
             log.log(finding.level, "%s", finding.message)
 
@@ -301,9 +214,9 @@ class ControllerDaemon:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("rules:"):
                 job.remove()
-        for i, group in enumerate(self.rules.groups):
+        for i, group in enumerate(self.c.rules.groups):
             self._scheduler.add_job(
-                self.rules.evaluate_group,
+                self.c.rules.evaluate_group,
                 "interval",
                 args=[group],
                 seconds=group.interval_ms / 1000,
@@ -313,19 +226,10 @@ class ControllerDaemon:
                 next_run_time=datetime.now(UTC),
             )
 
-    def _alert_names(self) -> set[str]:
-        return {r.name for g in self.rules.groups for r in g.rules if r.kind == "alerting"}
-
-    def _configure_notifiers(self, cfg: ControllerConfig) -> None:
-        notifiers = build_notifiers(cfg.notifiers, cfg.source)
-        inhibit = parse_inhibit_rules(cfg.inhibit_rules, cfg.source)
-        self.core.dispatcher.configure(notifiers, inhibit, self.core.db.reader())
-        log.info("%d notifier(s), %d inhibition rule(s)", len(notifiers), len(inhibit))
-
     def _reload_notifiers(self, cfg: ControllerConfig) -> str:
         """Notifiers and inhibition rules from the re-read config; a bad one keeps the running ones."""
         try:
-            self._configure_notifiers(cfg)
+            self.c.configure_notifiers(cfg)
         except (ConfigError, ValueError) as exc:
             log.error("reload refused, keeping the running notifiers: %s", exc)
             return f"notifiers refused: {exc}"
@@ -346,7 +250,7 @@ class ControllerDaemon:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("drill:"):
                 job.remove()
-        for spec in self.drill_files.specs:
+        for spec in self.c.drill_files.specs:
             if spec.schedule:
                 self._scheduler.add_job(
                     self._scheduled_drill,
@@ -358,9 +262,8 @@ class ControllerDaemon:
                 )
 
     async def _scheduled_drill(self, spec: DrillSpec) -> None:
-        assert self.core.drills is not None
         try:
-            j = await self.core.drills.start(spec, force=False, dry_run=False, actor="schedule")
+            j = await self.c.drills.start(spec, force=False, dry_run=False, actor="schedule")
         except ControllerError as exc:
             log.warning("scheduled drill %r (%s) did not start: %s", spec.title, spec.file, exc)
             return
@@ -372,41 +275,40 @@ class ControllerDaemon:
         and drill file those globs match now. Each part that is invalid keeps
         its running set; the outcome is audited."""
         self.notifier.reloading()
-        refused: list[str] = []
-        if self.core.ready:
-            cfg = self._reread_config(refused)
-            if cfg is not None:
-                refused.append(self._reload_notifiers(cfg))
-                self.config = replace(
-                    self.config, rule_files=cfg.rule_files, slo_files=cfg.slo_files, drill_files=cfg.drill_files
-                )
-        if self.core.ready and hasattr(self, "rules"):
-            self.rules.patterns = list(self.config.rule_files)
-            self.drill_files.patterns = list(self.config.drill_files)
-            slo_errors = self._load_slos()
-            if slo_errors:
-                refused.append("SLOs refused: " + "; ".join(slo_errors))
-                log.error("reload refused, keeping the running SLOs:\n  %s", "\n  ".join(slo_errors))
-            errors = self.rules.load()
-            if errors:
-                refused.append("rules refused: " + "; ".join(errors))
-                log.error("reload refused, keeping the running rules:\n  %s", "\n  ".join(errors))
-            else:
-                self._schedule_rules()
-                log.info("reloaded %d rule group(s) from %s", len(self.rules.groups), self.config.source)
-            drill_errors = self.drill_files.load()
-            if drill_errors:
-                refused.append("drills refused: " + "; ".join(drill_errors))
-                log.error("reload refused, keeping the running drill files:\n  %s", "\n  ".join(drill_errors))
-            else:
-                self._schedule_drills()
-        if self.core.ready:
-            parts = [r for r in refused if r]
-            result = ("refused: " + "; ".join(parts))[:900] if parts else "ok"
-            task = asyncio.ensure_future(
-                self.core.audit.append(
-                    self.core.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", result
-                )
-            )
-            task.add_done_callback(_log_failure)
+        if self.ref.ready:
+            self._reload(self.c)
         self.notifier.ready()
+
+    def _reload(self, c: Controller) -> None:
+        refused: list[str] = []
+        cfg = self._reread_config(refused)
+        if cfg is not None:
+            refused.append(self._reload_notifiers(cfg))
+            self.config = replace(
+                self.config, rule_files=cfg.rule_files, slo_files=cfg.slo_files, drill_files=cfg.drill_files
+            )
+        c.rules.patterns = list(self.config.rule_files)
+        c.drill_files.patterns = list(self.config.drill_files)
+        slo_errors = c.load_slos(list(self.config.slo_files))
+        if slo_errors:
+            refused.append("SLOs refused: " + "; ".join(slo_errors))
+            log.error("reload refused, keeping the running SLOs:\n  %s", "\n  ".join(slo_errors))
+        errors = c.rules.load()
+        if errors:
+            refused.append("rules refused: " + "; ".join(errors))
+            log.error("reload refused, keeping the running rules:\n  %s", "\n  ".join(errors))
+        else:
+            self._schedule_rules()
+            log.info("reloaded %d rule group(s) from %s", len(c.rules.groups), self.config.source)
+        drill_errors = c.drill_files.load()
+        if drill_errors:
+            refused.append("drills refused: " + "; ".join(drill_errors))
+            log.error("reload refused, keeping the running drill files:\n  %s", "\n  ".join(drill_errors))
+        else:
+            self._schedule_drills()
+        parts = [r for r in refused if r]
+        result = ("refused: " + "; ".join(parts))[:900] if parts else "ok"
+        task = asyncio.ensure_future(
+            c.audit.append(c.clock_ms(), "signal:SIGHUP", "ReloadConfig", self.config.source, "{}", result)
+        )
+        task.add_done_callback(_log_failure)

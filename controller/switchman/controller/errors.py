@@ -8,7 +8,8 @@
     ├── NotFound            -> NOT_FOUND          (unknown host, id)
     ├── Conflict            -> FAILED_PRECONDITION (e.g. batch overlaps what is committed)
     ├── Unauthenticated     -> UNAUTHENTICATED
-    └── PermissionDenied    -> PERMISSION_DENIED
+    ├── PermissionDenied    -> PERMISSION_DENIED
+    └── Unavailable         -> UNAVAILABLE        (still starting)
 """
 
 from __future__ import annotations
@@ -36,3 +37,7 @@ class Unauthenticated(ControllerError):
 
 class PermissionDenied(ControllerError):
     """Credentials whose role may not do this."""
+
+
+class Unavailable(ControllerError):
+    """The controller cannot answer yet (it is starting)."""

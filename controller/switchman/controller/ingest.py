@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -152,7 +151,3 @@ class Ingestor:
         self._ids[key] = sid
         self._writer.on_rollback(lambda: self._forget(key))
         return sid
-
-
-def wall_ms() -> int:
-    return int(time.time() * 1000)

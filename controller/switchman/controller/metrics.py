@@ -10,11 +10,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from switchman.controller import __version__
-from switchman.controller.core import Core
+from switchman.controller.wiring import ControllerRef
 
 
 class ControllerMetrics:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, ref: ControllerRef) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         self.push_seconds = Histogram(
@@ -23,23 +23,23 @@ class ControllerMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
             registry=self.registry,
         )
-        self.registry.register(_FleetCollector(core))
+        self.registry.register(_FleetCollector(ref))
 
 
 class _FleetCollector(Collector):
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, ref: ControllerRef) -> None:
+        self._ref = ref
 
     def collect(self) -> Iterator[Metric]:
-        core = self._core
-        if not core.ready:
+        if not self._ref.ready:
             return
+        core = self._ref.get()
         up, down = core.fleet.counts()
         hosts = GaugeMetricFamily("switchman_hosts", "Registered hosts by state.", labels=["state"])
         hosts.add_metric(["up"], up)
         hosts.add_metric(["down"], down)
         yield hosts
-        yield GaugeMetricFamily("switchman_series", "Interned series.", value=len(core.index))
+        yield GaugeMetricFamily("switchman_series", "Interned series.", value=len(core.storage.index))
         expiry = GaugeMetricFamily(
             "switchman_host_cert_expiry_timestamp_seconds", "When each agent's certificate expires.", labels=["host"]
         )
@@ -59,12 +59,11 @@ class _FleetCollector(Collector):
             "switchman_ingest_samples_per_second", "Ingest rate over the last minute.", value=core.rate.per_second()
         )
         yield GaugeMetricFamily(
-            "switchman_sqlite_bytes", "Size of the database and its WAL.", value=core.db.size_bytes()
+            "switchman_sqlite_bytes", "Size of the database and its WAL.", value=core.storage.db.size_bytes()
         )
-        if core.writer is not None:
-            yield CounterMetricFamily(
-                "switchman_sqlite_commits", "Write transactions committed.", value=core.writer.commits
-            )
+        yield CounterMetricFamily(
+            "switchman_sqlite_commits", "Write transactions committed.", value=core.storage.writer.commits
+        )
         sent = CounterMetricFamily(
             "switchman_notifications", "Notification deliveries by outcome.", labels=["notifier", "outcome"]
         )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from switchman.controller.core import Core
 from switchman.controller.errors import InvalidArgument
 from switchman.controller.promql import parse
+from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.values import Sample, Scalar, Series, String, Value
 from switchman.proto.v1 import common_pb2, ops_pb2
 
@@ -40,19 +40,19 @@ def to_response(value: Value) -> ops_pb2.QueryResponse:
 
 
 class QueryService:
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
 
     async def instant(self, expr: str, t_ms: int) -> ops_pb2.QueryResponse:
         node = parse(expr)
-        value = await asyncio.to_thread(self.core.evaluator.instant, node, t_ms)
+        value = await asyncio.to_thread(self.evaluator.instant, node, t_ms)
         return to_response(value)
 
     async def range(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> ops_pb2.QueryResponse:
         if start_ms <= 0 or end_ms <= 0:
             raise InvalidArgument("start and end must be set (Unix milliseconds)")
         node = parse(expr)
-        matrix = await asyncio.to_thread(self.core.evaluator.range, node, start_ms, end_ms, step_ms)
+        matrix = await asyncio.to_thread(self.evaluator.range, node, start_ms, end_ms, step_ms)
         resp = to_response(matrix)
         resp.result_type = "matrix"  # an empty matrix is still a matrix
         return resp

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.json_format import MessageToDict
-from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
     ControllerError,
@@ -20,10 +19,12 @@ from switchman.controller.errors import (
     NotFound,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
 from switchman.controller.promql import PromQLError
 from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.tokens import Role
+from switchman.controller.wiring import Controller, ControllerRef
 from switchman.proto.channel import ServicerContext
 from switchman.proto.validate import ValidationError
 
@@ -39,6 +40,7 @@ _STATUS = {
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -60,7 +62,7 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
 
     @functools.wraps(fn)
     async def wrapper(self: Any, request: Req, context: Ctx) -> Resp:
-        if not self.core.ready:
+        if not self.ref.ready:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
         record = audited and getattr(self, "audits_calls", False)
         try:
@@ -83,6 +85,17 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
     return wrapper
 
 
+class BoundServicer:
+    """A servicer that answers from the controller once it is built (``ref``);
+    :func:`rpc` refuses calls until then."""
+
+    ref: ControllerRef
+
+    @property
+    def core(self) -> Controller:
+        return self.ref.get()
+
+
 TARGET_FIELDS = ("name", "host_id", "service", "id")
 
 
@@ -100,7 +113,7 @@ def audit_target(request: Any, response: Any = None) -> str:
     return target or _target(request, ("file_name",))
 
 
-async def audit_call(core: Core, method: str, request: Any, result: str, response: Any = None) -> None:
+async def audit_call(core: Controller, method: str, request: Any, result: str, response: Any = None) -> None:
     """Append the call to the audit log: who (token name), what, on what, with which arguments, how it ended."""
     arguments = json.dumps(
         MessageToDict(request, preserving_proto_field_name=True), sort_keys=True, separators=(",", ":")

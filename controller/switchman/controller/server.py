@@ -11,11 +11,10 @@ from typing import Any
 import grpc
 from switchman.controller import __version__
 from switchman.controller import services as services_mod
-from switchman.controller.agents import AgentError, AgentGateway, GrpcAgentGateway
+from switchman.controller.agents import AgentError, AgentGateway
 from switchman.controller.alerts.manager import rule_key
 from switchman.controller.chaos.faults import FaultOps
 from switchman.controller.chaos.rpc import ChaosRpcs
-from switchman.controller.core import Core
 from switchman.controller.errors import (
     Conflict,
     InvalidArgument,
@@ -27,7 +26,7 @@ from switchman.controller.incidents.rpc import IncidentRpcs
 from switchman.controller.ops_queries import QueryService
 from switchman.controller.rollouts.rpc import RolloutRpcs
 from switchman.controller.rollouts.views import rollout_message
-from switchman.controller.rpc_base import Ctx, audit_call, rpc
+from switchman.controller.rpc_base import BoundServicer, Ctx, audit_call, rpc
 from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
@@ -44,6 +43,7 @@ from switchman.controller.views import (
     silence_message,
     token_message,
 )
+from switchman.controller.wiring import ControllerRef
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
     peer_certificate,
@@ -58,11 +58,11 @@ from switchman.proto.validate import check_identifier, check_labels
 log = logging.getLogger(__name__)
 
 
-class ControllerServicer(controller_pb2_grpc.ControllerServicer):
+class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
     """Called by agents."""
 
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(self, ref: ControllerRef) -> None:
+        self.ref = ref
 
     def _authorize(self, context: Ctx, host_id: str) -> None:
         """With TLS, an agent call must carry a fleet certificate whose name is the host id."""
@@ -150,8 +150,7 @@ class ControllerServicer(controller_pb2_grpc.ControllerServicer):
                 ),
             )
 
-        assert core.writer is not None
-        await core.writer.run(job)
+        await core.storage.write(job)
         return controller_pb2.ReportEventResponse()
 
 
@@ -160,22 +159,28 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     audits_calls = True
 
-    def __init__(
-        self,
-        core: Core,
-        features: list[str],
-        agents: AgentGateway | None = None,
-    ) -> None:
-        self.core = core
+    def __init__(self, ref: ControllerRef, features: list[str]) -> None:
+        self.ref = ref
         self.features = features
-        self.queries = QueryService(core)
-        self.services = ServiceRegistry(core)
-        self.agents: AgentGateway = agents or GrpcAgentGateway(lambda h: core.fleet.get(h), None)  # noqa: PLW0108
-        self.faults = core.faults or FaultOps(core, self.agents)
-        core.faults = self.faults
         fill_unimplemented(
             self, ops_pb2.DESCRIPTOR.services_by_name["Ops"], ops_pb2_grpc.OpsServicer, "this controller"
         )
+
+    @property
+    def faults(self) -> FaultOps:
+        return self.core.faults
+
+    @property
+    def services(self) -> ServiceRegistry:
+        return self.core.services
+
+    @property
+    def agents(self) -> AgentGateway:
+        return self.core.agents
+
+    @property
+    def queries(self) -> QueryService:
+        return QueryService(self.core.evaluator)
 
     @rpc
     async def GetStatus(self, request: ops_pb2.GetStatusRequest, context: Ctx) -> ops_pb2.FleetStatus:
@@ -191,18 +196,18 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
             down_hosts=[host_summary(core, h, now) for h in sorted(down, key=lambda h: h.host_id)[:50]],
             controller_version=__version__,
             controller_health="serving",
-            series_total=len(core.index),
+            series_total=len(core.storage.index),
             samples_total=core.ingest.samples_total,
             ingest_samples_per_s=core.rate.per_second(),
-            db_bytes=core.db.size_bytes(),
+            db_bytes=core.storage.db.size_bytes(),
             features=self.features,
             firing_alerts=firing_by_severity(core),
             open_incidents=open_by_priority(core),
-            active_rollouts=[rollout_message(r) for r in core.rollouts.active()] if core.rollouts else [],
+            active_rollouts=[rollout_message(r) for r in core.rollouts.active()],
             active_faults=self.faults.active(),
-            slos=[summary(st, core.slo.period, None) for st in sorted(core.slo.states.values(), key=lambda s: s.slo.id)]
-            if core.slo
-            else [],
+            slos=[
+                summary(st, core.slo.period, None) for st in sorted(core.slo.states.values(), key=lambda s: s.slo.id)
+            ],
         )
 
     @rpc
@@ -244,8 +249,7 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     @rpc
     async def ListAlerts(self, request: ops_pb2.ListAlertsRequest, context: Ctx) -> ops_pb2.ListAlertsResponse:
-        rules = self.core.rules
-        alerts = rules.alerts() if rules is not None else []
+        alerts = self.core.rules.alerts()
         if request.state and request.state not in ("pending", "firing"):
             raise InvalidArgument(f"state: {request.state!r} is not pending or firing")
         now = self.core.clock_ms()
@@ -288,9 +292,9 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
     async def ListRules(self, request: ops_pb2.ListRulesRequest, context: Ctx) -> ops_pb2.ListRulesResponse:
         rules = self.core.rules
         out = []
-        for g in rules.groups if rules is not None else []:
+        for g in rules.groups:
             for r in g.rules:
-                h = rules.health.get(rule_key(g, r)) if rules is not None else None
+                h = rules.health.get(rule_key(g, r))
                 out.append(
                     ops_pb2.Rule(
                         group=g.name,
@@ -351,13 +355,12 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
                 (host_id, self.core.clock_ms(), kind, 1, service, message, json.dumps({"actor": actor.get()})),
             )
 
-        assert self.core.writer is not None
-        await self.core.writer.run(job)
+        await self.core.storage.write(job)
 
     @rpc
     async def ListAudit(self, request: ops_pb2.ListAuditRequest, context: Ctx) -> ops_pb2.ListAuditResponse:
         def read() -> list[audit_log.AuditEntry]:
-            return audit_log.entries(self.core.db.reader(), request.since_ms, request.actor, request.limit or 1000)
+            return audit_log.entries(self.core.storage.reader(), request.since_ms, request.actor, request.limit or 1000)
 
         rows = await asyncio.to_thread(read)
         return ops_pb2.ListAuditResponse(
@@ -378,15 +381,15 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     @rpc
     async def VerifyAudit(self, request: ops_pb2.VerifyAuditRequest, context: Ctx) -> ops_pb2.VerifyAuditResponse:
-        v = await asyncio.to_thread(audit_log.verify, self.core.db.reader())
+        v = await asyncio.to_thread(audit_log.verify, self.core.storage.reader())
         return ops_pb2.VerifyAuditResponse(ok=v.ok, entries=v.entries, first_bad_id=v.first_bad_id, message=v.message)
 
     async def Backup(self, request: ops_pb2.BackupRequest, context: Ctx) -> AsyncIterator[ops_pb2.BackupChunk]:
         """The database, copied online, streamed in 1 MiB chunks (admin only, audited)."""
-        if not self.core.ready:
+        if not self.ref.ready:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
         await audit_call(self.core, "Backup", request, "ok")
-        chunks = stream_backup(self.core.db.path)
+        chunks = stream_backup(self.core.storage.db.path)
         while True:
             chunk = await asyncio.to_thread(next, chunks, None)
             if chunk is None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from switchman.controller.agents import AgentGateway, SwitchOutcome
-from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.fleet import Fleet, Host
+from switchman.controller.store.storage import Storage
 from switchman.proto.services import ServiceDef, SpecError, parse_toml
 
 
@@ -22,11 +23,14 @@ class SpecVersion:
 
 
 class ServiceRegistry:
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, storage: Storage, clock_ms: Callable[[], int], hosts: Callable[[], list[Host]]) -> None:
+        """``hosts()``: the registered hosts (a new spec's ports are checked against the hosts it shares)."""
+        self._storage = storage
+        self._clock_ms = clock_ms
+        self._hosts = hosts
 
     def _rows(self, name: str | None = None) -> list[SpecVersion]:
-        conn = self._core.db.reader()
+        conn = self._storage.reader()
         sql = "SELECT name, revision, source_toml, applied_ms, applied_by FROM service_specs"
         rows = conn.execute(
             sql + (" WHERE name=? ORDER BY revision" if name else " ORDER BY name, revision"), (name,) if name else ()
@@ -34,7 +38,7 @@ class ServiceRegistry:
         out = []
         for n, rev, toml, ms, by in rows:
             spec = parse_toml(toml, f"service {n}")
-            out.append(SpecVersion(ServiceDef(**{**spec.__dict__, "revision": rev}), ms, by))
+            out.append(SpecVersion(replace(spec, revision=rev), ms, by))
         return out
 
     async def history(self, name: str) -> list[SpecVersion]:
@@ -58,10 +62,10 @@ class ServiceRegistry:
             spec = parse_toml(source, file_name or "service.toml")
         except SpecError as exc:
             raise InvalidArgument(str(exc)) from None
-        clash = port_clash(spec, [v.spec for v in await self.latest_all()], list(self._core.fleet.hosts.values()))
+        clash = port_clash(spec, [v.spec for v in await self.latest_all()], self._hosts())
         if clash:
             raise Conflict(clash)
-        now = self._core.clock_ms()
+        now = self._clock_ms()
 
         def job(conn: sqlite3.Connection) -> tuple[int, bool]:
             row = conn.execute(
@@ -74,9 +78,8 @@ class ServiceRegistry:
             conn.execute("INSERT INTO service_specs VALUES (?,?,?,?,?)", (spec.name, rev, source, now, actor))
             return rev, True
 
-        assert self._core.writer is not None
-        rev, _ = await self._core.writer.run(job)
-        return SpecVersion(ServiceDef(**{**spec.__dict__, "revision": rev}), now, actor)
+        rev, _ = await self._storage.write(job)
+        return SpecVersion(replace(spec, revision=rev), now, actor)
 
 
 def _ports(spec: ServiceDef) -> dict[int, str]:

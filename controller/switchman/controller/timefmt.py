@@ -1,8 +1,14 @@
-"""Times in reports (journals, postmortems)."""
+"""The wall clock, and times in reports (journals, postmortems)."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+
+
+def wall_ms() -> int:
+    """Now, in Unix milliseconds: the controller's default clock."""
+    return int(time.time() * 1000)
 
 
 def utc(ms: int) -> str:

@@ -6,12 +6,12 @@ import asyncio
 
 from switchman.controller.alerts.engine import Alert
 from switchman.controller.alerts.fingerprints import fingerprint
-from switchman.controller.core import Core
 from switchman.controller.fleet import Host
 from switchman.controller.notify.dispatcher import Muting
 from switchman.controller.notify.silences import Silence
 from switchman.controller.security.certs import days_left
 from switchman.controller.security.tokens import TokenRecord
+from switchman.controller.wiring import Controller
 from switchman.proto.v1 import ops_pb2
 
 VITALS = (
@@ -23,7 +23,7 @@ VITALS = (
 )
 
 
-def host_summary(core: Core, h: Host, now_ms: int) -> ops_pb2.HostSummary:
+def host_summary(core: Controller, h: Host, now_ms: int) -> ops_pb2.HostSummary:
     return ops_pb2.HostSummary(
         host_id=h.host_id,
         hostname=h.hostname,
@@ -38,13 +38,13 @@ def host_summary(core: Core, h: Host, now_ms: int) -> ops_pb2.HostSummary:
     )
 
 
-async def host_detail(core: Core, h: Host) -> ops_pb2.HostDetail:
+async def host_detail(core: Controller, h: Host) -> ops_pb2.HostDetail:
     now = core.clock_ms()
-    series = [s for s in core.index.all() if ("host", h.host_id) in s.labels]
+    series = [s for s in core.storage.index.all() if ("host", h.host_id) in s.labels]
     wanted = {s.id: s.name for s in series if s.name in VITALS}
 
     def latest() -> dict[str, float]:
-        conn = core.db.reader()
+        conn = core.storage.reader()
         out: dict[str, float] = {}
         for sid, name in wanted.items():
             row = conn.execute(
@@ -104,17 +104,17 @@ def silence_message(s: Silence, now_ms: int) -> ops_pb2.Silence:
     )
 
 
-def firing_by_severity(core: Core) -> list[ops_pb2.CountByKey]:
+def firing_by_severity(core: Controller) -> list[ops_pb2.CountByKey]:
     counts: dict[str, int] = {}
-    for a in core.rules.alerts() if core.rules is not None else []:
+    for a in core.rules.alerts():
         if a.state.value == "firing":
             sev = a.labels.get("severity", "none")
             counts[sev] = counts.get(sev, 0) + 1
     return [ops_pb2.CountByKey(key=k, count=n) for k, n in sorted(counts.items())]
 
 
-def open_by_priority(core: Core) -> list[ops_pb2.CountByKey]:
+def open_by_priority(core: Controller) -> list[ops_pb2.CountByKey]:
     counts: dict[str, int] = {}
-    for inc in core.incidents.open.values() if core.incidents is not None else []:
+    for inc in core.incidents.open.values():
         counts[inc.priority] = counts.get(inc.priority, 0) + 1
     return [ops_pb2.CountByKey(key=k, count=n) for k, n in sorted(counts.items())]

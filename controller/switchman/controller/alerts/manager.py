@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
 from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
-from switchman.controller.core import Core
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
@@ -25,6 +24,7 @@ from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series, Vector
 from switchman.controller.store.series import insert_samples
+from switchman.controller.store.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,9 @@ class RuleHealth:
 
 @dataclass
 class RuleManager:
-    core: Core
+    storage: Storage
+    evaluator: Evaluator
+    clock_ms: Callable[[], int]
     patterns: list[str]
     groups: list[Group] = field(default_factory=list)
     alerting: dict[str, AlertingRule] = field(default_factory=dict)
@@ -149,7 +151,7 @@ class RuleManager:
     async def evaluate_group(self, group: Group) -> None:
         """One evaluation of a group: expressions in a worker thread (one hop
         per group), alert state machines and the final write on the loop."""
-        ts = self.core.clock_ms()
+        ts = self.clock_ms()
         results = await asyncio.to_thread(self._evaluate_expressions, group, ts)
         written: list[Sample] = []
         states: dict[str, AlertingRule] = {}
@@ -174,8 +176,7 @@ class RuleManager:
         """Blocking. Rules of a group share their selectors' reads at this
         instant; a recording rule's output is committed before the next rule
         runs (later rules may use it)."""
-        assert self.core.writer is not None
-        memo = MemoSource.for_group(self.core.evaluator.source, group, ts)
+        memo = MemoSource.for_group(self.evaluator.source, group, ts)
         ev = Evaluator(memo, shared=memo.vectors)
         out: list[tuple[Rule, str, list[Sample] | PromQLError, float]] = []
         for r in group.rules:
@@ -184,7 +185,7 @@ class RuleManager:
             try:
                 if r.kind == "recording":
                     outcome = evaluate_recording(r, ev, ts)
-                    self.core.writer.submit(self._job(outcome, {}, ts)).result()
+                    self.storage.writer.submit(self._job(outcome, {}, ts)).result()
                     memo.forget(r.name)
                 else:
                     value = ev.instant(r.expr, ts)
@@ -226,12 +227,10 @@ class RuleManager:
     def _job(
         self, samples: list[Sample], changed: dict[str, list[tuple[object, ...]]], ts: int
     ) -> Callable[[sqlite3.Connection], None]:
-        core = self.core
-        writer = core.writer
-        assert writer is not None
+        index, writer = self.storage.index, self.storage.writer
 
         def job(conn: sqlite3.Connection) -> None:
-            insert_samples(conn, core.index, writer, samples, ts)
+            insert_samples(conn, index, writer, samples, ts)
             for key, alert_rows in changed.items():  # alert state written with the samples, in one transaction
                 conn.execute("DELETE FROM alerts WHERE rule_key = ?", (key,))
                 conn.executemany("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)", alert_rows)
@@ -239,9 +238,8 @@ class RuleManager:
         return job
 
     async def _write(self, samples: list[Sample], states: dict[str, AlertingRule], ts: int) -> None:
-        assert self.core.writer is not None
         changed, shapes = self._changed_states(states)
-        await self.core.writer.run(self._job(samples, changed, ts))
+        await self.storage.write(self._job(samples, changed, ts))
         self._written.update(shapes)  # only once committed
 
     def all_alerts(self) -> list[Alert]:

@@ -16,10 +16,13 @@ from switchman.controller.alerts.engine import Alert, AlertState
 from switchman.controller.chaos.faults import FaultOps
 from switchman.controller.chaos.journal import AppliedFault, Journal, ProbeRecord, value_text
 from switchman.controller.chaos.spec import Condition, DrillSpec, pick_count
-from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, ControllerError, NotFound
+from switchman.controller.fleet import Fleet
 from switchman.controller.promql.conditions import holds
+from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.parser import parse
+from switchman.controller.rollouts.model import Rollout
+from switchman.controller.store.storage import Storage
 from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -28,8 +31,22 @@ POLL_S = 2.0
 
 
 class DrillRunner:
-    def __init__(self, core: Core, faults: FaultOps, alerts: Callable[[], list[Alert]]) -> None:
-        self.core = core
+    def __init__(
+        self,
+        storage: Storage,
+        clock_ms: Callable[[], int],
+        fleet: Fleet,
+        evaluator: Evaluator,
+        faults: FaultOps,
+        alerts: Callable[[], list[Alert]],
+        rollout_of: Callable[[str], Rollout | None],
+    ) -> None:
+        """``rollout_of(service)``: the rollout in progress on the service, if any."""
+        self.storage = storage
+        self.clock_ms = clock_ms
+        self.fleet = fleet
+        self.evaluator = evaluator
+        self._rollout_of = rollout_of
         self.faults = faults
         self._alerts = alerts
         self._tasks: dict[int, asyncio.Task[None]] = {}
@@ -49,7 +66,7 @@ class DrillRunner:
         if not 0 < drill_id < 2**63:
             raise NotFound(f"drill {drill_id} does not exist")
         row = await asyncio.to_thread(
-            lambda: self.core.db.reader().execute("SELECT doc FROM drills WHERE id = ?", (drill_id,)).fetchone()
+            lambda: self.storage.reader().execute("SELECT doc FROM drills WHERE id = ?", (drill_id,)).fetchone()
         )
         if row is None:
             raise NotFound(f"drill {drill_id} does not exist")
@@ -58,7 +75,7 @@ class DrillRunner:
     async def recent(self, limit: int) -> list[Journal]:
         rows = await asyncio.to_thread(
             lambda: (
-                self.core.db.reader().execute("SELECT doc FROM drills ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+                self.storage.reader().execute("SELECT doc FROM drills ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
             )
         )
         return [self._live[j.id][0] if j.id in self._live else j for j in (Journal.from_json(d) for (d,) in rows)]
@@ -67,7 +84,7 @@ class DrillRunner:
     async def recover(self) -> int:
         """After a controller restart: clear the faults of drills that were running, and fail them."""
         rows = await asyncio.to_thread(
-            lambda: self.core.db.reader().execute("SELECT doc FROM drills WHERE finished_ms = 0").fetchall()
+            lambda: self.storage.reader().execute("SELECT doc FROM drills WHERE finished_ms = 0").fetchall()
         )
         for (doc,) in rows:
             j = Journal.from_json(doc)
@@ -87,13 +104,13 @@ class DrillRunner:
         :raises Conflict: a rollout of a targeted service is in progress, or a drill already targets it.
         """
         for service in spec.services:
-            running = self.core.rollouts.active_for(service) if self.core.rollouts is not None else None
+            running = self._rollout_of(service)
             if running is not None and not force:
                 raise Conflict(f"rollout {running.id} of {service} is in progress; wait for it or use --force")
             other = self.busy(service)
             if other and not force:
                 raise Conflict(f"{other} already targets {service}")
-        now = self.core.clock_ms()
+        now = self.clock_ms()
         j = Journal(0, spec.title, spec.description, spec.source, dry_run or spec.dry_run, now, started_by=actor)
         j.probes = [ProbeRecord(c.name, c.expr or f"ALERTS{{alertname={c.alert!r}}}") for c in spec.steady_state]
         j.note(now, f"started by {actor}" + (" (dry run)" if j.dry_run else ""))
@@ -139,12 +156,12 @@ class DrillRunner:
             await self._clear_faults(j)
             self._finish(j, "failed", j.reason or "a fault could not be applied; the others were cleared")
             return
-        j.state, j.injected_ms = "running", self.core.clock_ms()
+        j.state, j.injected_ms = "running", self.clock_ms()
         j.note(j.injected_ms, f"{len(j.faults)} fault(s) applied on {', '.join(j.targets)}")
         await self._save(j)
         aborted = await self._watch(j, spec)
         await self._clear_faults(j)
-        j.reverted_ms = self.core.clock_ms()
+        j.reverted_ms = self.clock_ms()
         j.note(j.reverted_ms, "faults reverted")
         j.state = "recovering"
         await self._save(j)
@@ -160,7 +177,7 @@ class DrillRunner:
             self._finish(j, "deviated", f"the steady state broke during the faults ({broke}) and recovered")
 
     def _targets(self, spec: DrillSpec) -> list[str]:
-        fleet = self.core.fleet
+        fleet = self.fleet
         up = sorted(
             h.host_id
             for h in fleet.hosts.values()
@@ -177,7 +194,7 @@ class DrillRunner:
                     applied = await self.faults.inject(host, fs, force=True)  # the rollout check was done at start
                 except ControllerError as exc:
                     j.reason = f"{f.kind} on {host}: {exc}"
-                    j.note(self.core.clock_ms(), j.reason)
+                    j.note(self.clock_ms(), j.reason)
                     return False
                 j.faults.append(
                     AppliedFault(
@@ -196,15 +213,15 @@ class DrillRunner:
     async def _watch(self, j: Journal, spec: DrillSpec) -> bool:
         """Until the longest fault ends; True when an abort condition tripped."""
         end = j.injected_ms + max(f.duration_ms for f in spec.faults)
-        while self.core.clock_ms() < end:
-            await asyncio.sleep(min(POLL_S, max(0.05, (end - self.core.clock_ms()) / 1000)))
+        while self.clock_ms() < end:
+            await asyncio.sleep(min(POLL_S, max(0.05, (end - self.clock_ms()) / 1000)))
             self._detect(j, spec)
             await self._check(spec.steady_state, j, "during")
             for c in spec.abort_when:
                 tripped, value = await self._condition(c)
                 if tripped:
                     j.reason = f"aborted: {c.name} ({value_text(value)})"
-                    j.note(self.core.clock_ms(), j.reason)
+                    j.note(self.clock_ms(), j.reason)
                     return True
             await self._save(j)
         return False
@@ -220,13 +237,13 @@ class DrillRunner:
                 return
 
     async def _recover(self, j: Journal, spec: DrillSpec) -> bool:
-        deadline = self.core.clock_ms() + spec.recovery_timeout_ms
+        deadline = self.clock_ms() + spec.recovery_timeout_ms
         while True:
             if await self._check(spec.steady_state, j, "after"):
-                j.recovered_ms = self.core.clock_ms()
+                j.recovered_ms = self.clock_ms()
                 j.note(j.recovered_ms, "the steady state holds again")
                 return True
-            if self.core.clock_ms() >= deadline:
+            if self.clock_ms() >= deadline:
                 return False
             await asyncio.sleep(POLL_S)
 
@@ -236,8 +253,8 @@ class DrillRunner:
                 a for a in self._alerts() if a.state is AlertState.FIRING and a.labels.get("alertname") == c.alert
             ]
             return bool(firing), float(len(firing))
-        now = self.core.clock_ms()
-        value = await asyncio.to_thread(self.core.evaluator.instant, parse(c.expr), now)
+        now = self.clock_ms()
+        value = await asyncio.to_thread(self.evaluator.instant, parse(c.expr), now)
         return holds(value)
 
     async def _check(self, conditions: tuple[Condition, ...], j: Journal, phase: str) -> bool:
@@ -253,7 +270,7 @@ class DrillRunner:
                     p.during = value
                 if not held and p.held_during:
                     p.held_during = False
-                    j.note(self.core.clock_ms(), f"steady state broke: {c.name} = {value_text(value)}")
+                    j.note(self.clock_ms(), f"steady state broke: {c.name} = {value_text(value)}")
             else:
                 p.after, p.held_after = value, held
             ok = ok and held
@@ -265,13 +282,13 @@ class DrillRunner:
                 continue
             cleared = await self.faults.clear(f.host_id, f.id)
             f.reverted_ms = (
-                cleared.reverted_at_ms if cleared is not None and cleared.reverted_at_ms else self.core.clock_ms()
+                cleared.reverted_at_ms if cleared is not None and cleared.reverted_at_ms else self.clock_ms()
             )
             if cleared is None:
                 f.error = "the agent could not be reached; its own timer reverts the fault"
 
     def _finish(self, j: Journal, state: str, reason: str) -> None:
-        now = self.core.clock_ms()
+        now = self.clock_ms()
         j.state, j.reason, j.finished_ms = state, reason, now
         j.note(now, f"{state}: {reason}")
         log.info("drill %d (%s): %s: %s", j.id, j.title, state, reason)
@@ -287,13 +304,11 @@ class DrillRunner:
             conn.execute("UPDATE drills SET doc = ? WHERE id = ?", (j.to_json(), drill_id))
             return drill_id
 
-        assert self.core.writer is not None
-        return await self.core.writer.run(job)
+        return await self.storage.write(job)
 
     async def _save(self, j: Journal) -> None:
         doc, state, finished = j.to_json(), j.state, j.finished_ms
-        assert self.core.writer is not None
-        await self.core.writer.run(
+        await self.storage.write(
             lambda c: c.execute(
                 "UPDATE drills SET state = ?, doc = ?, finished_ms = ? WHERE id = ?", (state, doc, finished, j.id)
             )

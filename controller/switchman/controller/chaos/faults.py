@@ -9,10 +9,13 @@ import asyncio
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 
 from switchman.controller.agents import AgentError, AgentGateway
-from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
+from switchman.controller.fleet import Fleet
+from switchman.controller.rollouts.model import Rollout
+from switchman.controller.store.storage import Storage
 from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -21,19 +24,30 @@ AGENT_TIMEOUT_S = 10.0
 
 
 class FaultOps:
-    def __init__(self, core: Core, agents: AgentGateway) -> None:
-        self._core = core
+    def __init__(
+        self,
+        storage: Storage,
+        clock_ms: Callable[[], int],
+        fleet: Fleet,
+        agents: AgentGateway,
+        rollout_of: Callable[[str], Rollout | None],
+    ) -> None:
+        """``rollout_of(service)``: the rollout in progress on the service, if any."""
+        self._storage = storage
+        self._clock_ms = clock_ms
+        self._fleet = fleet
+        self._rollout_of = rollout_of
         self._agents = agents
         self._injected: dict[str, common_pb2.Fault] = {}  # for the status screen: what this controller applied
 
     def active(self) -> list[common_pb2.Fault]:
-        now = self._core.clock_ms()
+        now = self._clock_ms()
         for fid in [fid for fid, f in self._injected.items() if f.expires_at_ms <= now]:
             del self._injected[fid]
         return sorted(self._injected.values(), key=lambda f: f.expires_at_ms)
 
     def _up(self, host_id: str = "") -> list[str]:
-        fleet = self._core.fleet
+        fleet = self._fleet
         if host_id:
             host = fleet.get(host_id)  # NotFound for an unknown host
             if not fleet.is_up(host):
@@ -43,8 +57,7 @@ class FaultOps:
 
     async def inject(self, host_id: str, spec: common_pb2.FaultSpec, force: bool) -> common_pb2.Fault:
         self._up(host_id)
-        rollouts = self._core.rollouts
-        running = rollouts.active_for(spec.service) if rollouts is not None and spec.service else None
+        running = self._rollout_of(spec.service) if spec.service else None
         if running is not None and not force:
             raise Conflict(f"rollout {running.id} of {spec.service} is in progress; wait for it or use --force")
         fault = await self._agents.inject_fault(host_id, spec, AGENT_TIMEOUT_S)
@@ -97,7 +110,7 @@ class FaultOps:
         return fault
 
     async def _event(self, host_id: str, service: str, kind: str, message: str, fault_id: str) -> None:
-        now = self._core.clock_ms()
+        now = self._clock_ms()
         attrs = json.dumps({"fault": fault_id})
 
         def job(conn: sqlite3.Connection) -> None:
@@ -106,5 +119,4 @@ class FaultOps:
                 (host_id, now, kind, 2, service, message, attrs),
             )
 
-        assert self._core.writer is not None
-        await self._core.writer.run(job)
+        await self._storage.write(job)

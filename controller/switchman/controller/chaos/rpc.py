@@ -6,24 +6,18 @@ from switchman.controller.chaos.drills import DrillRunner
 from switchman.controller.chaos.faults import FaultOps
 from switchman.controller.chaos.report import as_json, drill_message, markdown
 from switchman.controller.chaos.spec import DrillSpecError, parse_drill
-from switchman.controller.core import Core
-from switchman.controller.errors import Conflict, InvalidArgument
-from switchman.controller.rpc_base import Ctx, rpc
+from switchman.controller.errors import InvalidArgument
+from switchman.controller.rpc_base import BoundServicer, Ctx, rpc
 from switchman.controller.security.auth import actor
 from switchman.proto.v1 import common_pb2, ops_pb2
 
 
-class ChaosRpcs:
-    core: Core
-    faults: FaultOps
-
+class ChaosRpcs(BoundServicer):
     def _drills(self) -> DrillRunner:
-        if self.core.drills is None:
-            raise Conflict("drills are not running on this controller yet (starting)")
         return self.core.drills
 
     def _faults(self) -> FaultOps:
-        return self.faults
+        return self.core.faults
 
     @rpc
     async def InjectFault(self, request: ops_pb2.OpsInjectFaultRequest, context: Ctx) -> common_pb2.Fault:

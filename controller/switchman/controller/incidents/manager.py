@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from switchman.controller.alerts.engine import Alert, AlertState
 from switchman.controller.alerts.fingerprints import fingerprint
-from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.incidents.model import OPEN, Incident, IncidentAlert, IncidentState
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.outbox import enqueue
+from switchman.controller.store.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,15 @@ def _paging(inc: Incident, muted: set[str]) -> bool:
 class IncidentManager:
     def __init__(
         self,
-        core: Core,
+        storage: Storage,
+        clock_ms: Callable[[], int],
         alerts: Callable[[], Sequence[Alert]],
         muted: Callable[[Alert, list[dict[str, str]], int], bool],
         notify: Notify,
         policy: Policy | None = None,
     ) -> None:
-        self.core = core
+        self.storage = storage
+        self.clock_ms = clock_ms
         self._alerts = alerts
         self._muted = muted
         self._notify = notify
@@ -70,7 +72,7 @@ class IncidentManager:
     async def load(self) -> int:
         rows = await asyncio.to_thread(
             lambda: (
-                self.core.db.reader()
+                self.storage.reader()
                 .execute("SELECT doc FROM incidents WHERE state IN ('triggered', 'acknowledged')")
                 .fetchall()
             )
@@ -81,7 +83,7 @@ class IncidentManager:
     # the tick ---------------------------------------------------------------
     async def tick(self) -> None:
         async with self._lock:
-            now = self.core.clock_ms()
+            now = self.clock_ms()
             alerts = list(self._alerts())
             firing = [a for a in alerts if a.state is AlertState.FIRING]
             labels = [a.labels for a in firing]
@@ -184,8 +186,7 @@ class IncidentManager:
                 )
             enqueue(conn, [*messages, *extra], now)
 
-        assert self.core.writer is not None
-        await self.core.writer.run(job)
+        await self.storage.write(job)
         for inc in new:
             self.open[inc.id] = inc
             log.warning("incident %d opened (%s, %s): %s", inc.id, inc.priority, inc.dedup_key, inc.title)
@@ -197,7 +198,7 @@ class IncidentManager:
         if not 0 < incident_id < 2**63:
             raise NotFound(f"incident {incident_id} does not exist")
         row = await asyncio.to_thread(
-            lambda: self.core.db.reader().execute("SELECT doc FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+            lambda: self.storage.reader().execute("SELECT doc FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         )
         if row is None:
             raise NotFound(f"incident {incident_id} does not exist")
@@ -214,14 +215,14 @@ class IncidentManager:
         elif not include_all:
             sql += " AND state != 'closed'"
         rows = await asyncio.to_thread(
-            lambda: self.core.db.reader().execute(sql + " ORDER BY id DESC LIMIT 1000", args).fetchall()
+            lambda: self.storage.reader().execute(sql + " ORDER BY id DESC LIMIT 1000", args).fetchall()
         )
         return [self.open.get(i.id, i) for i in (Incident.from_json(d) for (d,) in rows)]
 
     async def act(self, incident_id: int, action: str, actor: str, note: str = "", manual: bool = False) -> Incident:
         async with self._lock:
             inc = await self.get(incident_id)
-            now = self.core.clock_ms()
+            now = self.clock_ms()
             messages: list[Message] = []
             if action == "ack":
                 if inc.state is not IncidentState.TRIGGERED:

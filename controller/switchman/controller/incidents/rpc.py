@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from switchman.controller.core import Core
-from switchman.controller.errors import Conflict
 from switchman.controller.incidents.manager import IncidentManager
 from switchman.controller.incidents.model import Incident
 from switchman.controller.incidents.views import incident_message, mtt, postmortem, timeline
-from switchman.controller.rpc_base import Ctx, rpc
+from switchman.controller.rpc_base import BoundServicer, Ctx, rpc
 from switchman.controller.security.auth import actor
 from switchman.proto.v1 import ops_pb2
 
 
-class IncidentRpcs:
-    core: Core
-
+class IncidentRpcs(BoundServicer):
     def _incidents(self) -> IncidentManager:
-        if self.core.incidents is None:
-            raise Conflict("incidents are not running on this controller yet (starting)")
         return self.core.incidents
 
     async def _full(self, inc: Incident) -> ops_pb2.Incident:
-        entries = await asyncio.to_thread(timeline, self.core.db.reader(), inc, self.core.clock_ms())
+        entries = await asyncio.to_thread(timeline, self.core.storage.reader(), inc, self.core.clock_ms())
         return incident_message(inc, entries)
 
     @rpc
@@ -66,7 +60,7 @@ class IncidentRpcs:
     @rpc
     async def IncidentPostmortem(self, request: ops_pb2.GetIncidentRequest, context: Ctx) -> ops_pb2.Document:
         inc = await self._incidents().get(request.id)
-        entries = await asyncio.to_thread(timeline, self.core.db.reader(), inc, self.core.clock_ms())
+        entries = await asyncio.to_thread(timeline, self.core.storage.reader(), inc, self.core.clock_ms())
         return ops_pb2.Document(format="markdown", content=postmortem(inc, entries, await self._impact(inc)))
 
     async def _impact(self, inc: Incident) -> list[str]:

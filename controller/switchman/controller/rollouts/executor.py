@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 from switchman.controller.agents import AgentGateway
 from switchman.controller.alerts.engine import Alert
-from switchman.controller.core import Core
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
+from switchman.controller.fleet import Fleet
+from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.rollouts import analysis
 from switchman.controller.rollouts.agents import AgentOps, Converged
 from switchman.controller.rollouts.machine import Converge, Machine, TransitionError
@@ -25,8 +26,9 @@ from switchman.controller.rollouts.model import HostState, Options, Rollout, Rol
 from switchman.controller.rollouts.planner import plan
 from switchman.controller.rollouts.store import RolloutStore
 from switchman.controller.services import ServiceRegistry
+from switchman.controller.store.storage import Storage
 from switchman.proto.services import ServiceDef
-from switchman.proto.validate import ValidationError, check_identifier
+from switchman.proto.validate import ValidationError, check_identifier, check_version
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +50,46 @@ class Pace:
 SEVERITY = {"succeeded": 1, "rolled_back": 2, "failed": 3, "aborted": 2, "rolling_back": 2}
 
 
-def check_version(version: str) -> None:
-    if not version or len(version) > 128 or any(c in version for c in "/\\ \n\t\r") or not version.isprintable():
-        raise InvalidArgument(f"version {version!r}: must be 1 to 128 printable characters without spaces or slashes")
+@dataclass(frozen=True)
+class RolloutDeps:
+    """What the executor reads besides the store: the fleet, the evaluator,
+    the alert rules (names, to check ``--analysis``; alerts, during bake) and
+    whether a drill targets a service (``drill N``, or "")."""
+
+    fleet: Fleet
+    evaluator: Evaluator
+    alert_names: Callable[[], set[str]]
+    alerts: Callable[[], list[Alert]]
+    drill_on: Callable[[str], str]
 
 
 class RolloutManager:
     def __init__(
-        self, core: Core, agents: AgentGateway, alert_names: Callable[[], set[str]], pace: Pace | None = None
+        self,
+        storage: Storage,
+        clock_ms: Callable[[], int],
+        services: ServiceRegistry,
+        agents: AgentGateway,
+        deps: RolloutDeps,
+        pace: Pace | None = None,
     ) -> None:
         self.pace = pace or Pace()
-        self.core = core
-        assert core.writer is not None
-        self.store = RolloutStore(core.writer)
-        self.registry = ServiceRegistry(core)
+        self.storage = storage
+        self.clock_ms = clock_ms
+        self.store = RolloutStore(storage.writer)
+        self.registry = services
         self.agents = AgentOps(agents, self.pace.retry_s)
-        self._alert_names = alert_names
+        self.deps = deps
         self._machines: dict[int, Machine] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake: dict[int, asyncio.Event] = {}
         self._changed: dict[int, asyncio.Event] = {}
         self._saved: dict[int, str] = {}
         self._persisting = asyncio.Lock()
-        self.busy: Callable[[str], str] = lambda service: ""  # a drill on the service (chaos sets it)
 
     # lifecycle --------------------------------------------------------------
     async def resume_all(self) -> int:
-        unfinished = await asyncio.to_thread(RolloutStore.unfinished, self.core.db.reader())
+        unfinished = await asyncio.to_thread(RolloutStore.unfinished, self.storage.reader())
         for r in unfinished:
             log.info("resuming rollout %d of %s to %s (%s)", r.id, r.service, r.version, r.state.value)
             self._spawn(r)
@@ -112,24 +127,24 @@ class RolloutManager:
         """:raises InvalidArgument, NotFound, Conflict: before anything is stored."""
         try:
             check_identifier("service", service)
+            check_version(version)
         except ValidationError as exc:
             raise InvalidArgument(str(exc)) from None
-        check_version(version)
         spec = (await self.registry.current(service)).spec
         options = self._complete(options, spec)
         try:
-            analysis.check_analysis(options.analysis, self._alert_names())
+            analysis.check_analysis(options.analysis, self.deps.alert_names())
         except Exception as exc:  # a PromQL error, with its position
             raise InvalidArgument(f"analysis: {exc}") from None
         running = self.active_for(service)
         if running is not None:
             raise Conflict(f"rollout {running.id} of {service} is {running.state.value}; abort it or wait")
-        drill = self.busy(service)
+        drill = self.deps.drill_on(service)
         if drill and not options.force:
             raise Conflict(f"{drill} targets {service}; wait for it or use --force")
-        now = self.core.clock_ms()
-        hosts = [h for h in self.core.fleet.hosts.values() if only is None or h.host_id in only]
-        up = {h.host_id for h in hosts if self.core.fleet.is_up(h, now)}
+        now = self.clock_ms()
+        hosts = [h for h in self.deps.fleet.hosts.values() if only is None or h.host_id in only]
+        up = {h.host_id for h in hosts if self.deps.fleet.is_up(h, now)}
         steps, batches = plan(hosts, up, options)
         down = [s.host_id for s in steps if s.state is HostState.SKIPPED]
         if down and options.require_all:
@@ -193,7 +208,7 @@ class RolloutManager:
         if m is None or m.r.terminal:
             r = await self.get(rollout_id)
             raise Conflict(f"rollout {rollout_id} is {r.state.value}: it has finished")
-        now = self.core.clock_ms()
+        now = self.clock_ms()
         try:
             {"promote": m.promote, "pause": m.pause, "resume": m.resume}.get(action, lambda n: m.abort(reason, n))(now)
         except TransitionError as exc:
@@ -212,7 +227,7 @@ class RolloutManager:
         last = next(
             (
                 r
-                for r in await asyncio.to_thread(RolloutStore.query, self.core.db.reader(), service, 200)
+                for r in await asyncio.to_thread(RolloutStore.query, self.storage.reader(), service, 200)
                 if r.state is RolloutState.SUCCEEDED
             ),
             None,
@@ -240,13 +255,13 @@ class RolloutManager:
         m = self._machines.get(rollout_id)
         if m is not None:
             return m.r
-        r = await asyncio.to_thread(RolloutStore.load, self.core.db.reader(), rollout_id)
+        r = await asyncio.to_thread(RolloutStore.load, self.storage.reader(), rollout_id)
         if r is None:
             raise NotFound(f"rollout {rollout_id} does not exist")
         return r
 
     async def find(self, service: str, active_only: bool, limit: int) -> list[Rollout]:
-        stored = await asyncio.to_thread(RolloutStore.query, self.core.db.reader(), service, min(limit or 50, 1000))
+        stored = await asyncio.to_thread(RolloutStore.query, self.storage.reader(), service, min(limit or 50, 1000))
         live = {r.id: r for r in (m.r for m in self._machines.values())}
         out = [live.get(r.id, r) for r in stored]
         return [r for r in out if not (active_only and r.terminal)]
@@ -279,7 +294,7 @@ class RolloutManager:
         last_health = last_analysis = 0
         try:
             while True:
-                now = self.core.clock_ms()
+                now = self.clock_ms()
                 actions += m.tick(now)
                 await self._persist(r)  # written before acting
                 for a in actions:
@@ -297,16 +312,16 @@ class RolloutManager:
                 for host, task in list(pending.items()):
                     if task.done():
                         del pending[host]
-                        self._observe(m, task.result(), self.core.clock_ms())
+                        self._observe(m, task.result(), self.clock_ms())
                 if m.verifying() and now - last_health >= self.pace.health_every_ms:
                     last_health = now
                     await self._check_health(m)
                 if m.baking() and now - last_analysis >= self.pace.analysis_every_ms:
                     last_analysis = now
                     verdicts = await asyncio.to_thread(
-                        analysis.evaluate, r, self._alert_names(), self.core.evaluator, self._alerts, now
+                        analysis.evaluate, r, self.deps.alert_names(), self.deps.evaluator, self.deps.alerts, now
                     )
-                    m.on_analysis(verdicts, self.core.clock_ms())
+                    m.on_analysis(verdicts, self.clock_ms())
                 await self._persist(r)
                 if r.terminal and not pending:
                     log.info("rollout %d of %s: %s (%s)", r.id, r.service, r.state.value, r.message)
@@ -328,10 +343,6 @@ class RolloutManager:
         m.record_from(host_id, version)
         await self._persist(m.r)
 
-    def _alerts(self) -> list[Alert]:
-        rules = self.core.rules
-        return rules.alerts() if rules is not None else []
-
     def _observe(self, m: Machine, c: Converged, now: int) -> None:
         h = m.r.host(c.host_id)
         expected = m.r.version if h.state is HostState.SWITCHING else h.from_version
@@ -341,7 +352,7 @@ class RolloutManager:
     async def _check_health(self, m: Machine) -> None:
         hosts = m.verifying()
         results = await asyncio.gather(*(self.agents.health(h.host_id, m.r.service, m.r.version) for h in hosts))
-        now = self.core.clock_ms()
+        now = self.clock_ms()
         for h, (ok, detail) in zip(hosts, results, strict=True):
             m.on_health(h.host_id, ok, detail, now)
 
@@ -353,7 +364,7 @@ class RolloutManager:
             doc = r.to_json()
             if doc == before:
                 return
-            r.updated_ms = self.core.clock_ms()
+            r.updated_ms = self.clock_ms()
             await self.store.save(r)
             self._saved[r.id] = r.to_json()
             await self._diff_events(Rollout.from_json(before) if before else None, r)
@@ -384,7 +395,7 @@ class RolloutManager:
 
     async def _event(self, r: Rollout, host_id: str, kind: str, message: str, severity: int) -> None:
         attrs = json.dumps({"rollout": str(r.id), "version": r.version}, sort_keys=True)
-        now = self.core.clock_ms()
+        now = self.clock_ms()
 
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -392,5 +403,4 @@ class RolloutManager:
                 (host_id, now, kind, severity, r.service, message[:1000], attrs),
             )
 
-        assert self.core.writer is not None
-        await self.core.writer.run(job)
+        await self.storage.write(job)

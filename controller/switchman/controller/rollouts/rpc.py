@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-from switchman.controller.core import Core
-from switchman.controller.errors import Conflict, ControllerError
+from switchman.controller.errors import ControllerError
 from switchman.controller.rollouts.executor import RolloutManager
 from switchman.controller.rollouts.views import options_from_proto, rollout_message
-from switchman.controller.rpc_base import Ctx, rpc, status_for
+from switchman.controller.rpc_base import BoundServicer, Ctx, rpc, status_for
 from switchman.controller.security.auth import actor
 from switchman.proto.v1 import ops_pb2
 
 
-class RolloutRpcs:
-    core: Core
-
+class RolloutRpcs(BoundServicer):
     def _manager(self) -> RolloutManager:
-        if self.core.rollouts is None:
-            raise Conflict("rollouts are not running on this controller yet (starting)")
         return self.core.rollouts
 
     @rpc
@@ -38,7 +33,7 @@ class RolloutRpcs:
         return ops_pb2.ListRolloutsResponse(rollouts=[rollout_message(r) for r in found])
 
     async def WatchRollout(self, request: ops_pb2.GetRolloutRequest, context: Ctx) -> AsyncIterator[ops_pb2.Rollout]:
-        if not self.core.ready:
+        if not self.ref.ready:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "controller is starting (running migrations)")
         try:
             async for r in self._manager().watch(request.id):

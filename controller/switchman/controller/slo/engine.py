@@ -10,15 +10,16 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from switchman.controller.alerts.rules import Group, Rule
-from switchman.controller.core import Core
 from switchman.controller.promql import ast, parse
+from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.values import Sample, Scalar
 from switchman.controller.slo.spec import SLO, WINDOW
 from switchman.controller.store.series import insert_samples
+from switchman.controller.store.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,17 @@ def _sum(value: object) -> float | None:
 
 
 class SLOEngine:
-    def __init__(self, core: Core, period: str = "30d", period_ms: int = 30 * 86_400_000) -> None:
-        self.core = core
+    def __init__(
+        self,
+        storage: Storage,
+        evaluator: Evaluator,
+        clock_ms: Callable[[], int],
+        period: str = "30d",
+        period_ms: int = 30 * 86_400_000,
+    ) -> None:
+        self.storage = storage
+        self.evaluator = evaluator
+        self.clock_ms = clock_ms
         self.period, self.period_ms = period, period_ms
         self.states: dict[str, SLOState] = {}
 
@@ -79,7 +89,7 @@ class SLOEngine:
     # one window ---------------------------------------------------------------
     def compute(self, slo: SLO, window: str, window_ms: int, now: int) -> WindowValue:
         """Blocking (reads the store)."""
-        ev = self.core.evaluator
+        ev = self.evaluator
         if slo.kind == "events":
             errors = _sum(ev.instant(parse(slo.error_query.replace(WINDOW, window)), now))
             total = _sum(ev.instant(parse(slo.total_query.replace(WINDOW, window)), now))
@@ -95,7 +105,7 @@ class SLOEngine:
 
     def _probe_ratio(self, slo: SLO, window: str, window_ms: int, now: int) -> WindowValue:
         """Checks in the window: failed ones (``sli.probe``), or failed or slower than the threshold (``sli.latency``)."""
-        source = self.core.evaluator.source
+        source = self.evaluator.source
         svc = ast.Matcher.make("service", ast.MatchOp.EQ, slo.probe_service)
         success = source.select(
             [ast.Matcher.make("__name__", ast.MatchOp.EQ, "probe_success"), svc], now - window_ms, now
@@ -122,7 +132,7 @@ class SLOEngine:
     # a cycle ----------------------------------------------------------------
     async def evaluate(self) -> int:
         """Every SLO, every window; writes the slo:* series. Returns samples written."""
-        now = self.core.clock_ms()
+        now = self.clock_ms()
         started = time.perf_counter()
         samples: list[Sample] = []
         for st in list(self.states.values()):
@@ -135,8 +145,7 @@ class SLOEngine:
                 continue
             samples += self.series(st)
         if samples:
-            assert self.core.writer is not None
-            index, writer = self.core.index, self.core.writer
+            index, writer = self.storage.index, self.storage.writer
             await writer.run(lambda c: insert_samples(c, index, writer, samples, now))
         log.debug("evaluated %d SLO(s) in %.3fs", len(self.states), time.perf_counter() - started)
         return len(samples)

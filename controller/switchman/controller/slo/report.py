@@ -44,7 +44,7 @@ def summary(st: SLOState, period: str, period_value: WindowValue | None) -> ops_
 def _select(engine: SLOEngine, name: str, extra: list[ast.Matcher], start: int, end: int) -> list[tuple[int, float]]:
     matchers = [ast.Matcher.make("__name__", ast.MatchOp.EQ, name), *extra]
     out: list[tuple[int, float]] = []
-    for s in engine.core.evaluator.source.select(matchers, start, end):
+    for s in engine.evaluator.source.select(matchers, start, end):
         out += list(zip(s.ts, s.vs, strict=True))
     return sorted(out)
 

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from switchman.controller.core import Core
-from switchman.controller.errors import Conflict, InvalidArgument
-from switchman.controller.rpc_base import Ctx, rpc
+from switchman.controller.errors import InvalidArgument
+from switchman.controller.rpc_base import BoundServicer, Ctx, rpc
 from switchman.controller.slo.engine import SLOEngine
 from switchman.controller.slo.report import summary, violations, worst_hours
 from switchman.proto.durations import DurationError, parse_duration_ms
 from switchman.proto.v1 import ops_pb2
 
 
-class SLORpcs:
-    core: Core
-
+class SLORpcs(BoundServicer):
     def _slo(self) -> SLOEngine:
-        if self.core.slo is None:
-            raise Conflict("SLOs are not loaded on this controller yet (starting)")
         return self.core.slo
 
     @rpc
