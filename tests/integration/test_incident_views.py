@@ -10,6 +10,7 @@ from pathlib import Path
 from switchman.controller.incidents.model import Incident, IncidentAlert
 from switchman.controller.incidents.views import LOOKBACK_MS, mtt, timeline
 from switchman.controller.store.db import Database
+from switchman.controller.store.sqlite.documents import SqliteEventLog
 
 OPENED = 1_800_000_000_000
 
@@ -35,7 +36,7 @@ def test_the_timeline_shows_the_fault_applied_before_the_incident_opened(tmp_pat
     event(conn, OPENED - 5_000, "fault.applied", "web-9", "other")  # another host and service
     event(conn, OPENED + 30_000, "fault.reverted", "web-2", "hello")
     conn.commit()
-    entries = timeline(db.reader(), incident(), OPENED + 60_000)
+    entries = timeline(SqliteEventLog(db.reader), incident(), OPENED + 60_000)
     assert [(e.kind, e.ts - OPENED) for e in entries] == [("fault.applied", -8_000), ("fault.reverted", 30_000)]
     db.close()
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 from switchman.controller import __version__
@@ -33,6 +31,7 @@ from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.services import ServiceRegistry
 from switchman.controller.slo.report import summary
 from switchman.controller.slo.rpc import SLORpcs
+from switchman.controller.store.abc import Event
 from switchman.controller.store.backup import stream_backup
 from switchman.controller.views import (
     alert_message,
@@ -136,21 +135,15 @@ class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
         core.fleet.get(request.host_id)
         e = request.event
 
-        def job(conn: Any) -> None:
-            conn.execute(
-                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
-                (
-                    request.host_id,
-                    e.timestamp_ms or core.clock_ms(),
-                    e.kind[:200],
-                    int(e.severity),
-                    e.service[:200],
-                    e.message[:4096],
-                    "{}",
-                ),
-            )
-
-        await core.storage.write(job)
+        event = Event(
+            request.host_id,
+            e.timestamp_ms or core.clock_ms(),
+            e.kind[:200],
+            int(e.severity),
+            e.service[:200],
+            e.message[:4096],
+        )
+        await core.storage.write(lambda tx: core.storage.events.add(tx, event))
         return controller_pb2.ReportEventResponse()
 
 
@@ -349,13 +342,9 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
         return ops_pb2.SwitchHostResponse(result=result)
 
     async def _event(self, host_id: str, service: str, kind: str, message: str) -> None:
-        def job(conn: Any) -> None:
-            conn.execute(
-                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
-                (host_id, self.core.clock_ms(), kind, 1, service, message, json.dumps({"actor": actor.get()})),
-            )
-
-        await self.core.storage.write(job)
+        storage = self.core.storage
+        event = Event(host_id, self.core.clock_ms(), kind, 1, service, message, {"actor": actor.get()})
+        await storage.write(lambda tx: storage.events.add(tx, event))
 
     @rpc
     async def ListAudit(self, request: ops_pb2.ListAuditRequest, context: Ctx) -> ops_pb2.ListAuditResponse:

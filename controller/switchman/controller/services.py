@@ -4,14 +4,13 @@ switches through the agents' Agent service: the building blocks rollouts use."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from switchman.controller.agents import AgentGateway, SwitchOutcome
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.fleet import Fleet, Host
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import SpecRevision, Store
 from switchman.proto.services import ServiceDef, SpecError, parse_toml
 
 
@@ -23,36 +22,32 @@ class SpecVersion:
 
 
 class ServiceRegistry:
-    def __init__(self, storage: Storage, clock_ms: Callable[[], int], hosts: Callable[[], list[Host]]) -> None:
+    def __init__(self, store: Store, clock_ms: Callable[[], int], hosts: Callable[[], list[Host]]) -> None:
         """``hosts()``: the registered hosts (a new spec's ports are checked against the hosts it shares)."""
-        self._storage = storage
+        self._store = store
         self._clock_ms = clock_ms
         self._hosts = hosts
 
-    def _rows(self, name: str | None = None) -> list[SpecVersion]:
-        conn = self._storage.reader()
-        sql = "SELECT name, revision, source_toml, applied_ms, applied_by FROM service_specs"
-        rows = conn.execute(
-            sql + (" WHERE name=? ORDER BY revision" if name else " ORDER BY name, revision"), (name,) if name else ()
-        ).fetchall()
+    @staticmethod
+    def _versions(rows: list[SpecRevision]) -> list[SpecVersion]:
         out = []
-        for n, rev, toml, ms, by in rows:
-            spec = parse_toml(toml, f"service {n}")
-            out.append(SpecVersion(replace(spec, revision=rev), ms, by))
+        for row in rows:
+            spec = parse_toml(row.source, f"service {row.name}")
+            out.append(SpecVersion(replace(spec, revision=row.revision), row.applied_ms, row.applied_by))
         return out
 
     async def history(self, name: str) -> list[SpecVersion]:
-        rows = await asyncio.to_thread(self._rows, name)
+        rows = await asyncio.to_thread(self._store.specs.history, name)
         if not rows:
             raise NotFound(f"no service named {name!r}; apply one with `switchman service apply FILE`")
-        return rows
+        return self._versions(rows)
 
     async def current(self, name: str) -> SpecVersion:
         return (await self.history(name))[-1]
 
     async def latest_all(self) -> list[SpecVersion]:
         latest: dict[str, SpecVersion] = {}
-        for v in await asyncio.to_thread(self._rows):
+        for v in self._versions(await asyncio.to_thread(self._store.specs.all)):
             latest[v.spec.name] = v
         return list(latest.values())
 
@@ -66,19 +61,7 @@ class ServiceRegistry:
         if clash:
             raise Conflict(clash)
         now = self._clock_ms()
-
-        def job(conn: sqlite3.Connection) -> tuple[int, bool]:
-            row = conn.execute(
-                "SELECT revision, source_toml FROM service_specs WHERE name=? ORDER BY revision DESC LIMIT 1",
-                (spec.name,),
-            ).fetchone()
-            if row is not None and row[1] == source:
-                return int(row[0]), False
-            rev = (row[0] if row else 0) + 1
-            conn.execute("INSERT INTO service_specs VALUES (?,?,?,?,?)", (spec.name, rev, source, now, actor))
-            return rev, True
-
-        rev, _ = await self._storage.write(job)
+        rev, _ = await self._store.write(lambda tx: self._store.specs.add(tx, spec.name, source, now, actor))
         return SpecVersion(replace(spec, revision=rev), now, actor)
 
 

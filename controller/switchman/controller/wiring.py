@@ -132,9 +132,9 @@ class Controller:
         """Rollups and retention (scheduled every minute)."""
         now = self.clock_ms()
         r = self.retention
-        await self.storage.write(lambda c: roll_up(c, MINUTE, now))
-        await self.storage.write(lambda c: roll_up(c, HOUR, now))
-        await self.storage.write(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
+        await self.storage.run(lambda c: roll_up(c, MINUTE, now))
+        await self.storage.run(lambda c: roll_up(c, HOUR, now))
+        await self.storage.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
         await self.silences.collect_garbage(now)
 
     async def checkpoint(self) -> None:

@@ -239,7 +239,7 @@ class RuleManager:
 
     async def _write(self, samples: list[Sample], states: dict[str, AlertingRule], ts: int) -> None:
         changed, shapes = self._changed_states(states)
-        await self.storage.write(self._job(samples, changed, ts))
+        await self.storage.run(self._job(samples, changed, ts))
         self._written.update(shapes)  # only once committed
 
     def all_alerts(self) -> list[Alert]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 from collections.abc import Callable
 
 from switchman.controller.alerts.engine import Alert, AlertState
@@ -22,7 +21,7 @@ from switchman.controller.promql.conditions import holds
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.parser import parse
 from switchman.controller.rollouts.model import Rollout
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import Store
 from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ POLL_S = 2.0
 class DrillRunner:
     def __init__(
         self,
-        storage: Storage,
+        store: Store,
         clock_ms: Callable[[], int],
         fleet: Fleet,
         evaluator: Evaluator,
@@ -42,7 +41,7 @@ class DrillRunner:
         rollout_of: Callable[[str], Rollout | None],
     ) -> None:
         """``rollout_of(service)``: the rollout in progress on the service, if any."""
-        self.storage = storage
+        self.store = store
         self.clock_ms = clock_ms
         self.fleet = fleet
         self.evaluator = evaluator
@@ -65,33 +64,24 @@ class DrillRunner:
             return self._live[drill_id][0]
         if not 0 < drill_id < 2**63:
             raise NotFound(f"drill {drill_id} does not exist")
-        row = await asyncio.to_thread(
-            lambda: self.storage.reader().execute("SELECT doc FROM drills WHERE id = ?", (drill_id,)).fetchone()
-        )
-        if row is None:
+        j = await asyncio.to_thread(self.store.drills.load, drill_id)
+        if j is None:
             raise NotFound(f"drill {drill_id} does not exist")
-        return Journal.from_json(row[0])
+        return j
 
     async def recent(self, limit: int) -> list[Journal]:
-        rows = await asyncio.to_thread(
-            lambda: (
-                self.storage.reader().execute("SELECT doc FROM drills ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-            )
-        )
-        return [self._live[j.id][0] if j.id in self._live else j for j in (Journal.from_json(d) for (d,) in rows)]
+        stored = await asyncio.to_thread(self.store.drills.recent, limit)
+        return [self._live[j.id][0] if j.id in self._live else j for j in stored]
 
     # lifecycle --------------------------------------------------------------
     async def recover(self) -> int:
         """After a controller restart: clear the faults of drills that were running, and fail them."""
-        rows = await asyncio.to_thread(
-            lambda: self.storage.reader().execute("SELECT doc FROM drills WHERE finished_ms = 0").fetchall()
-        )
-        for (doc,) in rows:
-            j = Journal.from_json(doc)
+        unfinished = await asyncio.to_thread(self.store.drills.unfinished)
+        for j in unfinished:
             await self._clear_faults(j)
             self._finish(j, "failed", "the controller restarted during the drill; its faults were cleared")
             await self._save(j)
-        return len(rows)
+        return len(unfinished)
 
     async def close(self) -> None:
         for t in self._tasks.values():
@@ -294,22 +284,8 @@ class DrillRunner:
         log.info("drill %d (%s): %s: %s", j.id, j.title, state, reason)
 
     async def _insert(self, j: Journal) -> int:
-        def job(conn: sqlite3.Connection) -> int:
-            cur = conn.execute(
-                "INSERT INTO drills (title, state, doc, started_ms) VALUES (?,?,?,?)",
-                (j.title, j.state, "{}", j.started_ms),
-            )
-            drill_id = int(cur.lastrowid or 0)
-            j.id = drill_id
-            conn.execute("UPDATE drills SET doc = ? WHERE id = ?", (j.to_json(), drill_id))
-            return drill_id
-
-        return await self.storage.write(job)
+        return await self.store.write(lambda tx: self.store.drills.insert(tx, j))
 
     async def _save(self, j: Journal) -> None:
-        doc, state, finished = j.to_json(), j.state, j.finished_ms
-        await self.storage.write(
-            lambda c: c.execute(
-                "UPDATE drills SET state = ?, doc = ?, finished_ms = ? WHERE id = ?", (state, doc, finished, j.id)
-            )
-        )
+        snapshot = Journal.from_json(j.to_json())  # as it is now: the loop goes on changing j
+        await self.store.write(lambda tx: self.store.drills.save(tx, snapshot))

@@ -6,16 +6,14 @@ agent."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import sqlite3
 from collections.abc import Callable
 
 from switchman.controller.agents import AgentError, AgentGateway
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.fleet import Fleet
 from switchman.controller.rollouts.model import Rollout
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import Event, Store
 from switchman.proto.v1 import common_pb2
 
 log = logging.getLogger(__name__)
@@ -26,14 +24,14 @@ AGENT_TIMEOUT_S = 10.0
 class FaultOps:
     def __init__(
         self,
-        storage: Storage,
+        store: Store,
         clock_ms: Callable[[], int],
         fleet: Fleet,
         agents: AgentGateway,
         rollout_of: Callable[[str], Rollout | None],
     ) -> None:
         """``rollout_of(service)``: the rollout in progress on the service, if any."""
-        self._storage = storage
+        self._store = store
         self._clock_ms = clock_ms
         self._fleet = fleet
         self._rollout_of = rollout_of
@@ -110,13 +108,5 @@ class FaultOps:
         return fault
 
     async def _event(self, host_id: str, service: str, kind: str, message: str, fault_id: str) -> None:
-        now = self._clock_ms()
-        attrs = json.dumps({"fault": fault_id})
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
-                (host_id, now, kind, 2, service, message, attrs),
-            )
-
-        await self._storage.write(job)
+        event = Event(host_id, self._clock_ms(), kind, 2, service, message, {"fault": fault_id})
+        await self._store.write(lambda tx: self._store.events.add(tx, event))

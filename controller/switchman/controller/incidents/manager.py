@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,8 +14,7 @@ from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.incidents.model import OPEN, Incident, IncidentAlert, IncidentState
 from switchman.controller.notify.base import Message
-from switchman.controller.notify.outbox import enqueue
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +51,14 @@ def _paging(inc: Incident, muted: set[str]) -> bool:
 class IncidentManager:
     def __init__(
         self,
-        storage: Storage,
+        store: Store,
         clock_ms: Callable[[], int],
         alerts: Callable[[], Sequence[Alert]],
         muted: Callable[[Alert, list[dict[str, str]], int], bool],
         notify: Notify,
         policy: Policy | None = None,
     ) -> None:
-        self.storage = storage
+        self.store = store
         self.clock_ms = clock_ms
         self._alerts = alerts
         self._muted = muted
@@ -70,14 +68,7 @@ class IncidentManager:
         self._lock = asyncio.Lock()
 
     async def load(self) -> int:
-        rows = await asyncio.to_thread(
-            lambda: (
-                self.storage.reader()
-                .execute("SELECT doc FROM incidents WHERE state IN ('triggered', 'acknowledged')")
-                .fetchall()
-            )
-        )
-        self.open = {i.id: i for i in (Incident.from_json(d) for (d,) in rows)}
+        self.open = {i.id: i for i in await asyncio.to_thread(self.store.incidents.open)}
         return len(self.open)
 
     # the tick ---------------------------------------------------------------
@@ -171,22 +162,17 @@ class IncidentManager:
             return
         notify_new = {id(i): i for i in new}
 
-        def job(conn: sqlite3.Connection) -> None:
-            for inc in new:
-                cur = conn.execute(
-                    "INSERT INTO incidents (dedup_key, state, doc, opened_ms) VALUES (?,?,?,?)",
-                    (inc.dedup_key, inc.state.value, "{}", inc.opened_ms),
-                )
-                inc.id = int(cur.lastrowid or 0)
-            extra = [m for inc in notify_new.values() for m in self._notify("triggered", inc)]
-            for inc in {i.id: i for i in [*new, *changed]}.values():
-                conn.execute(
-                    "UPDATE incidents SET state = ?, doc = ?, service = ?, priority = ? WHERE id = ?",
-                    (inc.state.value, inc.to_json(), inc.service, inc.priority, inc.id),
-                )
-            enqueue(conn, [*messages, *extra], now)
+        store = self.store
 
-        await self.storage.write(job)
+        def job(tx: Tx) -> None:  # the incidents and the notifications they cause, in one transaction
+            for inc in new:
+                store.incidents.insert(tx, inc)
+            extra = [m for inc in notify_new.values() for m in self._notify("triggered", inc)]
+            for inc in {i.id: i for i in changed if i.id not in {n.id for n in new}}.values():
+                store.incidents.save(tx, inc)
+            store.outbox.enqueue(tx, [*messages, *extra], now)
+
+        await store.write(job)
         for inc in new:
             self.open[inc.id] = inc
             log.warning("incident %d opened (%s, %s): %s", inc.id, inc.priority, inc.dedup_key, inc.title)
@@ -197,27 +183,16 @@ class IncidentManager:
             return self.open[incident_id]
         if not 0 < incident_id < 2**63:
             raise NotFound(f"incident {incident_id} does not exist")
-        row = await asyncio.to_thread(
-            lambda: self.storage.reader().execute("SELECT doc FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        )
-        if row is None:
+        inc = await asyncio.to_thread(self.store.incidents.load, incident_id)
+        if inc is None:
             raise NotFound(f"incident {incident_id} does not exist")
-        return Incident.from_json(row[0])
+        return inc
 
     async def find(self, state: str, include_all: bool, since_ms: int = 0) -> list[Incident]:
         if state and state not in {s.value for s in IncidentState}:
             raise InvalidArgument(f"state: {state!r} is not triggered, acknowledged, resolved or closed")
-        sql = "SELECT doc FROM incidents WHERE opened_ms >= ?"
-        args: list[object] = [since_ms]
-        if state:
-            sql += " AND state = ?"
-            args.append(state)
-        elif not include_all:
-            sql += " AND state != 'closed'"
-        rows = await asyncio.to_thread(
-            lambda: self.storage.reader().execute(sql + " ORDER BY id DESC LIMIT 1000", args).fetchall()
-        )
-        return [self.open.get(i.id, i) for i in (Incident.from_json(d) for (d,) in rows)]
+        found = await asyncio.to_thread(self.store.incidents.find, state, include_all, since_ms)
+        return [self.open.get(i.id, i) for i in found]
 
     async def act(self, incident_id: int, action: str, actor: str, note: str = "", manual: bool = False) -> Incident:
         async with self._lock:

@@ -17,7 +17,7 @@ class IncidentRpcs(BoundServicer):
         return self.core.incidents
 
     async def _full(self, inc: Incident) -> ops_pb2.Incident:
-        entries = await asyncio.to_thread(timeline, self.core.storage.reader(), inc, self.core.clock_ms())
+        entries = await asyncio.to_thread(timeline, self.core.storage.events, inc, self.core.clock_ms())
         return incident_message(inc, entries)
 
     @rpc
@@ -60,7 +60,7 @@ class IncidentRpcs(BoundServicer):
     @rpc
     async def IncidentPostmortem(self, request: ops_pb2.GetIncidentRequest, context: Ctx) -> ops_pb2.Document:
         inc = await self._incidents().get(request.id)
-        entries = await asyncio.to_thread(timeline, self.core.storage.reader(), inc, self.core.clock_ms())
+        entries = await asyncio.to_thread(timeline, self.core.storage.events, inc, self.core.clock_ms())
         return ops_pb2.Document(format="markdown", content=postmortem(inc, entries, await self._impact(inc)))
 
     async def _impact(self, inc: Incident) -> list[str]:

@@ -4,16 +4,16 @@ the events around them, MTTA/MTTR, and the postmortem skeleton."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
 from switchman.controller.incidents.model import Entry, Incident
+from switchman.controller.store.abc import EventLog
 from switchman.controller.timefmt import utc as _t
 from switchman.proto.v1 import ops_pb2
 
 # what the timeline picks up from the events table on the incident's service or host
-EVENT_KINDS = ("rollout.%", "rollback.%", "chaos.%", "fault.%", "switch.%")
+EVENT_KINDS = ("rollout.", "rollback.", "chaos.", "fault.", "switch.")  # kinds starting so
 # changes this long before the incident opened are in its timeline too: the cause comes first
 # (a fault or a rollout, then the alert's `for`, then the page)
 LOOKBACK_MS = 15 * 60_000
@@ -33,37 +33,24 @@ def notification_doc(inc: Incident) -> dict[str, object]:
     }
 
 
-def related_events(conn: sqlite3.Connection, inc: Incident, until_ms: int) -> list[Entry]:
+def related_events(events: EventLog, inc: Incident, until_ms: int) -> list[Entry]:
     """Rollouts, rollbacks, switches and faults on the same service or host
     while the incident was open, and in the :data:`LOOKBACK_MS` before its
     first alert became active."""
-    like = " OR ".join("kind LIKE ?" for _ in EVENT_KINDS)
-    where = []
-    args: list[object] = []
-    if inc.service:
-        where.append("service = ?")
-        args.append(inc.service)
-    if inc.host_id:
-        where.append("host_id = ?")
-        args.append(inc.host_id)
-    if not where:
-        return []
-    rows = conn.execute(
-        f"SELECT ts, kind, host_id, message, attributes FROM events WHERE ({' OR '.join(where)}) AND ({like})"
-        " AND ts >= ? AND ts <= ? ORDER BY ts LIMIT 500",
-        (*args, *EVENT_KINDS, min([inc.opened_ms, *(a.since_ms for a in inc.alerts)]) - LOOKBACK_MS, until_ms),
-    ).fetchall()
+    since = min([inc.opened_ms, *(a.since_ms for a in inc.alerts)]) - LOOKBACK_MS
+    services = [inc.service] if inc.service else []
+    hosts = [inc.host_id] if inc.host_id else []
     out = []
-    for ts, kind, host, message, attributes in rows:
-        attrs = {str(k): str(v) for k, v in json.loads(attributes or "{}").items()}
-        if host:
-            attrs["host"] = host
-        out.append(Entry(int(ts), str(kind), host or "switchman", str(message), attrs))
+    for e in events.around(services, hosts, EVENT_KINDS, since, until_ms):
+        attrs = {str(k): str(v) for k, v in e.attributes.items()}
+        if e.host_id:
+            attrs["host"] = e.host_id
+        out.append(Entry(e.ts, e.kind, e.host_id or "switchman", e.message, attrs))
     return out
 
 
-def timeline(conn: sqlite3.Connection, inc: Incident, now_ms: int) -> list[Entry]:
-    merged = inc.timeline + related_events(conn, inc, inc.resolved_ms or now_ms)
+def timeline(events: EventLog, inc: Incident, now_ms: int) -> list[Entry]:
+    merged = inc.timeline + related_events(events, inc, inc.resolved_ms or now_ms)
     return sorted(merged, key=lambda e: e.ts)
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import json
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
@@ -24,9 +22,8 @@ from switchman.controller.rollouts.agents import AgentOps, Converged
 from switchman.controller.rollouts.machine import Converge, Machine, TransitionError
 from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
 from switchman.controller.rollouts.planner import plan
-from switchman.controller.rollouts.store import RolloutStore
 from switchman.controller.services import ServiceRegistry
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import Event, Store
 from switchman.proto.services import ServiceDef
 from switchman.proto.validate import ValidationError, check_identifier, check_version
 
@@ -66,7 +63,7 @@ class RolloutDeps:
 class RolloutManager:
     def __init__(
         self,
-        storage: Storage,
+        store: Store,
         clock_ms: Callable[[], int],
         services: ServiceRegistry,
         agents: AgentGateway,
@@ -74,9 +71,8 @@ class RolloutManager:
         pace: Pace | None = None,
     ) -> None:
         self.pace = pace or Pace()
-        self.storage = storage
+        self.store = store
         self.clock_ms = clock_ms
-        self.store = RolloutStore(storage.writer)
         self.registry = services
         self.agents = AgentOps(agents, self.pace.retry_s)
         self.deps = deps
@@ -89,7 +85,7 @@ class RolloutManager:
 
     # lifecycle --------------------------------------------------------------
     async def resume_all(self) -> int:
-        unfinished = await asyncio.to_thread(RolloutStore.unfinished, self.storage.reader())
+        unfinished = await asyncio.to_thread(self.store.rollouts.unfinished)
         for r in unfinished:
             log.info("resuming rollout %d of %s to %s (%s)", r.id, r.service, r.version, r.state.value)
             self._spawn(r)
@@ -169,7 +165,7 @@ class RolloutManager:
                 message="started" + (f"; skipped down host(s) {', '.join(down)}" if down else ""),
             )
 
-        r = await self.store.create(make)
+        r = await self.store.write(lambda tx: self.store.rollouts.create(tx, make))
         await self._event(
             r, "", "rollout.started", f"rollout {r.id}: {service} to {version} on {len(steps) - len(down)} host(s)", 1
         )
@@ -227,7 +223,7 @@ class RolloutManager:
         last = next(
             (
                 r
-                for r in await asyncio.to_thread(RolloutStore.query, self.storage.reader(), service, 200)
+                for r in await asyncio.to_thread(self.store.rollouts.recent, service, 200)
                 if r.state is RolloutState.SUCCEEDED
             ),
             None,
@@ -255,13 +251,13 @@ class RolloutManager:
         m = self._machines.get(rollout_id)
         if m is not None:
             return m.r
-        r = await asyncio.to_thread(RolloutStore.load, self.storage.reader(), rollout_id)
+        r = await asyncio.to_thread(self.store.rollouts.load, rollout_id)
         if r is None:
             raise NotFound(f"rollout {rollout_id} does not exist")
         return r
 
     async def find(self, service: str, active_only: bool, limit: int) -> list[Rollout]:
-        stored = await asyncio.to_thread(RolloutStore.query, self.storage.reader(), service, min(limit or 50, 1000))
+        stored = await asyncio.to_thread(self.store.rollouts.recent, service, min(limit or 50, 1000))
         live = {r.id: r for r in (m.r for m in self._machines.values())}
         out = [live.get(r.id, r) for r in stored]
         return [r for r in out if not (active_only and r.terminal)]
@@ -365,7 +361,8 @@ class RolloutManager:
             if doc == before:
                 return
             r.updated_ms = self.clock_ms()
-            await self.store.save(r)
+            snapshot = Rollout.from_json(r.to_json())  # as it is now: the loop goes on changing r
+            await self.store.write(lambda tx: self.store.rollouts.save(tx, snapshot))
             self._saved[r.id] = r.to_json()
             await self._diff_events(Rollout.from_json(before) if before else None, r)
         ev = self._changed.pop(r.id, None)
@@ -394,13 +391,6 @@ class RolloutManager:
                 await self._event(r, h.host_id, kind, f"rollout {r.id}: {h.host_id} {h.state.value}: {h.message}", sev)
 
     async def _event(self, r: Rollout, host_id: str, kind: str, message: str, severity: int) -> None:
-        attrs = json.dumps({"rollout": str(r.id), "version": r.version}, sort_keys=True)
-        now = self.clock_ms()
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
-                (host_id, now, kind, severity, r.service, message[:1000], attrs),
-            )
-
-        await self.storage.write(job)
+        attrs = {"rollout": str(r.id), "version": r.version}
+        event = Event(host_id, self.clock_ms(), kind, severity, r.service, message, attrs)
+        await self.store.write(lambda tx: self.store.events.add(tx, event))

@@ -1,17 +1,28 @@
-"""The open store: the database file, its single writer thread, per-thread
-readers and the series index. Every part of the controller that reads or
-writes SQLite is handed this (and nothing else of the store)."""
+"""The open SQLite store: the database file, its single writer thread,
+per-thread readers, the series index, and the repositories of
+:mod:`~switchman.controller.store.abc` over them. Every part of the
+controller that reads or writes the database is handed this."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from switchman.controller.store.abc import Tx
 from switchman.controller.store.db import Database
 from switchman.controller.store.series import SeriesIndex
+from switchman.controller.store.sqlite import SqliteTx
+from switchman.controller.store.sqlite.documents import (
+    SqliteDrills,
+    SqliteEventLog,
+    SqliteIncidents,
+    SqliteOutbox,
+    SqliteRollouts,
+    SqliteSpecs,
+)
 from switchman.controller.store.writer import Writer
 
 T = TypeVar("T")
@@ -19,9 +30,28 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Storage:
+    """A :class:`~switchman.controller.store.abc.Store` in SQLite, plus the
+    series index and the raw connection jobs of the time-series tables."""
+
     db: Database
     writer: Writer
     index: SeriesIndex
+
+    def __post_init__(self) -> None:
+        reader = self.db.reader
+        object.__setattr__(self, "events", SqliteEventLog(reader))
+        object.__setattr__(self, "rollouts", SqliteRollouts(reader))
+        object.__setattr__(self, "incidents", SqliteIncidents(reader))
+        object.__setattr__(self, "drills", SqliteDrills(reader))
+        object.__setattr__(self, "specs", SqliteSpecs(reader))
+        object.__setattr__(self, "outbox", SqliteOutbox(reader))
+
+    events: SqliteEventLog = field(init=False)
+    rollouts: SqliteRollouts = field(init=False)
+    incidents: SqliteIncidents = field(init=False)
+    drills: SqliteDrills = field(init=False)
+    specs: SqliteSpecs = field(init=False)
+    outbox: SqliteOutbox = field(init=False)
 
     @classmethod
     def open(cls, path: Path) -> Storage:
@@ -36,8 +66,13 @@ class Storage:
         """This thread's read connection."""
         return self.db.reader()
 
-    async def write(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``job`` in the writer thread; returns after its commit."""
+    async def write(self, job: Callable[[Tx], T]) -> T:
+        """Run a repository job in the writer thread; returns after its commit."""
+        writer = self.writer
+        return await writer.run(lambda conn: job(SqliteTx(conn, writer)))
+
+    async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a raw connection job (the time-series tables) in the writer thread; returns after its commit."""
         return await self.writer.run(job)
 
     def close(self) -> None:

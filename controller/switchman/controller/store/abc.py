@@ -1,0 +1,191 @@
+"""The store's interfaces: one repository per aggregate, and the write
+transaction they share. Two backends implement them, obeying one contract
+suite (``tests/contract/``): :mod:`~switchman.controller.store.sqlite` (the
+controller's database) and :mod:`~switchman.controller.store.memory` (tests,
+and the model for a future PostgreSQL store).
+
+Reads are blocking and answer from committed data; call them off the event
+loop (``asyncio.to_thread``). Writes take the :class:`Tx` handed to a job run
+by :meth:`Store.write`: everything one job writes commits together or not at
+all, and the job's awaiter resumes only after the commit (nothing is
+acknowledged before it is durable).
+
+Every method may raise :class:`StoreError` when the backend fails (a full
+disk, a broken file); the data it held is unchanged then."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from switchman.controller.chaos.journal import Journal
+from switchman.controller.incidents.model import Incident
+from switchman.controller.notify.base import Message
+from switchman.controller.rollouts.model import Rollout
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """The backend could not read or write (its data is as it was)."""
+
+
+class Tx(Protocol):
+    """One write transaction."""
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the transaction has committed (e.g. update a cache)."""
+        ...
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` if this job's writes are undone."""
+        ...
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened on a host or service: a switch, a fault, a
+    rollout step. Incident timelines are built from them."""
+
+    host_id: str
+    ts: int
+    kind: str
+    severity: int
+    service: str
+    message: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpecRevision:
+    """One applied revision of a service spec, as its TOML text."""
+
+    name: str
+    revision: int
+    source: str
+    applied_ms: int
+    applied_by: str
+
+
+class EventLog(Protocol):
+    def add(self, tx: Tx, event: Event) -> None:
+        """Append an event (message cut to 1,000 characters)."""
+        ...
+
+    def around(
+        self, services: Sequence[str], hosts: Sequence[str], kinds: Sequence[str], since_ms: int, until_ms: int
+    ) -> list[Event]:
+        """Events on any of ``services`` or ``hosts`` whose kind starts with
+        one of ``kinds`` (``"fault."``), in ``[since_ms, until_ms]``, oldest
+        first, at most 500."""
+        ...
+
+
+class RolloutRepo(Protocol):
+    def create(self, tx: Tx, make: Callable[[int], Rollout]) -> Rollout:
+        """Allocate the next id (1, 2, ...), make the rollout with it, store it."""
+        ...
+
+    def save(self, tx: Tx, rollout: Rollout) -> None:
+        """Replace the stored document of an existing rollout."""
+        ...
+
+    def load(self, rollout_id: int) -> Rollout | None: ...
+
+    def recent(self, service: str = "", limit: int = 50) -> list[Rollout]:
+        """Newest first; only ``service``'s when given."""
+        ...
+
+    def unfinished(self) -> list[Rollout]:
+        """Rollouts not in a terminal state, oldest first (resumed at start)."""
+        ...
+
+
+class IncidentRepo(Protocol):
+    def insert(self, tx: Tx, incident: Incident) -> int:
+        """Store a new incident; returns its id (1, 2, ...) and sets ``incident.id``."""
+        ...
+
+    def save(self, tx: Tx, incident: Incident) -> None: ...
+
+    def load(self, incident_id: int) -> Incident | None: ...
+
+    def open(self) -> list[Incident]:
+        """Triggered and acknowledged incidents."""
+        ...
+
+    def find(self, state: str, include_closed: bool, since_ms: int, limit: int = 1000) -> list[Incident]:
+        """Newest first, opened at or after ``since_ms``; in ``state`` when
+        given, else every state but ``closed`` unless ``include_closed``."""
+        ...
+
+
+class DrillRepo(Protocol):
+    def insert(self, tx: Tx, journal: Journal) -> int:
+        """Store a new drill; returns its id (1, 2, ...) and sets ``journal.id``."""
+        ...
+
+    def save(self, tx: Tx, journal: Journal) -> None: ...
+
+    def load(self, drill_id: int) -> Journal | None: ...
+
+    def recent(self, limit: int) -> list[Journal]:
+        """Newest first."""
+        ...
+
+    def unfinished(self) -> list[Journal]:
+        """Drills that never finished (a crash): their faults are cleared at start."""
+        ...
+
+
+class SpecRepo(Protocol):
+    def add(self, tx: Tx, name: str, source: str, applied_ms: int, applied_by: str) -> tuple[int, bool]:
+        """A new revision unless ``source`` equals the latest one's; returns
+        (the revision, whether it is new)."""
+        ...
+
+    def history(self, name: str) -> list[SpecRevision]:
+        """Every revision of ``name``, oldest first ([] when unknown)."""
+        ...
+
+    def all(self) -> list[SpecRevision]:
+        """Every revision of every service, by name then revision."""
+        ...
+
+
+class OutboxRepo(Protocol):
+    def enqueue(self, tx: Tx, messages: Sequence[Message], now_ms: int) -> None:
+        """Queue notifications for delivery (in the transaction that decided them)."""
+        ...
+
+    def pending(self) -> int:
+        """Messages queued and not yet delivered or given up."""
+        ...
+
+
+class Store(Protocol):
+    """Every repository, and the transaction they write in."""
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def rollouts(self) -> RolloutRepo: ...
+
+    @property
+    def incidents(self) -> IncidentRepo: ...
+
+    @property
+    def drills(self) -> DrillRepo: ...
+
+    @property
+    def specs(self) -> SpecRepo: ...
+
+    @property
+    def outbox(self) -> OutboxRepo: ...
+
+    async def write(self, job: Callable[[Tx], T]) -> T:
+        """Run ``job`` in one transaction; returns after it committed.
+        If ``job`` raises, none of its writes remain and the error propagates."""
+        ...

@@ -1,0 +1,239 @@
+"""The in-memory backend of :mod:`switchman.controller.store.abc`: plain
+dicts and lists behind one lock. A transaction keeps an undo log, so a job
+that raises leaves nothing behind, as in SQLite. Documents are kept as JSON
+text, so what a caller changes after a write is not seen by later reads
+(the same isolation the database gives)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from switchman.controller.chaos.journal import Journal
+from switchman.controller.incidents.model import Incident
+from switchman.controller.notify.base import Message
+from switchman.controller.rollouts.model import TERMINAL, Rollout
+from switchman.controller.store.abc import Event, SpecRevision, Tx
+
+T = TypeVar("T")
+
+
+@dataclass
+class MemoryTx:
+    undo: list[Callable[[], None]] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+    rolled_back: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        self.committed.append(hook)
+
+    def on_rollback(self, hook: Callable[[], None]) -> None:
+        self.rolled_back.append(hook)
+
+
+def _tx(tx: Tx) -> MemoryTx:
+    if not isinstance(tx, MemoryTx):
+        raise TypeError(f"an in-memory repository was handed a {type(tx).__name__}, not its own transaction")
+    return tx
+
+
+def _put(tx: Tx, table: dict[int, str], key: int, doc: str) -> None:
+    """``table[key] = doc``, undone if the transaction is."""
+    t = _tx(tx)
+    had, old = key in table, table.get(key)
+    table[key] = doc
+
+    def undo() -> None:
+        if had and old is not None:
+            table[key] = old
+        else:
+            table.pop(key, None)
+
+    t.undo.append(undo)
+
+
+def _append(tx: Tx, rows: list[T], row: T) -> None:
+    rows.append(row)
+
+    def undo() -> None:
+        rows.pop()  # undone in reverse order, under the write lock: the last row is this one
+
+    _tx(tx).undo.append(undo)
+
+
+class MemoryEventLog:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.rows: list[Event] = []
+
+    def _copy_rows(self) -> list[Event]:
+        with self._lock:
+            return list(self.rows)
+
+    def add(self, tx: Tx, event: Event) -> None:
+        _append(tx, self.rows, Event(**{**event.__dict__, "message": event.message[:1000]}))
+
+    def around(
+        self, services: Sequence[str], hosts: Sequence[str], kinds: Sequence[str], since_ms: int, until_ms: int
+    ) -> list[Event]:
+        prefixes = tuple(k.replace("%", "") for k in kinds)
+        found = [
+            e
+            for e in self._copy_rows()
+            if (e.service in services or e.host_id in hosts)
+            and e.kind.startswith(prefixes)
+            and since_ms <= e.ts <= until_ms
+            and prefixes
+        ]
+        return sorted(found, key=lambda e: e.ts)[:500]
+
+
+class _Document(Protocol):
+    id: int
+
+    def to_json(self) -> str: ...
+
+
+D = TypeVar("D", bound=_Document)
+
+
+class _Documents(Generic[D]):
+    """JSON documents by id, decoded on every read (so a caller's later
+    changes are not seen); reads work on a copy taken under the lock."""
+
+    def __init__(self, lock: threading.RLock, decode: Callable[[str], D]) -> None:
+        self._lock = lock
+        self._decode = decode
+        self.docs: dict[int, str] = {}
+        self._next = 1
+
+    def _in_order(self, newest_first: bool = False) -> list[D]:
+        with self._lock:
+            docs = dict(self.docs)
+        return [self._decode(docs[i]) for i in sorted(docs, reverse=newest_first)]
+
+    def insert(self, tx: Tx, doc: D) -> int:
+        """A new id, never reused (as with SQLite, a rolled-back insert may leave a gap)."""
+        doc.id, self._next = self._next, self._next + 1
+        _put(tx, self.docs, doc.id, doc.to_json())
+        return doc.id
+
+    def save(self, tx: Tx, doc: D) -> None:
+        if doc.id in self.docs:
+            _put(tx, self.docs, doc.id, doc.to_json())
+
+    def load(self, doc_id: int) -> D | None:
+        with self._lock:
+            text = self.docs.get(doc_id)
+        return self._decode(text) if text else None
+
+
+class MemoryRollouts(_Documents[Rollout]):
+    def __init__(self, lock: threading.RLock) -> None:
+        super().__init__(lock, Rollout.from_json)
+
+    def create(self, tx: Tx, make: Callable[[int], Rollout]) -> Rollout:
+        r = make(max(self.docs, default=0) + 1)  # as SQLite: max(id) + 1
+        _put(tx, self.docs, r.id, r.to_json())
+        return r
+
+    def recent(self, service: str = "", limit: int = 50) -> list[Rollout]:
+        return [r for r in self._in_order(newest_first=True) if not service or r.service == service][:limit]
+
+    def unfinished(self) -> list[Rollout]:
+        return [r for r in self._in_order() if r.state not in TERMINAL]
+
+
+class MemoryIncidents(_Documents[Incident]):
+    def __init__(self, lock: threading.RLock) -> None:
+        super().__init__(lock, Incident.from_json)
+
+    def open(self) -> list[Incident]:
+        return [i for i in self._in_order() if i.state.value in ("triggered", "acknowledged")]
+
+    def find(self, state: str, include_closed: bool, since_ms: int, limit: int = 1000) -> list[Incident]:
+        def wanted(i: Incident) -> bool:
+            if state:
+                return i.state.value == state
+            return include_closed or i.state.value != "closed"
+
+        return [i for i in self._in_order(newest_first=True) if i.opened_ms >= since_ms and wanted(i)][:limit]
+
+
+class MemoryDrills(_Documents[Journal]):
+    def __init__(self, lock: threading.RLock) -> None:
+        super().__init__(lock, Journal.from_json)
+
+    def recent(self, limit: int) -> list[Journal]:
+        return self._in_order(newest_first=True)[:limit]
+
+    def unfinished(self) -> list[Journal]:
+        return [j for j in self._in_order() if not j.finished_ms]
+
+
+class MemorySpecs:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.rows: list[SpecRevision] = []
+
+    def _copy_rows(self) -> list[SpecRevision]:
+        with self._lock:
+            return list(self.rows)
+
+    def add(self, tx: Tx, name: str, source: str, applied_ms: int, applied_by: str) -> tuple[int, bool]:
+        mine = self.history(name)
+        if mine and mine[-1].source == source:
+            return mine[-1].revision, False
+        revision = (mine[-1].revision if mine else 0) + 1
+        _append(tx, self.rows, SpecRevision(name, revision, source, applied_ms, applied_by))
+        return revision, True
+
+    def history(self, name: str) -> list[SpecRevision]:
+        return sorted((r for r in self._copy_rows() if r.name == name), key=lambda r: r.revision)
+
+    def all(self) -> list[SpecRevision]:
+        return sorted(self._copy_rows(), key=lambda r: (r.name, r.revision))
+
+
+class MemoryOutbox:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.queued: list[tuple[Message, int]] = []
+
+    def enqueue(self, tx: Tx, messages: Sequence[Message], now_ms: int) -> None:
+        for m in messages:
+            _append(tx, self.queued, (m, now_ms))
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self.queued)
+
+
+class MemoryStore:
+    """Every repository in memory (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.events = MemoryEventLog(self._lock)
+        self.rollouts = MemoryRollouts(self._lock)
+        self.incidents = MemoryIncidents(self._lock)
+        self.drills = MemoryDrills(self._lock)
+        self.specs = MemorySpecs(self._lock)
+        self.outbox = MemoryOutbox(self._lock)
+
+    async def write(self, job: Callable[[Tx], T]) -> T:
+        with self._lock:
+            tx = MemoryTx()
+            try:
+                result = job(tx)
+            except BaseException:
+                for undo in reversed(tx.undo):
+                    undo()
+                for hook in tx.rolled_back:
+                    hook()
+                raise
+        for hook in tx.committed:
+            hook()
+        return result

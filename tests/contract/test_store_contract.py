@@ -1,0 +1,203 @@
+"""One contract for every store backend (APScheduler's data-store tests are
+the model): the same tests run over the SQLite store and the in-memory one,
+through the interfaces of ``switchman.controller.store.abc`` only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from switchman.controller.chaos.journal import Journal
+from switchman.controller.incidents.model import Incident, IncidentState
+from switchman.controller.notify.base import Message
+from switchman.controller.rollouts.model import HostStep, Options, Rollout, RolloutState
+from switchman.controller.store.abc import Event, Store, Tx
+from switchman.controller.store.memory import MemoryStore
+from switchman.controller.store.storage import Storage
+
+T = TypeVar("T")
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    storage = Storage.open(tmp_path / "controller.db")
+    yield storage
+    storage.close()
+
+
+def write(store: Store, job: Callable[[Tx], T]) -> T:
+    return asyncio.run(store.write(job))
+
+
+class Boom(Exception):
+    pass
+
+
+def fails_after(job: Callable[[Tx], object]) -> Callable[[Tx], None]:
+    def run(tx: Tx) -> None:
+        job(tx)
+        raise Boom
+
+    return run
+
+
+# transactions ------------------------------------------------------------------
+def test_a_job_that_raises_leaves_nothing_behind(store: Store) -> None:
+    event = Event("h1", 1000, "fault.applied", 2, "web", "latency")
+    incident = Incident(0, "k", "P2", "down", "web", "h1", 1000)
+    rolled_back: list[str] = []
+
+    def job(tx: Tx) -> None:
+        tx.on_rollback(lambda: rolled_back.append("undone"))
+        tx.on_commit(lambda: rolled_back.append("committed"))
+        store.events.add(tx, event)
+        store.incidents.insert(tx, incident)
+        store.rollouts.create(tx, lambda rid: rollout(rid))
+
+    with pytest.raises(Boom):
+        write(store, fails_after(job))
+    assert store.events.around(["web"], [], ["fault."], 0, 10_000) == []
+    assert store.incidents.open() == [] and store.rollouts.recent() == []
+    assert rolled_back == ["undone"]
+    write(store, job)
+    assert len(store.events.around(["web"], [], ["fault."], 0, 10_000)) == 1
+    assert rolled_back == ["undone", "committed"]
+
+
+def test_a_write_returns_the_jobs_result(store: Store) -> None:
+    assert write(store, lambda tx: store.specs.add(tx, "web", "a", 1, "me")) == (1, True)
+
+
+# events ----------------------------------------------------------------------------
+def test_events_around_a_service_or_host_by_kind_and_time(store: Store) -> None:
+    rows = [
+        Event("h1", 100, "fault.applied", 2, "web", "slow", {"fault": "f1"}),
+        Event("h2", 200, "rollout.host", 1, "api", "switched"),
+        Event("h1", 300, "switch.flipped", 1, "", "flipped"),
+        Event("h3", 400, "fault.applied", 2, "db", "other"),
+        Event("h1", 900, "fault.reverted", 2, "web", "too late"),
+        Event("h1", 250, "probe.failed", 2, "web", "not a kind asked for"),
+    ]
+    def add_all(tx: Tx) -> None:
+        for e in rows:
+            store.events.add(tx, e)
+
+    write(store, add_all)
+    found = store.events.around(["web"], ["h1"], ["fault.", "switch."], 50, 500)
+    assert [(e.ts, e.kind) for e in found] == [(100, "fault.applied"), (300, "switch.flipped")]
+    assert found[0].attributes == {"fault": "f1"} and found[0].message == "slow"
+    assert [e.ts for e in store.events.around([], ["h2"], ["rollout."], 0, 1000)] == [200]
+    assert store.events.around([], [], ["fault."], 0, 1000) == []
+
+
+def test_event_messages_are_cut_to_1000_characters(store: Store) -> None:
+    write(store, lambda tx: store.events.add(tx, Event("h1", 1, "fault.x", 1, "web", "x" * 5000)))
+    [e] = store.events.around(["web"], [], ["fault."], 0, 10)
+    assert len(e.message) == 1000
+
+
+# rollouts ----------------------------------------------------------------------------
+def rollout(rid: int, service: str = "web", state: RolloutState = RolloutState.RUNNING) -> Rollout:
+    return Rollout(rid, service, "2", 1, Options(), [HostStep("h1", 0)], 1, 1000 + rid, state=state)
+
+
+def test_rollouts_get_increasing_ids_and_are_found_newest_first(store: Store) -> None:
+    first = write(store, lambda tx: store.rollouts.create(tx, lambda rid: rollout(rid)))
+    second = write(store, lambda tx: store.rollouts.create(tx, lambda rid: rollout(rid, "api")))
+    assert (first.id, second.id) == (1, 2)
+    assert [r.id for r in store.rollouts.recent()] == [2, 1]
+    assert [r.id for r in store.rollouts.recent("web")] == [1]
+    assert [r.id for r in store.rollouts.recent(limit=1)] == [2]
+    assert store.rollouts.load(3) is None
+
+
+def test_a_saved_rollout_is_read_back_whole_and_unfinished_ones_are_listed(store: Store) -> None:
+    r = write(store, lambda tx: store.rollouts.create(tx, lambda rid: rollout(rid)))
+    done = write(store, lambda tx: store.rollouts.create(tx, lambda rid: rollout(rid, state=RolloutState.SUCCEEDED)))
+    r.message, r.state = "baking batch 1/1", RolloutState.BAKING
+    write(store, lambda tx: store.rollouts.save(tx, r))
+    loaded = store.rollouts.load(r.id)
+    assert loaded is not None and loaded.to_json() == r.to_json()
+    assert [x.id for x in store.rollouts.unfinished()] == [r.id] and done.id != r.id
+    r.message = "changed after the write"
+    again = store.rollouts.load(r.id)
+    assert again is not None and again.message == "baking batch 1/1"
+
+
+# incidents ---------------------------------------------------------------------------
+def incident(key: str, opened: int, state: IncidentState = IncidentState.TRIGGERED) -> Incident:
+    return Incident(0, key, "P2", f"{key} down", "web", "h1", opened, state=state)
+
+
+def test_incidents_get_ids_and_open_ones_are_listed(store: Store) -> None:
+    a, b, c = incident("a", 100), incident("b", 200, IncidentState.ACKNOWLEDGED), incident("c", 300)
+    ids = write(store, lambda tx: [store.incidents.insert(tx, i) for i in (a, b, c)])
+    assert ids == [a.id, b.id, c.id] and len(set(ids)) == 3 and ids == sorted(ids)
+    c.state = IncidentState.RESOLVED
+    write(store, lambda tx: store.incidents.save(tx, c))
+    assert [i.dedup_key for i in store.incidents.open()] == ["a", "b"]
+    loaded = store.incidents.load(c.id)
+    assert loaded is not None and loaded.to_json() == c.to_json()
+
+
+def test_incidents_are_found_by_state_and_time_newest_first(store: Store) -> None:
+    rows = [
+        incident("a", 100, IncidentState.CLOSED),
+        incident("b", 200, IncidentState.RESOLVED),
+        incident("c", 300),
+    ]
+    write(store, lambda tx: [store.incidents.insert(tx, i) for i in rows])
+    assert [i.dedup_key for i in store.incidents.find("", False, 0)] == ["c", "b"]
+    assert [i.dedup_key for i in store.incidents.find("", True, 0)] == ["c", "b", "a"]
+    assert [i.dedup_key for i in store.incidents.find("closed", False, 0)] == ["a"]
+    assert [i.dedup_key for i in store.incidents.find("", True, 150)] == ["c", "b"]
+    assert [i.dedup_key for i in store.incidents.find("", True, 0, limit=1)] == ["c"]
+
+
+# drills --------------------------------------------------------------------------------
+def journal(title: str) -> Journal:
+    return Journal(0, title, "", "title: x\n", False, 1000)
+
+
+def test_drills_get_ids_and_unfinished_ones_are_listed(store: Store) -> None:
+    a, b = journal("a"), journal("b")
+    write(store, lambda tx: [store.drills.insert(tx, j) for j in (a, b)])
+    assert a.id < b.id
+    a.state, a.finished_ms = "completed", 5000
+    write(store, lambda tx: store.drills.save(tx, a))
+    assert [j.title for j in store.drills.unfinished()] == ["b"]
+    assert [j.title for j in store.drills.recent(10)] == ["b", "a"]
+    assert [j.title for j in store.drills.recent(1)] == ["b"]
+    loaded = store.drills.load(a.id)
+    assert loaded is not None and loaded.to_json() == a.to_json()
+    assert store.drills.load(999) is None
+
+
+# service specs ---------------------------------------------------------------------
+def test_a_spec_revision_is_new_only_when_the_text_changes(store: Store) -> None:
+    assert write(store, lambda tx: store.specs.add(tx, "web", "v = 1", 10, "ann")) == (1, True)
+    assert write(store, lambda tx: store.specs.add(tx, "web", "v = 1", 20, "bob")) == (1, False)
+    assert write(store, lambda tx: store.specs.add(tx, "web", "v = 2", 30, "bob")) == (2, True)
+    assert write(store, lambda tx: store.specs.add(tx, "api", "v = 9", 40, "cy")) == (1, True)
+    assert [(r.revision, r.source, r.applied_by) for r in store.specs.history("web")] == [
+        (1, "v = 1", "ann"),
+        (2, "v = 2", "bob"),
+    ]
+    assert [(r.name, r.revision) for r in store.specs.all()] == [("api", 1), ("web", 1), ("web", 2)]
+    assert store.specs.history("nope") == []
+
+
+# outbox --------------------------------------------------------------------------------
+def test_messages_queued_in_a_failed_transaction_are_not_queued(store: Store) -> None:
+    m = Message("hook", "http://127.0.0.1:9/", b"{}")
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.outbox.enqueue(tx, [m], 1)))
+    assert store.outbox.pending() == 0
+    write(store, lambda tx: store.outbox.enqueue(tx, [m, m], 2))
+    assert store.outbox.pending() == 2
