@@ -96,6 +96,8 @@ def test_notify_ready_watchdog_stopping_and_sighup_reload(tmp_path: Path, daemon
     wait_until(lambda: any(m.startswith("READY=1") for m in drain()), 15, what="READY=1")
     wait_until(lambda: sum(m == "WATCHDOG=1" for m in drain()) >= 3, 10, what="watchdog pings")
 
+    # the controller writes the token once its store is open, which may be after the agent is ready
+    wait_until((tmp_path / "c" / "admin.token").exists, 15, what="the admin token")
     token = (tmp_path / "c" / "admin.token").read_text().strip()
     cli = [str(BIN / "switchman"), "--insecure", "--controller", f"127.0.0.1:{port}", "--token", token, "-o", "json"]
 

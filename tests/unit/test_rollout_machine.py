@@ -163,14 +163,22 @@ def test_a_host_that_could_not_be_rolled_back_fails_the_rollout_and_is_named() -
     assert [h.state for h in m.r.hosts] == [HostState.ROLLED_BACK, HostState.ROLLBACK_FAILED, HostState.ROLLED_BACK]
 
 
-def test_a_host_whose_previous_version_is_unknown_fails_rather_than_claims_rolled_back() -> None:
-    m = rollout(Options(min_healthy_ms=0))
+def test_a_host_that_missed_its_deadline_before_anything_was_sent_is_neither_rolled_back_nor_switched() -> None:
+    m = rollout(Options(min_healthy_ms=0, max_parallel=2, healthy_deadline_ms=5 * S))
     m.tick(0)
-    # a document from before versions were recorded up front: the switch is in flight, nothing known
-    m.on_converged("h1", False, "INTERNAL: boom", "", "", 1 * S, touched=True)
-    m.r.host("h1").from_recorded = False
-    m.tick(2 * S)
-    assert m.r.state is RolloutState.FAILED and "no previous version recorded" in m.r.message
+    m.record_from("h1", "v1")
+    m.on_converged("h1", True, "live", "v1", "green", 1 * S)
+    m.on_health("h1", True, "", 2 * S)
+    # h2's agent hangs: its status call never answers, so nothing was recorded or sent
+    assert m.tick(6 * S) == [Converge("h1", "v1")], "only h1 was switched: only h1 is rolled back"
+    assert m.r.host("h2").state is HostState.FAILED and m.r.state is RolloutState.ROLLING_BACK
+    assert m.record_from("h2", "v1") is False, "a late answer from h2 must not start its switch now"
+    assert m.record_from("h1", "v2") is True
+    m.on_converged("h1", True, "rolled back", "", "blue", 8 * S)
+    m.tick(8 * S)
+    assert m.r.state is RolloutState.ROLLED_BACK
+    assert [h.state for h in m.r.hosts][:2] == [HostState.ROLLED_BACK, HostState.FAILED]
+    assert "h2 missed its healthy deadline" in m.r.message
 
 
 def test_the_previous_version_is_recorded_once_before_the_switch() -> None:

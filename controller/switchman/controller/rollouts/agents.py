@@ -30,7 +30,7 @@ class Converged:
     touched: bool = True  # False: no Switch or Rollback was sent, the host is as it was
 
 
-RecordFrom = Callable[[str, str], Awaitable[None]]
+RecordFrom = Callable[[str, str], Awaitable[bool]]  # (host, what it served) -> still to be changed?
 
 
 SLOT_NAMES: dict[int, str] = {int(common_pb2.SLOT_BLUE): "blue", int(common_pb2.SLOT_GREEN): "green"}
@@ -103,10 +103,12 @@ class AgentOps:
                 live = s.active_version if s is not None and s.active_slot else ""
                 if live == version and (not version or (s is not None and live_slot_healthy(s))):
                     before = s.previous_version if s is not None else ""
-                    await record_from(host_id, before)
+                    if not await record_from(host_id, before):
+                        return Converged(host_id, version, False, "the rollout moved on", touched=sent)
                     slot = slot_name(s.active_slot) if s is not None else ""
                     return Converged(host_id, version, True, f"{version or 'nothing'} already live", before, slot)
-                await record_from(host_id, live)  # persisted before the agent is asked to change anything
+                if not await record_from(host_id, live):  # persisted before the agent is asked to change anything
+                    return Converged(host_id, version, False, "the rollout moved on; nothing sent", touched=sent)
                 sent = True
                 if not version:
                     out = await self._gateway.stop_service(host_id, spec.name, left)

@@ -334,10 +334,11 @@ class RolloutManager:
             if r.terminal:
                 self._machines.pop(rollout_id, None)
 
-    async def _record(self, m: Machine, host_id: str, version: str) -> None:
+    async def _record(self, m: Machine, host_id: str, version: str) -> bool:
         """What the host served before: persisted before the agent is asked to change."""
-        m.record_from(host_id, version)
+        go = m.record_from(host_id, version)
         await self._persist(m.r)
+        return go
 
     def _observe(self, m: Machine, c: Converged, now: int) -> None:
         h = m.r.host(c.host_id)

@@ -56,13 +56,19 @@ class Machine:
                 out.append(Converge(h.host_id, h.from_version))
         return out
 
-    def record_from(self, host_id: str, version: str) -> None:
+    def record_from(self, host_id: str, version: str) -> bool:
         """What a host served before it is asked to switch (read from the
-        agent; ``""``: nothing). Recorded once: a retried switch after a
-        crash sees the new version live and must not overwrite it."""
+        agent; ``""``: nothing), recorded before anything is sent. Recorded
+        once: a retried switch after a crash sees the new version live and
+        must not overwrite it. Returns whether the host is still to be
+        changed: False once the rollout moved on (the host missed its
+        deadline, the rollout is rolling back), and then nothing is sent."""
         h = self.r.host(host_id)
-        if h.state is HostState.SWITCHING and not h.from_recorded:
-            h.from_version, h.from_recorded = version, True
+        if h.state is HostState.SWITCHING:
+            if not h.from_recorded:
+                h.from_version, h.from_recorded = version, True
+            return True
+        return h.state is HostState.ROLLING_BACK
 
     def baking(self) -> bool:
         return self.r.state is RolloutState.BAKING
@@ -212,7 +218,14 @@ class Machine:
         r = self.r
         if any(h.state in (HostState.SWITCHING, HostState.ROLLING_BACK) for h in r.hosts):
             return []  # one at a time; an in-flight switch finishes first
-        todo = [h for h in r.hosts if h.order and h.state in (HostState.VERIFYING, HostState.HEALTHY, HostState.FAILED)]
+        # a host was asked to switch only after what it served was recorded: without it, nothing was sent
+        todo = [
+            h
+            for h in r.hosts
+            if h.order
+            and (h.from_recorded or h.from_version)
+            and h.state in (HostState.VERIFYING, HostState.HEALTHY, HostState.FAILED)
+        ]
         if not todo:
             failed = [h for h in r.hosts if h.state is HostState.ROLLBACK_FAILED]
             if failed:  # rolled_back promises every switched host is back: say which are not
@@ -222,9 +235,6 @@ class Machine:
                 self._finish(RolloutState(r.final_state or "rolled_back"), r.message, now)
             return []
         h = max(todo, key=lambda x: x.order)  # reverse order of switching
-        if not h.from_version and not h.from_recorded:
-            _log(h, HostState.ROLLBACK_FAILED, "no previous version recorded for this host", now)
-            return self._roll_back_next(now)
         target = h.from_version or "nothing (it ran no version before: stopping the service)"
         _log(h, HostState.ROLLING_BACK, f"rolling back to {target}", now)
         return [Converge(h.host_id, h.from_version)]
