@@ -63,3 +63,27 @@ def test_bad_drill_files_name_the_line_and_what_was_expected(text: str, expected
     with pytest.raises(DrillSpecError) as exc:
         parse_drill(text, "d.yml")
     assert expected in str(exc.value)
+
+
+def test_every_unknown_key_of_a_condition_or_a_fault_is_reported_at_its_line() -> None:
+    text = (
+        "title: x\ntargets: {}\nsteady_state:\n  - {name: a, expr: up, colour: red, size: 2}\n"
+        "faults:\n  - {kind: cpu, duration: 1s, when: now, why: test}\n"
+    )
+    with pytest.raises(DrillSpecError) as exc:
+        parse_drill(text, "d.yml")
+    assert str(exc.value).splitlines() == [
+        "d.yml:4:25: steady_state[0]: unknown key 'colour' (known: alert, expr, name)",
+        "d.yml:4:38: steady_state[0]: unknown key 'size' (known: alert, expr, name)",
+        "d.yml:6:31: faults[0]: unknown key 'when' (known: duration, kind, params, service)",
+        "d.yml:6:42: faults[0]: unknown key 'why' (known: duration, kind, params, service)",
+    ]
+
+
+def test_a_list_used_as_a_key_is_reported_by_its_text_not_a_crash() -> None:
+    with pytest.raises(DrillSpecError) as exc:
+        parse_drill("title: x\ntargets: {}\nfaults: [{kind: cpu, duration: 1s}]\n? [a, b]\n: 1\n", "d.yml")
+    assert str(exc.value) == (
+        "d.yml:4:3: unknown key '[a, b]' (known: abort_when, description, dry_run, faults, recovery_timeout, "
+        "schedule, steady_state, targets, title)"
+    )

@@ -79,3 +79,57 @@ def test_toml_files_of_random_bytes_give_a_config_error(data: bytes) -> None:
             assert str(path) in str(exc)
     finally:
         path.unlink()
+
+
+YAML_PIECES = st.sampled_from(
+    [
+        *list(":-[]{}?,&*!'\" \n#|>"),
+        "\n  ",
+        "\n    - ",
+        "[x]: ",
+        "{x: 1}: ",
+        "title",
+        "targets",
+        "faults",
+        "kind",
+        "duration",
+        "steady_state",
+        "expr",
+        "version",
+        "prometheus/v1",
+        "slos",
+        "sli",
+        "events",
+        "groups",
+        "rules",
+        "record",
+        "alert",
+        "labels",
+        "up == 1",
+        "5m",
+        "cpu",
+        "x",
+        "1",
+    ]
+)
+
+
+@given(st.lists(YAML_PIECES, max_size=40).map("".join))
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_drill_slo_and_rule_files_parse_or_give_their_own_positioned_errors(text: str) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from switchman.controller.alerts.rules import load_rule_file
+    from switchman.controller.chaos.spec import DrillSpecError, parse_drill
+    from switchman.controller.slo.spec import SLOSpecError, parse_slo_file
+
+    for parse_file, error, file in ((parse_drill, DrillSpecError, "d.yml"), (parse_slo_file, SLOSpecError, "s.yml")):
+        try:
+            parse_file(text, file)
+        except error as exc:
+            assert all(line.startswith(file) for line in str(exc).splitlines())
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "r.yml"
+        path.write_text(text)
+        assert all(e.startswith(str(path)) for e in load_rule_file(path).errors)

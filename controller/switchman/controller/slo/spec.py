@@ -10,8 +10,7 @@ from pathlib import Path
 
 import yaml
 from switchman.controller.promql import PromQLError, parse
-from switchman.controller.yamlpos import mapping, pos, scalar
-from switchman.proto.durations import DurationError, parse_duration_ms
+from switchman.controller.yamlcheck import Checker, Fields, NotYAML, compose, scalar
 
 WINDOW = "{{.window}}"
 NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
@@ -61,133 +60,108 @@ class SLO:
         return {**self.labels, "sloth_service": self.service, "sloth_slo": self.name, "sloth_id": self.id}
 
 
-def _labels(node: yaml.Node | None) -> dict[str, str]:
-    return {k: scalar(v) for k, (_, v) in mapping(node).items()} if node is not None else {}
+def _query(c: Checker, node: yaml.Node | None, what: str) -> str:
+    """A ratio query: with ``{{.window}}`` (the window each ratio is computed over), parsing once it is filled."""
+    text = scalar(node)
+    if WINDOW not in text:
+        c.err(node, f"{what}: missing {WINDOW} (the window each ratio is computed over)")
+        return ""
+    try:
+        parse(text.replace(WINDOW, "5m"))
+    except PromQLError as exc:
+        c.err(node, f"{what}: {exc}")
+        return ""
+    return text
 
 
-class _Checker:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.errors: list[str] = []
-
-    def err(self, node: yaml.Node, message: str) -> None:
-        self.errors.append(f"{pos(self.file, node)}: {message}")
-
-    def query(self, node: yaml.Node, what: str, needs_window: bool) -> str:
-        text = scalar(node)
-        if needs_window and WINDOW not in text:
-            self.err(node, f"{what}: missing {WINDOW} (the window each ratio is computed over)")
-            return ""
-        try:
-            parse(text.replace(WINDOW, "5m"))
-        except PromQLError as exc:
-            self.err(node, f"{what}: {exc}")
-            return ""
-        return text
-
-
-def _sli(c: _Checker, node: yaml.Node, where: str) -> dict[str, object] | None:
-    m = mapping(node)
+def _sli(c: Checker, node: yaml.Node | None, where: str) -> dict[str, object] | None:
+    m = c.fields(node)
     kinds = [k for k in ("events", "raw", "probe", "latency") if k in m]
     if len(kinds) != 1:
         c.err(node, f"{where}: give exactly one of events, raw, probe or latency")
         return None
     kind = kinds[0]
-    body = mapping(m[kind][1])
+    body = m.fields(kind)
     if kind == "events":
         if "error_query" not in body or "total_query" not in body:
-            c.err(m[kind][1], f"{where}.events: needs error_query and total_query")
+            c.err(body.node, f"{where}.events: needs error_query and total_query")
             return None
         return {
             "kind": kind,
-            "error_query": c.query(body["error_query"][1], f"{where}.events.error_query", True),
-            "total_query": c.query(body["total_query"][1], f"{where}.events.total_query", True),
+            "error_query": _query(c, body.get("error_query"), f"{where}.events.error_query"),
+            "total_query": _query(c, body.get("total_query"), f"{where}.events.total_query"),
         }
     if kind == "raw":
         if "error_ratio_query" not in body:
-            c.err(m[kind][1], f"{where}.raw: needs error_ratio_query")
+            c.err(body.node, f"{where}.raw: needs error_ratio_query")
             return None
-        return {
-            "kind": kind,
-            "ratio_query": c.query(body["error_ratio_query"][1], f"{where}.raw.error_ratio_query", True),
-        }
-    service = scalar(body["service"][1]) if "service" in body else ""
+        return {"kind": kind, "ratio_query": _query(c, body.get("error_ratio_query"), f"{where}.raw.error_ratio_query")}
+    service = body.text("service")
     if not service:
-        c.err(m[kind][1], f"{where}.{kind}: needs service")
+        c.err(body.node, f"{where}.{kind}: needs service")
         return None
     out: dict[str, object] = {"kind": kind, "probe_service": service}
     if kind == "latency":
         if "threshold" not in body:
-            c.err(m[kind][1], f"{where}.latency: needs threshold (e.g. 300ms)")
+            c.err(body.node, f"{where}.latency: needs threshold (e.g. 300ms)")
             return None
-        try:
-            out["threshold_s"] = parse_duration_ms(scalar(body["threshold"][1])) / 1000
-        except DurationError as exc:
-            c.err(body["threshold"][1], f"{where}.latency.threshold: {exc}")
+        threshold_ms = c.duration_ms(body.get("threshold"), f"{where}.latency.threshold")
+        if threshold_ms is not None:
+            out["threshold_s"] = threshold_ms / 1000
     return out
 
 
-def _alerting(node: yaml.Node | None, default_name: str) -> AlertSpec:
-    m = mapping(node) if node is not None else {}
-    page = mapping(m["page_alert"][1]) if "page_alert" in m else {}
-    ticket = mapping(m["ticket_alert"][1]) if "ticket_alert" in m else {}
+def _alerting(alerting: Fields, default_name: str) -> AlertSpec:
+    page, ticket = alerting.fields("page_alert"), alerting.fields("ticket_alert")
     return AlertSpec(
-        name=scalar(m["name"][1]) if "name" in m else default_name,
-        labels=_labels(m["labels"][1]) if "labels" in m else {},
-        annotations=_labels(m["annotations"][1]) if "annotations" in m else {},
-        page_labels=_labels(page["labels"][1]) if "labels" in page else {},
-        ticket_labels=_labels(ticket["labels"][1]) if "labels" in ticket else {},
-        page=not ("disable" in page and scalar(page["disable"][1]).lower() == "true"),
-        ticket=not ("disable" in ticket and scalar(ticket["disable"][1]).lower() == "true"),
+        name=alerting.text("name", default_name),
+        labels=alerting.strings("labels"),
+        annotations=alerting.strings("annotations"),
+        page_labels=page.strings("labels"),
+        ticket_labels=ticket.strings("labels"),
+        page=page.text("disable").lower() != "true",
+        ticket=ticket.text("disable").lower() != "true",
     )
 
 
 def parse_slo_file(text: str, file: str) -> list[SLO]:
     """:raises SLOSpecError:"""
     try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SLOSpecError(
-            f"{file}:{mark.line + 1}:{mark.column + 1}: not valid YAML" if mark else f"{file}: not valid YAML"
-        ) from None
-    top = mapping(root) if root is not None else {}
-    if not top or root is None:
+        root = compose(text, file)
+    except NotYAML as exc:
+        raise SLOSpecError(f"{exc.where}: not valid YAML") from None
+    c = Checker(file)
+    top = c.fields(root)
+    if not top:
         raise SLOSpecError(f"{file}: expected a mapping with version, service and slos")
-    c = _Checker(file)
-    version = scalar(top["version"][1]) if "version" in top else ""
+    version = top.text("version")
     if version != "prometheus/v1":
-        c.err(top["version"][1] if "version" in top else root, f"version: {version!r} is not prometheus/v1")
-    service = scalar(top["service"][1]) if "service" in top else ""
+        c.err(top.at("version"), f"version: {version!r} is not prometheus/v1")
+    service = top.text("service")
     if not NAME.fullmatch(service):
-        c.err(top["service"][1] if "service" in top else root, f"service: {service!r} is not a name")
-    labels = _labels(top["labels"][1]) if "labels" in top else {}
-    out = []
-    slos = top["slos"][1] if "slos" in top else None
+        c.err(top.at("service"), f"service: {service!r} is not a name")
+    labels = top.strings("labels")
+    slos = top.get("slos")
     if not isinstance(slos, yaml.SequenceNode) or not slos.value:
-        c.err(slos or root, "slos: a list of at least one SLO")
+        c.err(top.at("slos"), "slos: a list of at least one SLO")
         raise SLOSpecError("\n".join(c.errors))
+    out = []
     for i, node in enumerate(slos.value):
         where = f"slos[{i}]"
-        m = mapping(node)
-        name = scalar(m["name"][1]) if "name" in m else ""
+        m = c.fields(node)
+        name = m.text("name")
         if not NAME.fullmatch(name):
-            c.err(m["name"][1] if "name" in m else node, f"{where}.name: {name!r} is not a name")
+            c.err(m.at("name"), f"{where}.name: {name!r} is not a name")
         try:
-            objective = float(scalar(m["objective"][1])) if "objective" in m else -1.0
+            objective = float(m.text("objective", "-1"))
         except ValueError:
             objective = -1.0
         if not 0 < objective < 100:
-            c.err(
-                m["objective"][1] if "objective" in m else node,
-                f"{where}.objective: must be a percentage strictly between 0 and 100",
-            )
-        sli = _sli(c, m["sli"][1], f"{where}.sli") if "sli" in m else None
+            c.err(m.at("objective"), f"{where}.objective: must be a percentage strictly between 0 and 100")
+        sli = _sli(c, m.get("sli"), f"{where}.sli") if "sli" in m else None
         if "sli" not in m:
             c.err(node, f"{where}: needs an sli")
-        min_events = (
-            int(scalar(m["min_events"][1])) if "min_events" in m and scalar(m["min_events"][1]).isdigit() else 10
-        )
+        min_events = int(m.text("min_events")) if m.text("min_events").isdigit() else 10
         if sli is None:
             continue
         out.append(
@@ -195,8 +169,8 @@ def parse_slo_file(text: str, file: str) -> list[SLO]:
                 service,
                 name,
                 objective,
-                scalar(m["description"][1]) if "description" in m else "",
-                {**labels, **(_labels(m["labels"][1]) if "labels" in m else {})},
+                m.text("description"),
+                {**labels, **m.strings("labels")},
                 str(sli["kind"]),
                 str(sli.get("error_query", "")),
                 str(sli.get("total_query", "")),
@@ -205,14 +179,13 @@ def parse_slo_file(text: str, file: str) -> list[SLO]:
                 float(str(sli.get("threshold_s", 0.0))),
                 min_events,
                 _alerting(
-                    m["alerting"][1] if "alerting" in m else None,
+                    m.fields("alerting"),
                     f"{service}-{name}".replace("-", "_").title().replace("_", ""),
                 ),
                 file,
             )
         )
-    if c.errors:
-        raise SLOSpecError("\n".join(c.errors))
+    c.raise_if_any(SLOSpecError)
     return out
 
 
