@@ -244,3 +244,17 @@ def test_slo_report_without_slos_says_why(ops: FakeOps, capsys: pytest.CaptureFi
     assert code == 0 and "no SLOs for service 'hello'" in out
     code, out, _ = run(ops, capsys, "-o", "json", "slo", "report")
     assert (code, json.loads(out)) == (0, [])
+
+
+def test_json_documents_list_labels_by_name_on_every_run() -> None:
+    from switchman.cli.commands.incidents import doc
+    from switchman.cli.commands.query import api_doc
+
+    names = [f"l{i:02d}" for i in range(30, 0, -1)]
+    labels = {n: n.upper() for n in names}
+    incident = ops_pb2.Incident(id=1, alerts=[ops_pb2.Alert(labels=labels)])
+    point = common_pb2.Point(timestamp_ms=1000, value=1)
+    vector = ops_pb2.QueryResponse(result_type="vector", result=[ops_pb2.SeriesResult(metric=labels, points=[point])])
+    matrix = ops_pb2.QueryResponse(result_type="matrix", result=[ops_pb2.SeriesResult(metric=labels, points=[point])])
+    assert list(doc(incident)["alerts"][0]) == sorted(names)
+    assert [list(api_doc(r)["result"][0]["metric"]) for r in (vector, matrix)] == [sorted(names)] * 2

@@ -69,7 +69,7 @@ def doc(i: ops_pb2.Incident) -> dict[str, Any]:
         "resolved_at": when(i.resolved_at_ms),
         "closed_at": when(i.closed_at_ms),
         "manual_resolve": i.manual_resolve,
-        "alerts": [dict(a.labels) for a in i.alerts],
+        "alerts": [dict(sorted(a.labels.items())) for a in i.alerts],
         "timeline": [
             {"time": iso(e.timestamp_ms), "kind": e.kind, "actor": e.actor, "message": e.message} for e in i.timeline
         ],

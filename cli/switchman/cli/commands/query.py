@@ -59,9 +59,9 @@ def api_doc(resp: ops_pb2.QueryResponse) -> dict[str, Any]:
     if resp.result_type == "string":
         return {"resultType": "string", "result": [time.time(), resp.string_value]}
     if resp.result_type == "matrix":
-        result = [{"metric": dict(s.metric), "values": [pt(p) for p in s.points]} for s in resp.result]
+        result = [{"metric": dict(sorted(s.metric.items())), "values": [pt(p) for p in s.points]} for s in resp.result]
     else:
-        result = [{"metric": dict(s.metric), "value": pt(s.points[0])} for s in resp.result if s.points]
+        result = [{"metric": dict(sorted(s.metric.items())), "value": pt(s.points[0])} for s in resp.result if s.points]
     return {"resultType": resp.result_type, "result": result}
 
 
