@@ -6,10 +6,11 @@ import datetime as dt
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from google.protobuf.message import Message
     from rich.console import Console
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -54,6 +55,45 @@ class Output:
         """Print ``text`` exactly as it is (a spec, a report): no markup, no
         wrapping, no tab expansion, so what is printed parses back."""
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def message_doc(
+    msg: Message, *, drop: Collection[str] = (), rename: Mapping[str, str] | None = None, **values: Any
+) -> dict[str, Any]:
+    """A message's fields as a JSON document, in field order: protobuf's JSON
+    mapping (``MessageToDict`` with the proto field names and every field
+    present), except that numbers stay the numbers the message holds (the
+    mapping writes 64-bit integers as strings and NaN as ``"NaN"``) and a
+    nested message is a document made the same way.
+
+    ``drop`` leaves fields out; ``rename`` gives a field another name in the
+    same place; ``values`` gives a field (by its name in the document) the
+    value the documented JSON needs: a time as RFC 3339, an enum as its word.
+    """
+    from google.protobuf.descriptor import FieldDescriptor
+    from google.protobuf.json_format import MessageToDict
+
+    numbers = {FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT64, FieldDescriptor.CPPTYPE_DOUBLE}
+    plain = MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    names = rename or {}
+    doc: dict[str, Any] = {}
+    for f in msg.DESCRIPTOR.fields:
+        if f.name in drop or f.name not in plain:
+            continue
+        name = names.get(f.name, f.name)
+        value = getattr(msg, f.name)
+        repeated = f.is_repeated
+        if name in values:
+            doc[name] = values.pop(name)
+        elif f.cpp_type in numbers:
+            doc[name] = list(value) if repeated else value
+        elif f.message_type is not None and not f.message_type.GetOptions().map_entry:
+            doc[name] = [message_doc(m) for m in value] if repeated else message_doc(value)
+        else:
+            doc[name] = plain[f.name]
+    if values:
+        raise TypeError(f"{msg.DESCRIPTOR.name} has no field {sorted(values)[0]!r} in this document")
+    return doc
 
 
 def iso(ms: int) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands.chaos import doc as fault_doc
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, iso, when
+from switchman.cli.render import Output, iso, message_doc, when
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -68,17 +68,7 @@ def doc(d: ops_pb2.Drill) -> dict[str, Any]:
         "time_to_recover_seconds": round(d.time_to_recover_seconds, 3),
         "faults": [fault_doc(f) for f in d.faults],
         "steady_state": [
-            {
-                "name": p.name,
-                "expr": p.expr,
-                "before": _number(p.before),
-                "during": _number(p.during),
-                "after": _number(p.after),
-                "held_before": p.held_before,
-                "held_during": p.held_during,
-                "held_after": p.held_after,
-            }
-            for p in d.probes
+            message_doc(p, before=_number(p.before), during=_number(p.during), after=_number(p.after)) for p in d.probes
         ],
     }
 

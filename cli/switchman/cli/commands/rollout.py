@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, bar, iso, when
+from switchman.cli.render import Output, bar, iso, message_doc, when
 from switchman.proto.durations import parse_duration_ms
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def doc(r: ops_pb2.Rollout) -> dict[str, Any]:
             }
             for h in r.hosts
         ],
-        "analysis": [{"name": a.name, "expr": a.expr, "verdict": a.verdict, "value": a.value} for a in r.analysis],
+        "analysis": [message_doc(a, drop={"evaluated_at_ms"}) for a in r.analysis],
     }
 
 

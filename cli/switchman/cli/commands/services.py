@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import common_pb2, enum_word, ops_pb2
-from switchman.cli.render import Output
+from switchman.cli.render import Output, message_doc
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -54,16 +54,13 @@ def status_doc(st: common_pb2.ServiceStatus) -> dict[str, Any]:
         "previous_version": st.previous_version,
         "phase": st.phase,
         "slots": [
-            {
-                "slot": slot(s.slot),
-                "state": slot_state(s.state),
-                "version": s.version,
-                "port": s.port,
-                "pid": s.pid,
-                "restarts": s.restarts,
-                "rss_bytes": s.rss_bytes,
-                "connections": s.active_connections,
-            }
+            message_doc(
+                s,
+                drop={"cpu_seconds", "open_fds"},
+                rename={"active_connections": "connections"},
+                slot=slot(s.slot),
+                state=slot_state(s.state),
+            )
             for s in st.slots
         ],
     }

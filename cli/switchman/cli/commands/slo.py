@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, bar, iso
+from switchman.cli.render import Output, bar, iso, message_doc
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -67,11 +67,21 @@ def summary_doc(s: ops_pb2.SLOSummary) -> dict[str, Any]:
         "budget_remaining": None if s.insufficient_data else round(s.budget_remaining, 5),
         "insufficient_data": s.insufficient_data,
         "windows": {
-            w.window: None
-            if w.insufficient_data
-            else {"error_ratio": w.error_ratio, "burn_rate": w.burn_rate, "events": w.events}
+            w.window: None if w.insufficient_data else message_doc(w, drop={"window", "insufficient_data"})
             for w in s.windows
         },
+    }
+
+
+def report_doc(e: ops_pb2.SLOReportEntry) -> dict[str, Any]:
+    """An SLO's summary with its worst hours and its violations."""
+    return {
+        **summary_doc(e.slo),
+        "worst_windows": [message_doc(w, drop={"events", "insufficient_data"}) for w in e.worst_windows],
+        "violations": [
+            message_doc(v, rename={"start_ms": "start", "end_ms": "end"}, start=iso(v.start_ms), end=iso(v.end_ms))
+            for v in e.violations
+        ],
     }
 
 
@@ -102,27 +112,7 @@ def list_slos(args: argparse.Namespace, client: Client, out: Output) -> int:
 def report(args: argparse.Namespace, client: Client, out: Output) -> int:
     r = client.call(client.ops.SLOReport, ops_pb2.SLOReportRequest(period=args.period, service=args.service))
     if out.fmt != "table":
-        out.document(
-            [
-                {
-                    **summary_doc(e.slo),
-                    "worst_windows": [
-                        {"window": w.window, "error_ratio": w.error_ratio, "burn_rate": w.burn_rate}
-                        for w in e.worst_windows
-                    ],
-                    "violations": [
-                        {
-                            "start": iso(v.start_ms),
-                            "end": iso(v.end_ms),
-                            "duration_seconds": v.duration_seconds,
-                            "alert": v.alert,
-                        }
-                        for v in e.violations
-                    ],
-                }
-                for e in r.entries
-            ]
-        )
+        out.document([report_doc(e) for e in r.entries])
         return EXIT_OK
     if not r.entries:
         what = (
