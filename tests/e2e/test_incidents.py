@@ -44,6 +44,7 @@ def slot_pids(tmp: Path, host: str) -> list[int]:
     return out
 
 
+@pytest.mark.timeout(300)  # a real fleet, two SLO windows to settle, a backup and a restore
 def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
@@ -85,11 +86,24 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
         before = slo()["attained"]
         assert before is not None and "SLO  hello/availability" in f.run("status").stdout
 
-        [pid] = slot_pids(tmp_path, "web-1")
-        psutil.Process(pid).send_signal(signal.SIGSTOP)  # the outage: hello on web-1 stops answering
+        def incidents() -> list[dict[str, Any]]:
+            return list(json.loads(f.run("-o", "json", "incidents", "list", "--all").stdout))
+
+        # on a loaded machine the deploy's own failed first probes may page briefly: that blip resolves itself
+        def settled() -> tuple[list[dict[str, Any]]] | None:
+            seen = incidents()
+            return (seen,) if all(i["state"] != "triggered" for i in seen) else None
+
+        [blips] = wait_until(settled, 60, what="no incident open before the outage")
+        # the outage: hello stops answering on two hosts of three (a 2/3 error ratio burns the budget at
+        # about 13x, past the 6x page threshold however the probe timings fall on a loaded machine)
+        stopped = [pid for host in ("web-1", "web-2") for pid in slot_pids(tmp_path, host)]
+        assert len(stopped) == 2, stopped
+        for pid in stopped:
+            psutil.Process(pid).send_signal(signal.SIGSTOP)
         try:
             [inc] = wait_until(
-                lambda: json.loads(f.run("-o", "json", "incidents", "list").stdout), 90, what="an incident"
+                lambda: [i for i in incidents() if i["id"] not in {b["id"] for b in blips}], 90, what="an incident"
             )
             assert inc["priority"] == "P2" and inc["state"] == "triggered" and inc["service"] == "hello"
             assert inc["dedup_key"] == "HelloAvailabilityBurn/service=hello"
@@ -98,9 +112,10 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
             assert acked.returncode == 0 and "acknowledged" in acked.stdout
             again = f.run("incidents", "ack", str(inc["id"]))
             assert again.returncode == 1 and "only a triggered incident can be acknowledged" in again.stderr
-            f.run("incidents", "note", str(inc["id"]), "hello's process on web-1 is stopped (SIGSTOP)")
+            f.run("incidents", "note", str(inc["id"]), "hello's processes on web-1 and web-2 are stopped (SIGSTOP)")
         finally:
-            psutil.Process(pid).send_signal(signal.SIGCONT)
+            for pid in stopped:
+                psutil.Process(pid).send_signal(signal.SIGCONT)
 
         def state() -> dict[str, Any]:
             return json.loads(f.run("-o", "json", "incidents", "show", str(inc["id"])).stdout)
@@ -111,18 +126,27 @@ def test_outage_pages_opens_an_incident_that_is_acked_resolved_and_reported(
         kinds = [e["kind"] for e in done["timeline"]]
         for kind in ("alert.firing", "notified", "ack", "note", "alert.resolved", "resolved"):
             assert kind in kinds, (kind, kinds)
-        assert any(k.startswith("rollout.") for k in kinds) is False  # the rollout ended before the incident opened
+        # the deploy shortly before is in the timeline, as a change that came before the incident
+        changes = [e for e in done["timeline"] if e["kind"].startswith("rollout.")]
+        assert changes and all(iso_ms(e["time"]) < iso_ms(done["opened_at"]) for e in changes), changes
 
         report = json.loads(f.run("-o", "json", "incidents", "report").stdout)
         [p2] = report["by_priority"]
         [svc] = report["by_service"]
-        assert p2["priority"] == "P2" and p2["incidents"] == 1 and svc["service"] == "hello"
+        every = [done, *(json.loads(f.run("-o", "json", "incidents", "show", str(b["id"])).stdout) for b in blips)]
+        assert p2["priority"] == "P2" and p2["incidents"] == len(every) and svc["service"] == "hello"
         opened, acked_at = done["opened_at"], done["acknowledged_at"]
-        assert opened and acked_at and 1.0 <= p2["mtta_seconds"] < p2["mttr_seconds"]
+        assert opened and acked_at and p2["mtta_seconds"] >= 1.0
+        # MTTA over the acknowledged (only this one), MTTR over every resolved one
         assert abs(p2["mtta_seconds"] - (iso_ms(acked_at) - iso_ms(opened)) / 1000) <= 1.0
-        assert abs(p2["mttr_seconds"] - (iso_ms(done["resolved_at"]) - iso_ms(opened)) / 1000) <= 1.0
+        mttr = sum(iso_ms(i["resolved_at"]) - iso_ms(i["opened_at"]) for i in every) / len(every) / 1000
+        assert abs(p2["mttr_seconds"] - mttr) <= 1.0
 
-        events = [p.body["event"] for p in hook.posts if p.body.get("kind") == "incident"]
+        events = [
+            p.body["event"]
+            for p in hook.posts
+            if p.body.get("kind") == "incident" and p.body["incident"]["id"] == inc["id"]
+        ]
         assert events[:3] == ["triggered", "acknowledged", "resolved"], events
 
         pm = f.run("incidents", "postmortem", str(inc["id"])).stdout
@@ -161,6 +185,8 @@ def restore_into_a_fresh_controller(f: Fleet, tmp: Path, daemons: list[Daemon], 
     assert r.returncode == 0 and "wrote" in r.stdout, r.stderr
     hosts = sorted(h["host_id"] for h in json.loads(f.run("-o", "json", "hosts").stdout))
     rollouts = [x["id"] for x in json.loads(f.run("-o", "json", "rollout", "list").stdout)]
+    incidents = [i["id"] for i in json.loads(f.run("-o", "json", "incidents", "list", "--all").stdout)]
+    assert incident_id in incidents
     [beat] = [a for a in json.loads(f.run("-o", "json", "alerts").stdout) if a["labels"]["alertname"] == "Heartbeat"]
     fresh = tmp / "fresh"
     restore = [str(BIN / "switchman-controller"), "--insecure", "--data-dir", str(fresh), "--metrics-listen", ""]
@@ -177,9 +203,9 @@ def restore_into_a_fresh_controller(f: Fleet, tmp: Path, daemons: list[Daemon], 
     wait_until(lambda: switchman(*cli, "status").returncode == 0, 20, what="restored controller serving")
     assert sorted(h["host_id"] for h in json.loads(switchman(*cli, "-o", "json", "hosts").stdout)) == hosts
     assert [x["id"] for x in json.loads(switchman(*cli, "-o", "json", "rollout", "list").stdout)] == rollouts
-    assert [i["id"] for i in json.loads(switchman(*cli, "-o", "json", "incidents", "list", "--all").stdout)] == [
-        incident_id
-    ]
+    assert [
+        i["id"] for i in json.loads(switchman(*cli, "-o", "json", "incidents", "list", "--all").stdout)
+    ] == incidents
     restored_alerts = json.loads(switchman(*cli, "-o", "json", "alerts").stdout)
     assert [a["activeAt"] for a in restored_alerts if a["labels"]["alertname"] == "Heartbeat"] == [beat["activeAt"]]
 
