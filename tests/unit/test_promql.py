@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from switchman.controller.promql import PromQLError, ast, parse
 from switchman.controller.promql.evaluator import Evaluator
-from switchman.controller.promql.source import StoreSource
 from switchman.controller.promql.values import Sample, Scalar, Series
 from switchman.controller.store import Database, Writer
 from switchman.controller.store.series import SeriesIndex
+from switchman.controller.store.sqlite.samples import StoreSource
 
 
 def test_parses_selector_with_all_four_matchers_range_and_offset() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from switchman.controller.errors import NotFound
 from switchman.controller.store.series import SeriesIndex
+from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,7 @@ class Fleet:
         self._ticks = 0
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for row in conn.execute(
-            "SELECT host_id, hostname, address, labels, agent_version, capabilities, registered_ms, "
-            "last_heartbeat_ms, last_push_ms, cert_not_after_ms FROM hosts"
-        ):
+        for row in ts_sql.load_hosts(conn):
             h = Host(
                 row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6], row[7], row[8], row[9]
             )
@@ -78,13 +76,8 @@ class Fleet:
             host.last_push_ms = old.last_push_ms
 
         def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO hosts (host_id, hostname, address, labels, agent_version, capabilities, registered_ms,"
-                " last_heartbeat_ms, last_push_ms, cert_not_after_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(host_id) DO UPDATE SET cert_not_after_ms=excluded.cert_not_after_ms,"
-                " hostname=excluded.hostname, address=excluded.address, labels=excluded.labels,"
-                " agent_version=excluded.agent_version, capabilities=excluded.capabilities,"
-                " last_heartbeat_ms=excluded.last_heartbeat_ms",
+            ts_sql.upsert_host(
+                conn,
                 (
                     host.host_id,
                     host.hostname,
@@ -161,9 +154,9 @@ class Fleet:
         self, conn: sqlite3.Connection, now: int, up_rows: list[tuple[str, float]], hb_rows: list[tuple[int, int, str]]
     ) -> None:
         if hb_rows:
-            conn.executemany("UPDATE hosts SET last_heartbeat_ms=?, last_push_ms=? WHERE host_id=?", hb_rows)
+            ts_sql.save_heartbeats(conn, hb_rows)
         samples = [
             (self._index.intern(conn, self._writer, "up", (("host", host_id),), host_id, now), now, value)
             for host_id, value in up_rows
         ]
-        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", samples)
+        ts_sql.insert_rows(conn, samples)

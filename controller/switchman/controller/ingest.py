@@ -11,6 +11,7 @@ from itertools import repeat
 
 from switchman.controller.errors import Conflict, InvalidArgument
 from switchman.controller.store.series import LabelPairs, SeriesIndex
+from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.writer import Writer
 from switchman.proto.v1 import controller_pb2
 from switchman.proto.validate import ValidationError, check_labels, check_metric_name
@@ -44,7 +45,7 @@ class Ingestor:
         self.duplicates_total = 0
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for host_id, epoch, acked in conn.execute("SELECT host_id, epoch, acked_seq FROM ingest_cursor"):
+        for host_id, epoch, acked in ts_sql.load_cursors(conn):
             self.cursors[host_id] = Cursor(epoch, acked)
 
     def acked(self, host_id: str, epoch: str) -> int:
@@ -106,18 +107,11 @@ class Ingestor:
                     )
                 )
             acked = b.sequence
-        conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+        ts_sql.insert_rows(conn, rows)
         if events:
-            conn.executemany(
-                "INSERT INTO events (host_id, ts, kind, severity, service, message, attributes) VALUES (?,?,?,?,?,?,?)",
-                events,
-            )
+            ts_sql.insert_events(conn, events)
         if previous is None or previous.acked != acked or previous.epoch != epoch:
-            conn.execute(
-                "INSERT INTO ingest_cursor (host_id, epoch, acked_seq) VALUES (?,?,?) ON CONFLICT(host_id) DO UPDATE"
-                " SET epoch=excluded.epoch, acked_seq=excluded.acked_seq",
-                (host_id, epoch, acked),
-            )
+            ts_sql.save_cursor(conn, host_id, epoch, acked)
             self.cursors[host_id] = Cursor(epoch, acked)
             self._writer.on_rollback(lambda: self._restore(host_id, previous))
         stored = len(rows)

@@ -11,6 +11,7 @@ from switchman.controller.notify.dispatcher import Muting
 from switchman.controller.notify.silences import Silence
 from switchman.controller.security.certs import days_left
 from switchman.controller.security.tokens import TokenRecord
+from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.wiring import Controller
 from switchman.proto.v1 import ops_pb2
 
@@ -44,16 +45,8 @@ async def host_detail(core: Controller, h: Host) -> ops_pb2.HostDetail:
     wanted = {s.id: s.name for s in series if s.name in VITALS}
 
     def latest() -> dict[str, float]:
-        conn = core.storage.reader()
-        out: dict[str, float] = {}
-        for sid, name in wanted.items():
-            row = conn.execute(
-                "SELECT value FROM samples WHERE series_id=? AND ts >= ? ORDER BY ts DESC LIMIT 1",
-                (sid, now - 300_000),
-            ).fetchone()
-            if row is not None:
-                out[name] = float(row[0])
-        return out
+        values = ts_sql.latest_values(core.storage.reader(), wanted, now - 300_000)
+        return {wanted[sid]: v for sid, v in values.items()}
 
     vitals = await asyncio.to_thread(latest)
     cursor = core.ingest.cursors.get(h.host_id)

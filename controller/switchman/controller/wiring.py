@@ -38,7 +38,6 @@ from switchman.controller.notify.registry import build_notifiers
 from switchman.controller.notify.silences import SilenceStore
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.evaluator import Evaluator
-from switchman.controller.promql.source import StoreSource
 from switchman.controller.rollouts.executor import Pace, RolloutDeps, RolloutManager
 from switchman.controller.rollouts.model import Rollout
 from switchman.controller.security.audit import AuditLog
@@ -47,6 +46,8 @@ from switchman.controller.services import ServiceRegistry
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
 from switchman.controller.slo.spec import load_slo_files
 from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
+from switchman.controller.store.sqlite import timeseries as ts_sql
+from switchman.controller.store.sqlite.samples import StoreSource
 from switchman.controller.store.storage import Storage
 from switchman.controller.timefmt import wall_ms
 from switchman.proto.channel import TlsMaterial
@@ -141,10 +142,7 @@ class Controller:
         await asyncio.to_thread(self.storage.db.checkpoint)
 
     async def count_samples(self) -> int:
-        def q() -> int:
-            return int(self.storage.reader().execute("SELECT count(*) FROM samples").fetchone()[0])
-
-        return await asyncio.to_thread(q)
+        return await asyncio.to_thread(lambda: ts_sql.count_samples(self.storage.reader()))
 
     async def close(self) -> None:
         """Stop what runs in the background, then the store."""

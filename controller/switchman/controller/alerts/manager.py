@@ -24,6 +24,7 @@ from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series, Vector
 from switchman.controller.store.series import insert_samples
+from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class RuleManager:
     def restore(self, conn: sqlite3.Connection) -> int:
         """Alert state from the database (after a restart)."""
         n = 0
-        for key, _, labels, notes, state, active, fired, resolved, value, keep in conn.execute("SELECT * FROM alerts"):
+        for key, _, labels, notes, state, active, fired, resolved, value, keep in ts_sql.load_alerts(conn):
             ar = self.alerting.get(key)
             if ar is None:
                 continue
@@ -232,8 +233,7 @@ class RuleManager:
         def job(conn: sqlite3.Connection) -> None:
             insert_samples(conn, index, writer, samples, ts)
             for key, alert_rows in changed.items():  # alert state written with the samples, in one transaction
-                conn.execute("DELETE FROM alerts WHERE rule_key = ?", (key,))
-                conn.executemany("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)", alert_rows)
+                ts_sql.replace_alerts(conn, key, alert_rows)
 
         return job
 

@@ -1,16 +1,15 @@
-"""Where the evaluator reads samples: the SQLite store through the series index."""
+"""Where the evaluator reads samples: the :class:`SampleSource` interface and
+the series matching every source shares (the SQLite source is
+:class:`switchman.controller.store.sqlite.samples.StoreSource`)."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 from switchman.controller.promql.ast import Matcher, MatchOp
 from switchman.controller.promql.values import Series
 from switchman.controller.store.series import SeriesIndex, SeriesInfo
-
-ROLLUPS = (("rollup_1m", 60_000), ("rollup_1h", 3_600_000))
 
 
 class SampleSource(Protocol):
@@ -39,70 +38,3 @@ def match_series(index: SeriesIndex, matchers: Sequence[Matcher]) -> list[Series
         if ok:
             out.append(info)
     return out
-
-
-class StoreSource:
-    """Reads raw samples where they are kept, and 1-minute / 1-hour rollups
-    (their ``last`` value at the end of each bucket) for older parts of the
-    window."""
-
-    def __init__(
-        self,
-        index: SeriesIndex,
-        reader: Callable[[], sqlite3.Connection],
-        raw_retention_ms: int,
-        rollup_retention_ms: Sequence[int] = (30 * 86_400_000, 400 * 86_400_000),
-        now_ms: Callable[[], int] | None = None,
-    ) -> None:
-        self._index = index
-        self._reader = reader
-        self._raw_retention_ms = raw_retention_ms
-        self._rollup_retention_ms = rollup_retention_ms
-        self._now_ms = now_ms
-
-    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
-        infos = match_series(self._index, matchers)
-        if not infos:
-            return []
-        by_id = {i.id: Series({"__name__": i.name, **dict(i.labels)}) for i in infos}
-        conn = self._reader()
-        raw_from = start_ms
-        if self._now_ms is not None:
-            raw_from = max(start_ms, self._now_ms() - self._raw_retention_ms)
-            self._read_rollups(conn, by_id, start_ms, raw_from)
-        ids = list(by_id)
-        for chunk_start in range(0, len(ids), 900):
-            chunk = ids[chunk_start : chunk_start + 900]
-            marks = ",".join("?" * len(chunk))
-            for sid, ts, v in conn.execute(
-                f"SELECT series_id, ts, value FROM samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ? "
-                "ORDER BY series_id, ts",
-                (*chunk, raw_from, end_ms),
-            ):
-                s = by_id[sid]
-                s.ts.append(ts)
-                s.vs.append(v)
-        return [s for s in by_id.values() if s.ts]
-
-    def _read_rollups(self, conn: sqlite3.Connection, by_id: dict[int, Series], start_ms: int, until_ms: int) -> None:
-        """Fill the part of the window older than raw retention from rollups,
-        the finest resolution that still covers it."""
-        if start_ms >= until_ms or self._now_ms is None:
-            return
-        now = self._now_ms()
-        ids = list(by_id)
-        for (table, width), keep in zip(ROLLUPS, self._rollup_retention_ms, strict=True):
-            if start_ms < now - keep:
-                continue
-            for chunk_start in range(0, len(ids), 900):
-                chunk = ids[chunk_start : chunk_start + 900]
-                marks = ",".join("?" * len(chunk))
-                for sid, ts, last in conn.execute(
-                    f"SELECT series_id, ts, last FROM {table} WHERE series_id IN ({marks}) "
-                    "AND ts + ? >= ? AND ts + ? < ? ORDER BY series_id, ts",
-                    (*chunk, width, start_ms, width, until_ms),
-                ):
-                    s = by_id[sid]
-                    s.ts.append(ts + width)
-                    s.vs.append(last)
-            return
