@@ -1,4 +1,7 @@
-"""The agent's lifecycle: wires collector, spool, link, servers; owns every task."""
+"""The agent's lifecycle: builds its parts from the config, runs the loops,
+reloads on SIGHUP, stops in order. The parts know nothing of it: the Agent
+servicer is handed them (:func:`switchman.agent.server.create_server`), the
+collectors what they read."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import functools
 import logging
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,21 +18,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import grpc
-import psutil
+from grpc_health.v1._async import HealthServicer
 from switchman.agent import __version__
 from switchman.agent import config as config_mod
-from switchman.agent.collect import Family, HostCollector
+from switchman.agent.collect import Family
+from switchman.agent.collect.agent_self import AgentSelfCollector, CycleStats
 from switchman.agent.collect.exposition import MetricsServer
+from switchman.agent.collect.readings import Readings
+from switchman.agent.collect.services import ServiceSlotCollector
 from switchman.agent.faults.ledger import Ledger
 from switchman.agent.faults.manager import FaultManager
 from switchman.agent.linkdiag import LinkDiagnosis
 from switchman.agent.probes.runner import ProbeRunner
-from switchman.agent.push import ControllerLink, Identity
-from switchman.agent.server import AgentServicer
-from switchman.agent.services.drivers.base import Driver
-from switchman.agent.services.drivers.container import ContainerDriver
+from switchman.agent.push import ControllerLink, Identity, LinkStats, port_accepts
+from switchman.agent.server import AgentInfoSource, AgentParts, create_server
 from switchman.agent.services.drivers.process import ProcessDriver
-from switchman.agent.services.errors import InvalidService
+from switchman.agent.services.drivers.registry import Drivers
 from switchman.agent.services.manager import ServiceManager
 from switchman.agent.services.state import StateStore
 from switchman.agent.spool import Spool, SpoolStats
@@ -39,32 +42,23 @@ from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
     TlsMaterial,
-    add_health,
     create_channel,
-    create_server,
     listen,
     set_serving,
     split_host_port,
 )
 from switchman.proto.daemon import SystemdNotifier
-from switchman.proto.interceptors import RequirePeer
-from switchman.proto.probes import ProbeError, parse_probe
+from switchman.proto.probes import ProbeError, ProbeSpec, parse_probe
 from switchman.proto.settings import ConfigError
-from switchman.proto.v1 import agent_pb2_grpc
 
 log = logging.getLogger(__name__)
 
+CONFIGURED_PROBE = "probe:"  # the key prefix of the config's probes (a service's are SERVICE:SLOT)
 
-async def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
-    """Whether ``host:port`` accepts a TCP connection (closed again at once)."""
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+
+def configured_probes(config: config_mod.AgentConfig) -> list[ProbeSpec]:
+    """The ``[[probe]]`` tables of the config, parsed. :raises ProbeError:"""
+    return [parse_probe(table, f"{config.source}: probe #{i + 1}") for i, table in enumerate(config.probes)]
 
 
 class AgentDaemon:
@@ -75,36 +69,40 @@ class AgentDaemon:
         reload_config: Callable[[], config_mod.AgentConfig] | None = None,
         notifier: SystemdNotifier | None = None,
     ) -> None:
-        self.config = config
+        c = self.config = config
         self._reload_config = reload_config
         self.notifier = notifier or SystemdNotifier()
         self.started_at_ms = int(time.time() * 1000)
-        self.spool = Spool(config.data_dir / "spool.db", config.spool_max_bytes)
-        self.tls = None if config.insecure else TlsMaterial.from_dir(config.tls_dir)
-        self.link_diagnosis = LinkDiagnosis(
-            config.controller, None if config.insecure else Path(config.tls_dir), host_id=config.host_id
-        )
+        self.spool = Spool(c.data_dir / "spool.db", c.spool_max_bytes)
+        self.tls = None if c.insecure else TlsMaterial.from_dir(c.tls_dir)
+        self.link_diagnosis = LinkDiagnosis(c.controller, None if c.insecure else Path(c.tls_dir), host_id=c.host_id)
+        self.link_stats = LinkStats()
         self._channel: grpc.aio.Channel | None = None
         self.link: ControllerLink  # made in run(): grpc.aio objects belong to the running loop
-        self._push_collector = HostCollector(extra=self._own_families)
-        self._scrape_collector = HostCollector(extra=self._own_families)
-        self._scrape_lock = threading.Lock()
-        self._me = psutil.Process()
-        self.cycles = 0
-        self.collect_cpu_total = 0.0
-        self.collect_cpu_last = 0.0
         self.buffer = TelemetryBuffer()
-        self.probes: ProbeRunner  # made in run(): they own tasks on the running loop
-        self.services: ServiceManager
-        self._store = StateStore(config.data_dir / "services.db")
-        self._process_driver = ProcessDriver(config.data_dir / "logs", self._slot_event)
-        self._containers: dict[str, ContainerDriver] = {}
+        self.probes = ProbeRunner(self.buffer)
+        self._store = StateStore(c.data_dir / "services.db")
+        self.drivers = Drivers(ProcessDriver(c.data_dir / "logs", self._slot_event))
+        self.services = ServiceManager(
+            self._store, self.drivers, c.service_address, self.buffer, self.probes, c.data_dir / "routers"
+        )
+        self.faults = FaultManager(
+            Ledger(c.data_dir / "faults.db"),
+            self.services,
+            self._set_partition,
+            self.buffer,
+            c.data_dir,
+            int(c.max_fault_duration * 1000),
+        )
+        self.cycles = CycleStats()
+        own = AgentSelfCollector(self.spool.stats, self.link_stats, self.cycles, lambda: len(self.probes.keys()))
+        self.readings = Readings([own, ServiceSlotCollector(self.services)], self.cycles)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
         self.metrics_port = 0
 
-    # identity and readings -----------------------------------------------------
+    # what the parts are handed ------------------------------------------------
     def identity(self) -> Identity:
         c = self.config
         return Identity(
@@ -121,129 +119,24 @@ class AgentDaemon:
     async def spool_stats(self) -> SpoolStats:
         return await asyncio.to_thread(self.spool.stats)
 
-    def _own_families(self) -> list[Family]:
-        st = self.spool.stats()
-        out = []
-        for name, kind, text, value in (
-            ("switchman_agent_spool_batches", "gauge", "Batches waiting in the spool.", st.batches),
-            ("switchman_agent_spool_samples", "gauge", "Samples waiting in the spool.", st.samples),
-            ("switchman_agent_spool_bytes", "gauge", "Bytes used by the spool database.", st.bytes),
-            (
-                "switchman_agent_spool_dropped_total",
-                "counter",
-                "Samples dropped because the spool was full.",
-                st.dropped_samples,
-            ),
-            ("switchman_agent_collect_cycles_total", "counter", "Collection cycles run.", self.cycles),
-            (
-                "switchman_agent_collect_cpu_seconds_total",
-                "counter",
-                "CPU seconds spent collecting.",
-                self.collect_cpu_total,
-            ),
-            (
-                "switchman_agent_controller_connected",
-                "gauge",
-                "1 when the last call to the controller succeeded.",
-                int(self.link.stats.connected),
-            ),
-            ("switchman_agent_pushes_total", "counter", "Successful PushTelemetry calls.", self.link.stats.pushes_ok),
-            (
-                "switchman_agent_probes",
-                "gauge",
-                "Probes running.",
-                len(self.probes.keys()) if hasattr(self, "probes") else 0,
-            ),
-            (
-                "switchman_agent_push_failures_total",
-                "counter",
-                "Failed calls to the controller.",
-                self.link.stats.pushes_failed,
-            ),
-        ):
-            f = Family(name, kind, text)
-            f.add(value)
-            out.append(f)
-        me = self._me
-        with me.oneshot():
-            t = me.cpu_times()
-            for name, kind, text, value in (
-                (
-                    "process_cpu_seconds_total",
-                    "counter",
-                    "Agent CPU time (user and system) in seconds.",
-                    t.user + t.system,
-                ),
-                ("process_resident_memory_bytes", "gauge", "Agent resident memory in bytes.", me.memory_info().rss),
-                ("process_open_fds", "gauge", "Agent open file descriptors.", me.num_fds()),
-                ("process_start_time_seconds", "gauge", "Agent start time, Unix seconds.", me.create_time()),
-            ):
-                f = Family(name, kind, text)
-                f.add(value)
-                out.append(f)
-        info = Family("switchman_agent_build_info", "gauge", "Agent version.")
-        info.add(1, ("version", __version__))
-        out.append(info)
-        out.extend(self._service_families())
-        return out
+    async def read_now(self) -> list[Family]:
+        """What ``/metrics`` serves now."""
+        return await self.readings.read_now()
+
+    def parts(self) -> AgentParts:
+        info = AgentInfoSource(
+            self.identity, self.config.controller, self.started_at_ms, self.link_stats, self.spool_stats, self.read_now
+        )
+        return AgentParts(self.services, self.faults, self.probes, info)
 
     def _slot_event(self, service: str, kind: str, message: str) -> None:
         self.buffer.event(kind, message, service=service, severity="warning")
 
-    def _driver(self, kind: str) -> Driver:
-        if kind == "process":
-            return self._process_driver
-        if kind in ("docker", "podman"):
-            return self._containers.setdefault(kind, ContainerDriver(kind))
-        raise InvalidService(f"driver {kind!r} is not available on this agent")
-
-    def _service_families(self) -> list[Family]:
-        if not hasattr(self, "services"):
-            return []
-        fams = {
-            "up": Family("switchman_service_slot_up", "gauge", "1 when the slot's process runs."),
-            "active": Family("switchman_service_slot_active", "gauge", "1 for the slot that gets the traffic."),
-            "rss": Family("switchman_service_slot_resident_memory_bytes", "gauge", "Resident memory of the slot."),
-            "cpu": Family("switchman_service_slot_cpu_seconds_total", "counter", "CPU time of the slot."),
-            "fds": Family("switchman_service_slot_open_fds", "gauge", "Open file descriptors of the slot."),
-            "restarts": Family(
-                "switchman_service_slot_restarts_total", "counter", "Restarts of the slot after it died."
-            ),
-            "conns": Family(
-                "switchman_service_slot_connections", "gauge", "Connections the router holds open to the slot."
-            ),
-        }
-        for rec in self._store.services():
-            for slot in ("blue", "green"):
-                proc, _, version = self.services.slot_status(rec.name, slot)
-                if not version and not proc.running:
-                    continue
-                labels = (("service", rec.name), ("slot", slot), ("version", version))
-                fams["up"].add(1.0 if proc.running else 0.0, *labels)
-                fams["active"].add(1.0 if rec.active_slot == slot else 0.0, *labels)
-                fams["rss"].add(proc.rss_bytes, *labels)
-                fams["cpu"].add(proc.cpu_seconds, *labels)
-                fams["fds"].add(proc.open_fds, *labels)
-                fams["restarts"].add(proc.restarts, *labels)
-                router = self.services.routers.get(rec.name)
-                fams["conns"].add(router.connections(slot) if router else 0, *labels)
-        return list(fams.values())
-
-    def _collect_for_push(self) -> list[Family]:
-        t0 = time.thread_time()
-        fams = self._push_collector.collect()
-        spent = time.thread_time() - t0
-        self.cycles += 1
-        self.collect_cpu_last = spent
-        self.collect_cpu_total += spent
-        return fams
-
-    def _collect_for_scrape(self) -> list[Family]:
-        with self._scrape_lock:
-            return self._scrape_collector.collect()
-
-    async def read_now(self) -> list[Family]:
-        return await asyncio.to_thread(self._collect_for_scrape)
+    def _set_partition(self, on: bool) -> None:
+        """The partition fault: no push, no heartbeat (the Agent service still answers, so halt works)."""
+        self.link.partitioned = on
+        if not on:
+            self.link.wake()
 
     # loops -----------------------------------------------------------------
     async def _collect_loop(self) -> None:
@@ -251,11 +144,10 @@ class AgentDaemon:
         next_at = time.monotonic()
         while not self._stop.is_set():
             try:
-                for containers in self._containers.values():
-                    await containers.refresh()
+                await self.drivers.refresh()
                 for router in list(self.services.routers.values()):
                     await router.refresh()
-                families = await asyncio.to_thread(self._collect_for_push)
+                families = await asyncio.to_thread(self.readings.for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
                 for batch in make_batches(families, events, now_ms, self.config.batch_max_samples, extra):
@@ -277,13 +169,6 @@ class AgentDaemon:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=every)
 
-    def _start_configured_probes(self) -> None:
-        for key in [k for k in self.probes.keys() if k.startswith("probe:")]:  # noqa: SIM118 (a method, not a dict)
-            self.probes.remove(key)
-        for i, table in enumerate(self.config.probes):
-            spec = parse_probe(table, f"{self.config.source}: probe #{i + 1}")
-            self.probes.add(f"probe:{spec.name}", spec)
-
     # reload ----------------------------------------------------------------
     def reload(self) -> None:
         """SIGHUP: re-read the file; apply labels (and probes); keep the old
@@ -293,60 +178,28 @@ class AgentDaemon:
         self.notifier.reloading()
         try:
             new = self._reload_config()
-        except ConfigError as exc:
+            probes = configured_probes(new)
+        except (ConfigError, ProbeError) as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
         else:
             changed = new.labels != self.config.labels
-            try:
-                for i, table in enumerate(new.probes):
-                    parse_probe(table, f"{new.source}: probe #{i + 1}")
-            except ProbeError as exc:
-                log.error("reload refused, keeping the running configuration: %s", exc)
-                self.notifier.ready()
-                return
             self.config = replace(self.config, labels=new.labels, probes=new.probes)
-            self._start_configured_probes()
+            self.probes.replace(CONFIGURED_PROBE, probes)
             log.info("configuration reloaded (labels %s)", "changed" if changed else "unchanged")
             if changed:
                 self.link.resync()
         self.notifier.ready()
 
     # run ------------------------------------------------------------------
-    async def _start_services(self) -> None:
+    async def _start_parts(self) -> None:
         """Probes, services (adopting what runs), then faults (reverting what a crash left)."""
-        self.probes = ProbeRunner(self.buffer)
-        self._start_configured_probes()
-        self.services = ServiceManager(
-            self._store,
-            self._driver,
-            self.config.service_address,
-            self.buffer,
-            self.probes,
-            self.config.data_dir / "routers",
-        )
+        self.probes.replace(CONFIGURED_PROBE, configured_probes(self.config))
         await self.services.reconcile()
-        self.faults = FaultManager(
-            Ledger(self.config.data_dir / "faults.db"),
-            self.services,
-            self._set_partition,
-            self.buffer,
-            self.config.data_dir,
-            int(self.config.max_fault_duration * 1000),
-        )
         recovered = await self.faults.recover()
         if recovered:
             log.warning("reverted %d fault(s) left applied by the previous run", recovered)
 
-    def _set_partition(self, on: bool) -> None:
-        """The partition fault: no push, no heartbeat (the Agent service still answers, so halt works)."""
-        self.link.partitioned = on
-        if not on:
-            self.link.wake()
-
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        # few blocking jobs (collect, spool, scrape) run at once; each idle worker thread costs memory
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=3, thread_name_prefix="agent-io"))
+    async def _open_link(self) -> None:
         # the breaker paces the calls: the channel's own backoff must not hold back a retry
         self._channel = create_channel(
             self.config.controller, self.tls, server_name=CONTROLLER_IDENTITY, max_reconnect_backoff_ms=1000
@@ -359,15 +212,17 @@ class AgentDaemon:
             backoff_cap=self.config.backoff_cap,
             explain=self.link_diagnosis.explain,
             port_open=functools.partial(port_accepts, *split_host_port(self.config.controller)),
+            stats=self.link_stats,
         )
         for finding in await asyncio.to_thread(self.link_diagnosis.check_certificates):
             log.log(finding.level, "%s", finding.message)
-        # only the controller's certificate may call the Agent service (mTLS)
-        server = create_server(
-            interceptors=[] if self.tls is None else [RequirePeer("/switchman.v1.Agent/", {CONTROLLER_IDENTITY})]
-        )
-        health = add_health(server)
-        agent_pb2_grpc.add_AgentServicer_to_server(AgentServicer(self), server)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        # few blocking jobs (collect, spool, scrape) run at once; each idle worker thread costs memory
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=3, thread_name_prefix="agent-io"))
+        await self._open_link()
+        server, health = create_server(self.parts(), self.tls)
         self.port = listen(server, self.config.listen, self.tls, require_client_cert=True)
         await server.start()
         metrics = MetricsServer(self.read_now)
@@ -377,7 +232,7 @@ class AgentDaemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        await self._start_services()
+        await self._start_parts()
         self.link.start()
         self._tasks.append(asyncio.create_task(self._collect_loop(), name="collect"))
         if self.notifier.watchdog_interval_s:
@@ -394,7 +249,9 @@ class AgentDaemon:
             log.warning("--insecure: plaintext gRPC, no certificates (allowed because every address is loopback)")
         self.notifier.ready(f"serving on port {self.port}")
         await self._stop.wait()
+        return await self._shutdown(server, health, metrics)
 
+    async def _shutdown(self, server: grpc.aio.Server, health: HealthServicer, metrics: MetricsServer) -> int:
         log.info("stopping: finishing in-flight work (grace %.0fs)", self.config.shutdown_grace)
         self.notifier.stopping()
         await health.enter_graceful_shutdown()

@@ -7,6 +7,7 @@ spool; this link drains it in sequence order when the controller answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,6 +66,18 @@ def coalesce(entries: list[SpoolEntry]) -> controller_pb2.TelemetryBatch:
     return out
 
 
+async def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether ``host:port`` accepts a TCP connection (closed again at once)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
 PORT_PROBE_S = 1.0  # while backing off, how often the controller's port is tried
 COMEBACK_JITTER_S = 1.0  # a fleet of agents spreads its first retries over this window
 
@@ -84,13 +97,15 @@ class ControllerLink:
         clock: Callable[[], float] = time.monotonic,
         explain: Callable[[str], Awaitable[str]] | None = None,
         port_open: Callable[[], Awaitable[bool]] | None = None,
+        stats: LinkStats | None = None,
     ) -> None:
         """``explain(grpc_message)`` says why the controller cannot be reached (TLS
         mistakes, expired certificates); it is awaited after UNAVAILABLE errors.
         ``port_open()`` tells whether the controller's port accepts a TCP
         connection: while the backoff waits, it is tried every second, and
         when the port starts accepting again the next attempt comes within
-        :data:`COMEBACK_JITTER_S` instead of after the grown delay."""
+        :data:`COMEBACK_JITTER_S` instead of after the grown delay. ``stats``
+        is kept up to date for whoever else reads it (the agent's metrics)."""
         self._explain = explain
         self._port_open = port_open
         self._stub = controller_pb2_grpc.ControllerStub(channel)
@@ -99,7 +114,7 @@ class ControllerLink:
         self._push_timeout = push_timeout
         self._heartbeat_interval = heartbeat_interval
         self.breaker = CircuitBreaker(clock, cap=backoff_cap)
-        self.stats = LinkStats()
+        self.stats = stats if stats is not None else LinkStats()
         self.partitioned = False  # set by the partition fault
         self._synced = False
         self._wake = asyncio.Event()

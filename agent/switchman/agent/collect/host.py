@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
 
 import psutil
 from switchman.agent.collect.model import Family
@@ -32,12 +31,11 @@ class HostCollector:
     """Reads the host's metrics. Keeps the previous CPU times to compute a
     utilisation ratio between two calls (one instance per consumer)."""
 
-    def __init__(self, extra: Callable[[], list[Family]] | None = None) -> None:
-        self._extra = extra
+    def __init__(self) -> None:
         self._prev_cpu: tuple[float, float] | None = None
 
     def collect(self) -> list[Family]:
-        families = [
+        return [
             *self._cpu(),
             *self._memory(),
             *self._load(),
@@ -46,9 +44,6 @@ class HostCollector:
             *self._network(),
             *self._system(),
         ]
-        if self._extra is not None:
-            families.extend(self._extra())
-        return families
 
     def _cpu(self) -> list[Family]:
         seconds = Family("node_cpu_seconds_total", "counter", "Seconds the CPUs spent in each mode.")

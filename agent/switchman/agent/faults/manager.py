@@ -19,8 +19,9 @@ from pathlib import Path
 
 import psutil
 from switchman.agent.faults import workers
+from switchman.agent.faults.errors import FaultFailed, InvalidFault, UnknownFault
 from switchman.agent.faults.ledger import FaultRecord, Ledger
-from switchman.agent.faults.params import ROUTER_KINDS, FaultParams, InvalidFault, parse
+from switchman.agent.faults.params import ROUTER_KINDS, FaultParams, parse
 from switchman.agent.services.errors import UnknownService
 from switchman.agent.services.manager import ServiceManager
 from switchman.agent.services.routers.builtin import BuiltinRouter, Toxic
@@ -29,10 +30,6 @@ from switchman.agent.telemetry_buffer import TelemetryBuffer
 log = logging.getLogger(__name__)
 
 FILL_PREFIX = ".switchman-fill-"
-
-
-class FaultFailed(RuntimeError):
-    """Applying the fault failed; whatever was applied was reverted."""
 
 
 class FaultManager:
@@ -104,9 +101,10 @@ class FaultManager:
         return rec
 
     async def clear(self, fault_id: str) -> FaultRecord:
+        """:raises UnknownFault:"""
         rec = await asyncio.to_thread(self._ledger.get, fault_id)
         if rec is None:
-            raise InvalidFault(f"fault {fault_id!r} does not exist on this agent")
+            raise UnknownFault(f"fault {fault_id!r} does not exist on this agent")
         if rec.state in ("pending", "active"):
             rec = await self._revert(rec, "cleared")
         return rec

@@ -7,6 +7,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from switchman.agent.faults.errors import InvalidFault
 from switchman.proto.durations import DurationError, parse_duration_ms
 
 SERVICE_KINDS = frozenset({"latency", "errors", "blackhole", "bandwidth", "kill", "pause"})
@@ -23,10 +24,6 @@ KINDS: dict[str, frozenset[str]] = {
     "disk_fill": frozenset({"path", "size", "min_free"}),
     "partition": frozenset(),
 }
-
-
-class InvalidFault(ValueError):
-    """A fault that must not be applied; the message says which field and why."""
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from switchman.agent.errors import UnknownProbe
 from switchman.agent.probes.checks import run_probe
 from switchman.agent.probes.state import ProbeState, Status
 from switchman.agent.telemetry_buffer import TelemetryBuffer
@@ -37,11 +38,29 @@ class ProbeRunner:
     def keys(self) -> list[str]:
         return list(self._tasks)
 
+    def find(self, name: str) -> ProbeSpec:
+        """The running probe called ``name``.
+
+        :raises UnknownProbe:
+        """
+        spec = next((s for s, _ in self.specs.values() if s.name == name), None)
+        if spec is None:
+            raise UnknownProbe(f"no probe named {name!r} on this agent")
+        return spec
+
     def add(self, key: str, spec: ProbeSpec, slot: str = "") -> None:
         self.remove(key)
         self.specs[key] = (spec, slot)
         self.states[key] = ProbeState(spec.success_before_passing, spec.failures_before_critical)
         self._tasks[key] = asyncio.create_task(self._loop(key, spec, slot), name=f"probe:{key}")
+
+    def replace(self, prefix: str, specs: Iterable[ProbeSpec]) -> None:
+        """Run exactly ``specs`` among the keys that start with ``prefix``
+        (each as ``prefix + name``): the configured probes after a reload."""
+        for key in [k for k in self._tasks if k.startswith(prefix)]:
+            self.remove(key)
+        for spec in specs:
+            self.add(f"{prefix}{spec.name}", spec)
 
     def remove(self, key: str) -> None:
         task = self._tasks.pop(key, None)

@@ -1,2 +1,3 @@
-"""Services on blue/green slots (SPEC 3.4): drivers run slots, routers flip
-traffic, the manager switches, rolls back and reconciles after a crash."""
+"""Services on blue/green slots (SPEC 3.4): drivers run slots (picked by
+:mod:`.drivers.registry`), routers flip traffic, the manager switches, rolls
+back and reconciles after a crash, :mod:`.view` tells what each slot is doing."""
