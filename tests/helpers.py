@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import signal
 import socket
@@ -10,10 +12,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 BIN = Path(sys.executable).parent
@@ -29,6 +31,31 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def in_own_loop(timeout: float) -> Callable[[Callable[..., Coroutine[Any, Any, None]]], Callable[..., None]]:
+    """A decorator: run an async test body on its own event loop, failing after ``timeout`` seconds."""
+
+    def decorate(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout))
+
+        return wrapper
+
+    return decorate
+
+
+def hello_service(app: Path, front: int, blue: int, green: int, name: str = "hello") -> str:
+    """The start of a service spec running the example HTTP service ``app``
+    (examples/hello/app.py or a copy): name, command, ports. Callers add the rest."""
+    args = '"--version", "{version}", "--host", "{address}", "--port", "{port}", "--slot", "{slot}"'
+    return (
+        f'name = "{name}"\n'
+        f'command = ["{sys.executable}", "{app}", {args}]\n'
+        f"front_port = {front}\n"
+        f"back_ports = {{ blue = {blue}, green = {green} }}\n"
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -7,16 +7,13 @@ the agent with faults applied."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import http.client
 import shutil
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 import psutil
@@ -25,7 +22,7 @@ from switchman.proto.channel import create_channel
 from switchman.proto.services import parse_toml, to_proto
 from switchman.proto.v1 import agent_pb2, agent_pb2_grpc, common_pb2
 
-from tests.helpers import Daemon, agent_argv, db_rows, free_port, wait_until
+from tests.helpers import Daemon, agent_argv, db_rows, free_port, hello_service, in_own_loop, wait_until
 
 pytestmark = pytest.mark.slow
 APP = Path(__file__).resolve().parents[2] / "examples" / "hello" / "app.py"
@@ -74,14 +71,7 @@ def workers(fault_id: str) -> list[psutil.Process]:
     return out
 
 
-def sync(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test body on its own loop, with a deadline."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(asyncio.wait_for(fn(*args, **kwargs), 180))
-
-    return wrapper
+sync = in_own_loop(180)
 
 
 @asynccontextmanager
@@ -98,10 +88,7 @@ async def agent(tmp_path: Path, daemons: list[Daemon]) -> AsyncIterator[Agent]:
     front, blue, green = free_port(ADDRESS), free_port(ADDRESS), free_port(ADDRESS)
     spec = parse_toml(
         f"""
-name = "hello"
-command = ["{sys.executable}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}", "--slot", "{{slot}}"]
-front_port = {front}
-back_ports = {{ blue = {blue}, green = {green} }}
+{hello_service(app, front, blue, green)}
 drain_timeout = "2s"
 [probe]
 kind = "http"

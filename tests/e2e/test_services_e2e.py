@@ -7,12 +7,21 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import BIN, Daemon, body_of, db_rows, free_port, start_tls_controller, tls_agent_argv, wait_until
+from tests.helpers import (
+    BIN,
+    Daemon,
+    body_of,
+    db_rows,
+    free_port,
+    hello_service,
+    start_tls_controller,
+    tls_agent_argv,
+    wait_until,
+)
 from tests.helpers import switchman as sm
 
 pytestmark = pytest.mark.slow
@@ -32,10 +41,7 @@ def test_switch_kill9_mid_switch_reconciles_and_cli(tmp_path: Path, daemons: lis
     shutil.copy(APP, app)
     front, blue, green = free_port(address), free_port(address), free_port(address)
     (tmp_path / "hello.toml").write_text(f"""
-name = "hello"
-command = ["{sys.executable}", "{app}", "--version", "{{version}}", "--host", "{{address}}", "--port", "{{port}}", "--slot", "{{slot}}"]
-front_port = {front}
-back_ports = {{ blue = {blue}, green = {green} }}
+{hello_service(app, front, blue, green)}
 drain_timeout = "2s"
 healthy_deadline = "4s"
 [probe]
