@@ -1,6 +1,7 @@
 """An agent whose backoff grew during a long controller outage comes back
-within a couple of seconds of the controller answering again: it tries the
-controller's port while it waits and retries (with jitter) once it accepts."""
+within a couple of seconds of the controller answering again: while it
+waits it asks the controller's health service, and retries (with jitter)
+once the controller turns serving after it was down."""
 
 from __future__ import annotations
 
@@ -33,4 +34,4 @@ def test_agent_reconnects_within_seconds_after_a_long_controller_outage(tmp_path
     wait_until(lambda: agent.log().count("registered with the controller") == 2, 20, 0.05, what="re-registration")
     took = time.monotonic() - back
     assert took < 4.0, f"the agent took {took:.1f}s to come back (its backoff had grown to 8-16 s)"
-    assert "accepts connections again" in agent.log()
+    assert "the controller serves again" in agent.log()

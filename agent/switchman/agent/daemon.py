@@ -30,7 +30,7 @@ from switchman.agent.faults.ledger import Ledger
 from switchman.agent.faults.manager import FaultManager
 from switchman.agent.linkdiag import LinkDiagnosis
 from switchman.agent.probes.runner import ProbeRunner
-from switchman.agent.push import ControllerLink, Identity, LinkStats, port_accepts
+from switchman.agent.push import ControllerLink, Identity, LinkStats, controller_serving
 from switchman.agent.server import AgentInfoSource, AgentParts, create_server
 from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.drivers.registry import Drivers
@@ -211,7 +211,7 @@ class AgentDaemon:
             push_timeout=self.config.push_timeout,
             backoff_cap=self.config.backoff_cap,
             explain=self.link_diagnosis.explain,
-            port_open=functools.partial(port_accepts, *split_host_port(self.config.controller)),
+            serving=functools.partial(controller_serving, self._channel),
             stats=self.link_stats,
         )
         for finding in await asyncio.to_thread(self.link_diagnosis.check_certificates):

@@ -7,13 +7,13 @@ spool; this link drains it in sequence order when the controller answers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from switchman.agent.breaker import CircuitBreaker
 from switchman.agent.spool import Spool, SpoolEntry
 from switchman.proto.v1 import controller_pb2, controller_pb2_grpc
@@ -66,19 +66,19 @@ def coalesce(entries: list[SpoolEntry]) -> controller_pb2.TelemetryBatch:
     return out
 
 
-async def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
-    """Whether ``host:port`` accepts a TCP connection (closed again at once)."""
+async def controller_serving(channel: grpc.aio.Channel, timeout: float = 0.5) -> bool:
+    """Whether the controller's health service says SERVING for the agents'
+    service (it says NOT_SERVING while it opens its store)."""
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError):
+        resp = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="switchman.v1.Controller"), timeout=timeout
+        )
+    except grpc.aio.AioRpcError:
         return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    return bool(resp.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-PORT_PROBE_S = 1.0  # while backing off, how often the controller's port is tried
+PROBE_EVERY_S = 1.0  # while backing off, how often the controller's health is asked
 COMEBACK_JITTER_S = 1.0  # a fleet of agents spreads its first retries over this window
 
 
@@ -96,18 +96,18 @@ class ControllerLink:
         heartbeat_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         explain: Callable[[str], Awaitable[str]] | None = None,
-        port_open: Callable[[], Awaitable[bool]] | None = None,
+        serving: Callable[[], Awaitable[bool]] | None = None,
         stats: LinkStats | None = None,
     ) -> None:
         """``explain(grpc_message)`` says why the controller cannot be reached (TLS
         mistakes, expired certificates); it is awaited after UNAVAILABLE errors.
-        ``port_open()`` tells whether the controller's port accepts a TCP
-        connection: while the backoff waits, it is tried every second, and
-        when the port starts accepting again the next attempt comes within
-        :data:`COMEBACK_JITTER_S` instead of after the grown delay. ``stats``
-        is kept up to date for whoever else reads it (the agent's metrics)."""
+        ``serving()`` tells whether the controller is up and serving: while
+        the backoff waits it is asked every second, and when the controller
+        turns serving after it was not, the next attempt comes within
+        :data:`COMEBACK_JITTER_S` instead of after the grown delay."""
         self._explain = explain
-        self._port_open = port_open
+        self._serving = serving
+        self._was_down = False  # the controller was seen not serving since the last success
         self._stub = controller_pb2_grpc.ControllerStub(channel)
         self._spool = spool
         self._identity = identity
@@ -194,20 +194,21 @@ class ControllerLink:
                 await self._sleep(self._heartbeat_interval, wakeable=True)
 
     async def _back_off(self, wait: float) -> None:
-        """Wait ``wait`` seconds, or less once the controller's port starts
-        accepting connections after refusing them (a restarted controller)."""
-        if self._port_open is None or wait <= PORT_PROBE_S:
+        """Wait ``wait`` seconds, or less once the controller turns serving
+        after it was down (a restarted controller): every agent then comes
+        back within a jittered second, not after its grown backoff."""
+        if self._serving is None:
             await self._sleep(wait, wakeable=False)
             return
-        was_closed = False
         while not self._stop.is_set() and self.breaker.remaining() > 0:
-            await self._sleep(min(PORT_PROBE_S, self.breaker.remaining()), wakeable=False)
+            await self._sleep(min(PROBE_EVERY_S, self.breaker.remaining()), wakeable=False)
             if self.breaker.remaining() <= 0:
                 return
-            if not await self._port_open():
-                was_closed = True
-            elif was_closed:
-                log.info("the controller's port accepts connections again: retrying now")
+            if not await self._serving():
+                self._was_down = True
+            elif self._was_down:
+                self._was_down = False  # one fast retry per comeback: a controller that serves but refuses backs off
+                log.info("the controller serves again: retrying now")
                 await self._sleep(self.breaker.retry_soon(COMEBACK_JITTER_S), wakeable=False)
                 return
 
@@ -256,6 +257,7 @@ class ControllerLink:
         self._synced = True
         self.stats.connected = True
         self.breaker.success()
+        self._was_down = False
 
     async def _push_once(self, timeout: float) -> bool:
         """Push the oldest spooled entries. Returns True when more are waiting."""
@@ -275,6 +277,7 @@ class ControllerLink:
         self.stats.pushes_ok += 1
         self.stats.samples_sent += sum(e.n_samples for e in entries)
         self.breaker.success()
+        self._was_down = False
         more = len(entries) > 0 and (await asyncio.to_thread(self._spool.peek, 1, 1)) != []
         return more
 
