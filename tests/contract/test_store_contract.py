@@ -5,7 +5,7 @@ through the interfaces of ``switchman.controller.store.abc`` only."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -13,8 +13,10 @@ import pytest
 from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident, IncidentState
 from switchman.controller.notify.base import Message
+from switchman.controller.notify.matchers import make
+from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import HostStep, Options, Rollout, RolloutState
-from switchman.controller.store.abc import Event, Store, Tx
+from switchman.controller.store.abc import Event, Store, StoreError, Tx
 from switchman.controller.store.memory import MemoryStore
 from switchman.controller.store.storage import Storage
 
@@ -33,6 +35,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 def write(store: Store, job: Callable[[Tx], T]) -> T:
     return asyncio.run(store.write(job))
+
+
+def write_each(store: Store, put: Callable[[Tx, T], None], items: Iterable[T]) -> None:
+    """``put`` every item, in one transaction."""
+
+    def job(tx: Tx) -> None:
+        for item in items:
+            put(tx, item)
+
+    write(store, job)
 
 
 class Boom(Exception):
@@ -84,6 +96,7 @@ def test_events_around_a_service_or_host_by_kind_and_time(store: Store) -> None:
         Event("h1", 900, "fault.reverted", 2, "web", "too late"),
         Event("h1", 250, "probe.failed", 2, "web", "not a kind asked for"),
     ]
+
     def add_all(tx: Tx) -> None:
         for e in rows:
             store.events.add(tx, e)
@@ -201,3 +214,107 @@ def test_messages_queued_in_a_failed_transaction_are_not_queued(store: Store) ->
     assert store.outbox.pending() == 0
     write(store, lambda tx: store.outbox.enqueue(tx, [m, m], 2))
     assert store.outbox.pending() == 2
+
+
+def queue(store: Store, *messages: Message, now_ms: int = 1) -> list[int]:
+    write(store, lambda tx: store.outbox.enqueue(tx, list(messages), now_ms))
+    return [q.id for q in store.outbox.due(now_ms, 1000)]
+
+
+def test_queued_messages_come_back_whole_in_order_when_due(store: Store) -> None:
+    a = Message("hook", "http://127.0.0.1:9/a", b'{"a":1}')
+    b = Message("pd", "http://127.0.0.1:9/b", b"\x00binary", "text/plain")
+    write(store, lambda tx: store.outbox.enqueue(tx, [a, b], 100))
+    assert store.outbox.due(99, 10) == []
+    due = store.outbox.due(100, 10)
+    assert [q.message for q in due] == [a, b] and due[0].id < due[1].id
+    assert [(q.created_ms, q.next_ms, q.attempts, q.last_error) for q in due] == [(100, 100, 0, "")] * 2
+    assert [q.message for q in store.outbox.due(500, 1)] == [a]
+
+
+def test_a_rescheduled_message_counts_its_attempt_and_waits(store: Store) -> None:
+    m = Message("hook", "http://127.0.0.1:9/", b"{}")
+    first, second = queue(store, m, m)
+    write(store, lambda tx: store.outbox.reschedule(tx, first, 5000, "HTTP 503"))
+    assert [q.id for q in store.outbox.due(4999, 10)] == [second]
+    [again] = [q for q in store.outbox.due(5000, 10) if q.id == first]
+    assert (again.next_ms, again.attempts, again.last_error) == (5000, 1, "HTTP 503")
+    write(store, lambda tx: store.outbox.reschedule(tx, first, 9000, "timed out"))
+    [again] = [q for q in store.outbox.due(9000, 10) if q.id == first]
+    assert (again.attempts, again.last_error) == (2, "timed out")
+    write(store, lambda tx: store.outbox.reschedule(tx, 999, 1, "unknown"))
+    assert store.outbox.pending() == 2
+
+
+def test_removed_messages_are_gone_and_a_failed_update_changes_nothing(store: Store) -> None:
+    m = Message("hook", "http://127.0.0.1:9/", b"{}")
+    first, second, third = queue(store, m, m, m)
+
+    def update(tx: Tx) -> None:
+        store.outbox.remove(tx, [first, 999])
+        store.outbox.reschedule(tx, second, 7000, "HTTP 500")
+
+    with pytest.raises(Boom):
+        write(store, fails_after(update))
+    assert [(q.id, q.attempts) for q in store.outbox.due(1, 10)] == [(first, 0), (second, 0), (third, 0)]
+    write(store, update)
+    assert [q.id for q in store.outbox.due(1, 10)] == [third] and store.outbox.pending() == 2
+
+
+# notifier state ------------------------------------------------------------------------
+def test_notifier_state_is_set_replaced_and_deleted_per_notifier(store: Store) -> None:
+    write(store, lambda tx: store.notify_state.update(tx, "hook", {"g1": '{"sent":1}', "g2": "{}"}))
+    write(store, lambda tx: store.notify_state.update(tx, "pd", {"g1": '"other"'}))
+    assert store.notify_state.get("hook") == {"g1": '{"sent":1}', "g2": "{}"}
+    write(store, lambda tx: store.notify_state.update(tx, "hook", {"g1": '{"sent":2}', "g2": None, "g3": None}))
+    assert store.notify_state.get("hook") == {"g1": '{"sent":2}'}
+    assert store.notify_state.get("pd") == {"g1": '"other"'} and store.notify_state.get("new") == {}
+
+
+def test_notifier_state_and_messages_commit_together_or_not_at_all(store: Store) -> None:
+    m = Message("hook", "http://127.0.0.1:9/", b"{}")
+    write(store, lambda tx: store.notify_state.update(tx, "hook", {"g1": "1"}))
+
+    def tick(tx: Tx) -> None:
+        store.outbox.enqueue(tx, [m], 10)
+        store.notify_state.update(tx, "hook", {"g1": None, "g2": "2"})
+
+    with pytest.raises(Boom):
+        write(store, fails_after(tick))
+    assert store.notify_state.get("hook") == {"g1": "1"} and store.outbox.pending() == 0
+    write(store, tick)
+    assert store.notify_state.get("hook") == {"g2": "2"} and store.outbox.pending() == 1
+
+
+# silences -------------------------------------------------------------------------------
+def silence(sid: str, ends_ms: int, starts_ms: int = 100) -> Silence:
+    matchers = (make("alertname", "=", "Down"), make("host", "=~", "web-.*"), make("env", "!=", "dev"))
+    return Silence(sid, matchers, starts_ms, ends_ms, "ann", f"why {sid}", 50)
+
+
+def test_silences_come_back_whole_and_an_expiry_replaces_the_window(store: Store) -> None:
+    a, b = silence("b-id", 1000), silence("a-id", 2000)
+    write_each(store, store.silences.insert, [a, b])
+    assert store.silences.all() == [b, a]
+    assert store.silences.all()[1].mutes({"alertname": "Down", "host": "web-1", "env": "prod"}, 500)
+    ended = Silence(a.id, a.matchers, 100, 300, a.created_by, a.comment, a.created_ms)
+    write(store, lambda tx: store.silences.save(tx, ended))
+    write(store, lambda tx: store.silences.save(tx, silence("never-added", 1)))
+    assert store.silences.all() == [b, ended]
+
+
+def test_a_silence_id_is_stored_once(store: Store) -> None:
+    write_each(store, store.silences.insert, [silence("s1", 1000)])
+    with pytest.raises(StoreError, match="s1"):
+        write_each(store, store.silences.insert, [silence("s1", 5000)])
+    assert [s.ends_ms for s in store.silences.all()] == [1000]
+
+
+def test_silences_that_ended_before_a_time_are_deleted(store: Store) -> None:
+    rows = [silence("old", 1000), silence("edge", 2000), silence("new", 3000)]
+    write_each(store, store.silences.insert, rows)
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.silences.delete_ended_before(tx, 5000)))
+    assert len(store.silences.all()) == 3
+    assert write(store, lambda tx: store.silences.delete_ended_before(tx, 2000)) == 1
+    assert [s.id for s in store.silences.all()] == ["edge", "new"]

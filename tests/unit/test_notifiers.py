@@ -1,20 +1,29 @@
 """Notifier planning (grouping timers, resend, trigger/resolve), silences,
-inhibition and matchers: pure logic over an explicit clock."""
+inhibition and matchers: pure logic over an explicit clock. Then the
+dispatcher, the outbox and the silence store over the in-memory store."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
+from switchman.controller.alerts.engine import Alert, AlertState
+from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.notify.alertmanager import AlertmanagerNotifier
-from switchman.controller.notify.base import NotifierConfigError, NotifyAlert, Plan
+from switchman.controller.notify.base import Message, NotifierConfigError, NotifyAlert, Plan
+from switchman.controller.notify.dispatcher import Dispatcher
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.matchers import MatcherError, parse_matcher
+from switchman.controller.notify.outbox import DeliveryError, Limits, Outbox
 from switchman.controller.notify.pagerduty import PagerDutyNotifier
 from switchman.controller.notify.registry import build_notifiers
-from switchman.controller.notify.silences import Silence, SilenceState
+from switchman.controller.notify.silences import RETENTION_MS, Silence, SilenceState, SilenceStore
 from switchman.controller.notify.webhook import WebhookNotifier
+from switchman.controller.store.abc import StoreError, Tx
+from switchman.controller.store.memory import MemoryStore
 
 S = 1000
 
@@ -191,3 +200,100 @@ def test_inhibition_needs_a_firing_source_with_equal_labels_and_never_inhibits_i
     assert not self_rule.inhibits(both, [both])
     with pytest.raises(ValueError, match=r"c.toml: inhibit_rules\[0\]: source_matchers and target_matchers"):
         parse_inhibit_rules([{"equal": ["host"]}], "c.toml")
+
+
+# over the in-memory store --------------------------------------------------------------
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+class Boom(Exception):
+    pass
+
+
+def test_the_dispatcher_commits_messages_with_notifier_state_and_a_restart_resumes_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, clock = MemoryStore(), Clock(1_000)
+    labels = {"alertname": "Down", "host": "h1", "severity": "page"}
+    alerts = [Alert(labels, {"summary": "Down happened"}, AlertState.FIRING, 1_000, 1.0, fired_at_ms=1_000)]
+    table = {"name": "pd", "kind": "pagerduty", "url": "http://127.0.0.1:1/v2/enqueue", "routing_key": "R" * 32}
+
+    def dispatcher() -> Dispatcher:
+        d = Dispatcher(store, SilenceStore(store), Outbox(store, clock), lambda: alerts, fingerprint, clock)
+        d.configure(build_notifiers([table], "c.toml"), [])
+        return d
+
+    def broken(tx: Tx, notifier: str, changes: object) -> None:
+        raise Boom
+
+    with monkeypatch.context() as m:
+        m.setattr(store.notify_state, "update", broken)
+        with pytest.raises(Boom):
+            asyncio.run(dispatcher().tick())
+    assert store.outbox.pending() == 0, "the messages went with the state that failed"
+    assert asyncio.run(dispatcher().tick()) == 1
+    [queued] = store.outbox.due(clock.now, 10)
+    assert json.loads(queued.message.body)["event_action"] == "trigger"
+    assert store.notify_state.get("pd") != {}
+    clock.now += 10 * S
+    assert asyncio.run(dispatcher().tick()) == 0, "a restart does not decide the trigger again"
+
+
+def test_the_outbox_removes_delivered_and_dropped_messages_and_reschedules_failed_ones() -> None:
+    store, clock = MemoryStore(), Clock(1_000)
+
+    def post(url: str, body: bytes, content_type: str, timeout_s: float) -> None:
+        if url.endswith("/down"):
+            raise DeliveryError("HTTP 503")
+        if url.endswith("/gone"):
+            raise DeliveryError("HTTP 404", permanent=True)
+
+    outbox = Outbox(store, clock, post)
+    outbox.limits = {"down": Limits(max_age_ms=60 * S)}
+    messages = [Message(n, f"http://127.0.0.1:9/{n}", b"{}") for n in ("ok", "down", "gone")]
+    asyncio.run(store.write(lambda tx: store.outbox.enqueue(tx, messages, clock.now)))
+    assert asyncio.run(outbox.deliver_due()) == 1
+    assert outbox.outcomes == Counter({("ok", "delivered"): 1, ("down", "failed"): 1, ("gone", "dropped"): 1})
+    assert store.outbox.due(clock.now, 10) == [] and outbox.pending == 1
+    [left] = store.outbox.due(clock.now + 2 * S, 10)
+    assert (left.message.notifier, left.attempts, left.last_error) == ("down", 1, "HTTP 503")
+    clock.now += 60 * S
+    assert asyncio.run(outbox.deliver_due()) == 0
+    assert store.outbox.pending() == 0 and outbox.outcomes[("down", "dropped")] == 1
+
+
+def test_the_silence_store_stores_each_change_before_it_counts_and_reloads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store, now = MemoryStore(), 1_000_000
+    silences = SilenceStore(store)
+
+    def refused(tx: Tx, s: Silence) -> None:
+        raise StoreError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(store.silences, "insert", refused)
+        with pytest.raises(StoreError):
+            asyncio.run(silences.add([("alertname", "=", "Down")], 0, now + 60 * S, "ann", "why", now))
+    assert silences.find(now, include_expired=True) == []
+
+    async def add_two_expire_one() -> tuple[Silence, Silence]:
+        down = await silences.add([("alertname", "=", "Down")], 0, now + 3_600 * S, "ann", "maintenance", now)
+        quiet = await silences.add([("alertname", "=", "Quiet")], 0, now + 60 * S, "", "known, OPS-1", now)
+        return await silences.expire(down.id, now + S), quiet
+
+    ended, quiet = asyncio.run(add_two_expire_one())
+    assert silences.muting({"alertname": "Quiet"}, now + S) == [quiet.id] and quiet.created_by == "unknown"
+    assert ended.state(now + S) is SilenceState.EXPIRED
+    reloaded = SilenceStore(store)
+    reloaded.load()
+    assert reloaded.find(now, include_expired=True) == silences.find(now, include_expired=True) == [ended, quiet]
+    assert asyncio.run(silences.collect_garbage(now + 2 * S + RETENTION_MS)) == 1
+    assert store.silences.all() == [quiet]
+    assert asyncio.run(silences.collect_garbage(now + 61 * S + RETENTION_MS)) == 1
+    assert store.silences.all() == [] and silences.find(now, include_expired=True) == []

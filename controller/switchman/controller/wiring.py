@@ -169,7 +169,7 @@ class Controller:
         """:raises ConfigError, ValueError: a bad notifier or inhibition rule (the running ones stay)."""
         notifiers = build_notifiers(config.notifiers, config.source)
         inhibit = parse_inhibit_rules(config.inhibit_rules, config.source)
-        self.dispatcher.configure(notifiers, inhibit, self.storage.reader())
+        self.dispatcher.configure(notifiers, inhibit)
         log.info("%d notifier(s), %d inhibition rule(s)", len(notifiers), len(inhibit))
 
 
@@ -215,8 +215,8 @@ def _base(
     ingest.load(reader)
     tokens = TokenStore(storage.writer)
     tokens.load(reader)
-    silences = SilenceStore(storage.writer)
-    silences.load(reader)
+    silences = SilenceStore(storage)
+    silences.load()
     return storage, fleet, ingest, tokens, silences
 
 
@@ -237,10 +237,10 @@ async def build(
     retention = Retention.of(config)
     storage, fleet, ingest, tokens, silences = await asyncio.to_thread(_base, config, clock_ms)
     evaluator = make_evaluator(storage, retention, clock_ms)
-    outbox = Outbox(storage.writer, clock_ms)
+    outbox = Outbox(storage, clock_ms)
     rules = RuleManager(storage, evaluator, clock_ms, list(config.rule_files))
-    dispatcher = Dispatcher(storage.writer, silences, outbox, rules.all_alerts, fingerprint, clock_ms)
-    dispatcher.configure([], [], storage.reader())
+    dispatcher = Dispatcher(storage, silences, outbox, rules.all_alerts, fingerprint, clock_ms)
+    dispatcher.configure([], [])
     gateway = agents or GrpcAgentGateway(fleet.get, tls)
     services = ServiceRegistry(storage, clock_ms, lambda: list(fleet.hosts.values()))
     slo = SLOEngine(storage, evaluator, clock_ms, config.slo_period, parse_duration_ms(config.slo_period))

@@ -4,16 +4,15 @@ notifiers' new state committed together, then left to the outbox."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from switchman.controller.alerts.engine import Alert, AlertState
 from switchman.controller.notify.base import Message, Notifier, NotifyAlert
 from switchman.controller.notify.inhibit import InhibitRule, inhibited
-from switchman.controller.notify.outbox import Limits, Outbox, enqueue
+from switchman.controller.notify.outbox import Limits, Outbox
 from switchman.controller.notify.silences import SilenceStore
-from switchman.controller.store import Writer
+from switchman.controller.store.abc import Store, Tx
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,14 @@ class Muting:
 class Dispatcher:
     def __init__(
         self,
-        writer: Writer,
+        store: Store,
         silences: SilenceStore,
         outbox: Outbox,
         alerts: Callable[[], Sequence[Alert]],
         fingerprint: Callable[[dict[str, str]], str],
         clock_ms: Callable[[], int],
     ) -> None:
-        self._writer = writer
+        self._store = store
         self.silences = silences
         self.outbox = outbox
         self._alerts = alerts
@@ -45,14 +44,11 @@ class Dispatcher:
         self.notifiers: list[Notifier] = []
         self.inhibit_rules: list[InhibitRule] = []
 
-    def configure(
-        self, notifiers: Sequence[Notifier], inhibit_rules: Sequence[InhibitRule], conn: sqlite3.Connection
-    ) -> None:
-        """Install (or replace, on reload) the notifiers, each with its persisted state."""
+    def configure(self, notifiers: Sequence[Notifier], inhibit_rules: Sequence[InhibitRule]) -> None:
+        """Install (or replace, on reload) the notifiers, each with its persisted
+        state (read from the store: blocking)."""
         for n in notifiers:
-            n.load_state(
-                dict(conn.execute("SELECT key, value FROM notify_state WHERE notifier = ?", (n.name,)).fetchall())
-            )
+            n.load_state(self._store.notify_state.get(n.name))
         self.notifiers = list(notifiers)
         self.inhibit_rules = list(inhibit_rules)
         self.outbox.limits = {n.name: Limits(n.common.timeout_ms, n.common.max_age_ms) for n in notifiers}
@@ -104,23 +100,20 @@ class Dispatcher:
         now = self._clock_ms()
         alerts = self.visible(now)
         messages: list[Message] = []
-        state: list[tuple[str, str, str | None]] = []
+        state: dict[str, dict[str, str | None]] = {}
         for n in self.notifiers:
             plan = n.plan(alerts, now)
             messages += plan.messages
-            state += [(n.name, k, v) for k, v in plan.state.items()]
+            if plan.state:
+                state[n.name] = plan.state
         if not messages and not state:
             return 0
+        store = self._store
 
-        def job(conn: sqlite3.Connection) -> None:
-            enqueue(conn, messages, now)
-            conn.executemany(
-                "DELETE FROM notify_state WHERE notifier = ? AND key = ?", [(n, k) for n, k, v in state if v is None]
-            )
-            conn.executemany(
-                "INSERT OR REPLACE INTO notify_state (notifier, key, value) VALUES (?,?,?)",
-                [(n, k, v) for n, k, v in state if v is not None],
-            )
+        def job(tx: Tx) -> None:
+            store.outbox.enqueue(tx, messages, now)
+            for name, changes in state.items():
+                store.notify_state.update(tx, name, changes)
 
-        await self._writer.run(job)
+        await store.write(job)
         return len(messages)

@@ -1,4 +1,4 @@
-"""Durable delivery. Messages are written to the ``outbox`` table in the same
+"""Durable delivery. Messages are queued in the store's outbox in the same
 transaction as the state that produced them; a worker posts the due ones,
 deletes each on success and reschedules it with exponential backoff on
 failure, until ``max_age``. A restart loses nothing: the rows are still there.
@@ -9,15 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import sqlite3
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from switchman.controller.notify.base import Message
-from switchman.controller.store import Writer
+from switchman.controller.store.abc import QueuedMessage, Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +52,6 @@ def http_post(url: str, body: bytes, content_type: str, timeout_s: float) -> Non
         raise DeliveryError(str(getattr(exc, "reason", exc))) from None
 
 
-def enqueue(conn: sqlite3.Connection, messages: Sequence[Message], now_ms: int) -> None:
-    conn.executemany(
-        "INSERT INTO outbox (notifier, url, body, content_type, created_ms, next_ms, attempts, last_error)"
-        " VALUES (?,?,?,?,?,?,0,'')",
-        [(m.notifier, m.url, m.body, m.content_type, now_ms, now_ms) for m in messages],
-    )
-
-
 def backoff_ms(attempts: int) -> int:
     base = min(MAX_BACKOFF_MS, 1000 * 2 ** min(attempts - 1, 20))
     return int(base * random.uniform(0.8, 1.2))
@@ -74,8 +64,8 @@ class Limits:
 
 
 class Outbox:
-    def __init__(self, writer: Writer, clock_ms: Callable[[], int], post: Post = http_post) -> None:
-        self._writer = writer
+    def __init__(self, store: Store, clock_ms: Callable[[], int], post: Post = http_post) -> None:
+        self._store = store
         self._clock_ms = clock_ms
         self._post = post
         self.limits: Mapping[str, Limits] = {}
@@ -85,42 +75,40 @@ class Outbox:
     async def deliver_due(self) -> int:
         """Post every due message once; returns how many were delivered."""
         now = self._clock_ms()
+        outbox = self._store.outbox
 
-        def due(conn: sqlite3.Connection) -> tuple[list[tuple[int, str, str, bytes, str, int, int]], int]:
-            rows = conn.execute(
-                "SELECT id, notifier, url, body, content_type, created_ms, attempts FROM outbox"
-                " WHERE next_ms <= ? ORDER BY id LIMIT ?",
-                (now, BATCH),
-            ).fetchall()
-            return rows, int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        def due() -> tuple[list[QueuedMessage], int]:
+            return outbox.due(now, BATCH), outbox.pending()
 
-        rows, self.pending = await self._writer.run(due)
+        rows, self.pending = await asyncio.to_thread(due)
         if not rows:
             return 0
-        outcomes = await asyncio.gather(*(self._send(r) for r in rows))
+        outcomes = await asyncio.gather(*(self._send(q) for q in rows))
         later = self._clock_ms()
-        done = [(r[0],) for r, o in zip(rows, outcomes, strict=True) if o.finished]
+        done = [q.id for q, o in zip(rows, outcomes, strict=True) if o.finished]
         retry = [
-            (later + backoff_ms(r[6] + 1), o.error, r[0]) for r, o in zip(rows, outcomes, strict=True) if not o.finished
+            (q.id, later + backoff_ms(q.attempts + 1), o.error)
+            for q, o in zip(rows, outcomes, strict=True)
+            if not o.finished
         ]
 
-        def update(conn: sqlite3.Connection) -> None:
-            conn.executemany("DELETE FROM outbox WHERE id = ?", done)
-            conn.executemany(
-                "UPDATE outbox SET next_ms = ?, attempts = attempts + 1, last_error = ? WHERE id = ?", retry
-            )
+        def update(tx: Tx) -> None:
+            outbox.remove(tx, done)
+            for message_id, next_ms, error in retry:
+                outbox.reschedule(tx, message_id, next_ms, error)
 
-        await self._writer.run(update)
+        await self._store.write(update)
         self.pending -= len(done)
         return sum(1 for o in outcomes if o.delivered)
 
-    async def _send(self, row: tuple[int, str, str, bytes, str, int, int]) -> Outcome:
-        _id, notifier, url, body, content_type, created_ms, attempts = row
+    async def _send(self, queued: QueuedMessage) -> Outcome:
+        m, attempts = queued.message, queued.attempts
+        notifier = m.notifier
         limits = self.limits.get(notifier, Limits())
         try:
-            await asyncio.to_thread(self._post, url, bytes(body), content_type, limits.timeout_ms / 1000)
+            await asyncio.to_thread(self._post, m.url, m.body, m.content_type, limits.timeout_ms / 1000)
         except DeliveryError as exc:
-            if exc.permanent or self._clock_ms() - created_ms >= limits.max_age_ms:
+            if exc.permanent or self._clock_ms() - queued.created_ms >= limits.max_age_ms:
                 log.error("notifier %s: dropping a message after %d attempt(s): %s", notifier, attempts + 1, exc)
                 self.outcomes[(notifier, "dropped")] += 1
                 return Outcome(finished=True, delivered=False)

@@ -1,58 +1,22 @@
-"""Silences (SPEC 4.3): matchers with a time window, stored in SQLite before
-they are acknowledged; expired by time or on request, kept five days after
+"""Silences (SPEC 4.3): matchers with a time window, stored before they
+are acknowledged; expired by time or on request, kept five days after
 they end (Alertmanager's retention), then deleted."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
 from switchman.controller.errors import InvalidArgument, NotFound
-from switchman.controller.notify.matchers import MatcherError, make, matches_all
+from switchman.controller.notify.matchers import MatcherError, make
+from switchman.controller.notify.silence import Silence, SilenceState
 from switchman.controller.promql.ast import Matcher
-from switchman.controller.store import Writer
+from switchman.controller.store.abc import Store
+
+__all__ = ["MAX_COMMENT", "RETENTION_MS", "Silence", "SilenceState", "SilenceStore", "validate"]
 
 RETENTION_MS = 5 * 86_400_000
 MAX_COMMENT = 1024
-
-
-class SilenceState(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: str
-    matchers: tuple[Matcher, ...]
-    starts_ms: int
-    ends_ms: int
-    created_by: str
-    comment: str
-    created_ms: int
-
-    def state(self, now_ms: int) -> SilenceState:
-        if now_ms >= self.ends_ms:
-            return SilenceState.EXPIRED
-        return SilenceState.PENDING if now_ms < self.starts_ms else SilenceState.ACTIVE
-
-    def mutes(self, labels: Mapping[str, str], now_ms: int) -> bool:
-        return self.state(now_ms) is SilenceState.ACTIVE and matches_all(self.matchers, labels)
-
-    def row(self) -> tuple[object, ...]:
-        ms = json.dumps([[m.name, str(m.op), m.value] for m in self.matchers])
-        return (self.id, ms, self.starts_ms, self.ends_ms, self.created_by, self.comment, self.created_ms)
-
-
-def _from_row(row: Sequence[object]) -> Silence:
-    sid, ms, starts, ends, by, comment, created = row
-    matchers = tuple(make(n, o, v) for n, o, v in json.loads(str(ms)))
-    return Silence(str(sid), matchers, int(str(starts)), int(str(ends)), str(by), str(comment), int(str(created)))
 
 
 def validate(
@@ -81,12 +45,16 @@ def validate(
 
 
 class SilenceStore:
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
+    """Every silence, in memory for the dispatcher's once-a-second checks;
+    each change is stored before it is applied here."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._by_id: dict[str, Silence] = {}
 
-    def load(self, conn: sqlite3.Connection) -> None:
-        self._by_id = {s.id: s for s in map(_from_row, conn.execute("SELECT * FROM silences"))}
+    def load(self) -> None:
+        """Blocking (run it in a thread): read every stored silence."""
+        self._by_id = {s.id: s for s in self._store.silences.all()}
 
     async def add(
         self,
@@ -99,7 +67,7 @@ class SilenceStore:
     ) -> Silence:
         parsed = validate(matchers, starts_ms or now_ms, ends_ms, comment, now_ms)
         s = Silence(uuid.uuid4().hex, parsed, starts_ms or now_ms, ends_ms, author or "unknown", comment, now_ms)
-        await self._writer.run(lambda c: c.execute("INSERT INTO silences VALUES (?,?,?,?,?,?,?)", s.row()))
+        await self._store.write(lambda tx: self._store.silences.insert(tx, s))
         self._by_id[s.id] = s
         return s
 
@@ -111,18 +79,16 @@ class SilenceStore:
         if s.state(now_ms) is SilenceState.EXPIRED:
             return s
         ended = Silence(s.id, s.matchers, min(s.starts_ms, now_ms), now_ms, s.created_by, s.comment, s.created_ms)
-        await self._writer.run(
-            lambda c: c.execute(
-                "UPDATE silences SET starts_ms = ?, ends_ms = ? WHERE id = ?", (ended.starts_ms, now_ms, s.id)
-            )
-        )
+        await self._store.write(lambda tx: self._store.silences.save(tx, ended))
         self._by_id[s.id] = ended
         return ended
 
     async def collect_garbage(self, now_ms: int) -> int:
-        old = [s.id for s in self._by_id.values() if s.ends_ms < now_ms - RETENTION_MS]
+        """Delete the silences that ended more than :data:`RETENTION_MS` ago; returns how many."""
+        before = now_ms - RETENTION_MS
+        old = [s.id for s in self._by_id.values() if s.ends_ms < before]
         if old:
-            await self._writer.run(lambda c: c.executemany("DELETE FROM silences WHERE id = ?", [(i,) for i in old]))
+            await self._store.write(lambda tx: self._store.silences.delete_ended_before(tx, before))
             for i in old:
                 self._by_id.pop(i, None)
         return len(old)

@@ -15,13 +15,14 @@ disk, a broken file); the data it held is unchanged then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
+from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import Rollout
 
 T = TypeVar("T")
@@ -66,6 +67,18 @@ class SpecRevision:
     source: str
     applied_ms: int
     applied_by: str
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message in the outbox, with its delivery attempts so far."""
+
+    id: int
+    message: Message
+    created_ms: int
+    next_ms: int
+    attempts: int = 0
+    last_error: str = ""
 
 
 class EventLog(Protocol):
@@ -163,6 +176,56 @@ class OutboxRepo(Protocol):
         """Messages queued and not yet delivered or given up."""
         ...
 
+    def due(self, now_ms: int, limit: int) -> list[QueuedMessage]:
+        """Queued messages whose next attempt is at or before ``now_ms``, in
+        the order they were queued, at most ``limit``."""
+        ...
+
+    def remove(self, tx: Tx, message_ids: Sequence[int]) -> None:
+        """Take messages off the queue: delivered, or given up for good
+        (unknown ids are ignored)."""
+        ...
+
+    def reschedule(self, tx: Tx, message_id: int, next_ms: int, error: str) -> None:
+        """Count a failed attempt with its error; the message is due again at
+        ``next_ms`` (an unknown id is ignored)."""
+        ...
+
+
+class NotifyStateRepo(Protocol):
+    """What each notifier remembers between ticks (its groups, what it sent),
+    as JSON values by key. Written with the messages it decided, in one
+    transaction (ADR 0008)."""
+
+    def get(self, notifier: str) -> dict[str, str]:
+        """Every key ``notifier`` stored, with its value ({} when none)."""
+        ...
+
+    def update(self, tx: Tx, notifier: str, changes: Mapping[str, str | None]) -> None:
+        """Store each key's value; a ``None`` value deletes the key."""
+        ...
+
+
+class SilenceRepo(Protocol):
+    def insert(self, tx: Tx, silence: Silence) -> None:
+        """Store a new silence.
+
+        :raises StoreError: a silence with its id is stored already."""
+        ...
+
+    def save(self, tx: Tx, silence: Silence) -> None:
+        """Replace the stored silence with this id (an expiry moves its
+        window); an unknown id is ignored."""
+        ...
+
+    def delete_ended_before(self, tx: Tx, before_ms: int) -> int:
+        """Delete the silences that ended before ``before_ms``; returns how many."""
+        ...
+
+    def all(self) -> list[Silence]:
+        """Every stored silence, expired ones too, by id."""
+        ...
+
 
 class Store(Protocol):
     """Every repository, and the transaction they write in."""
@@ -184,6 +247,12 @@ class Store(Protocol):
 
     @property
     def outbox(self) -> OutboxRepo: ...
+
+    @property
+    def notify_state(self) -> NotifyStateRepo: ...
+
+    @property
+    def silences(self) -> SilenceRepo: ...
 
     async def write(self, job: Callable[[Tx], T]) -> T:
         """Run ``job`` in one transaction; returns after it committed.

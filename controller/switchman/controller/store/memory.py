@@ -7,17 +7,20 @@ text, so what a caller changes after a write is not seen by later reads
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
 from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
+from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import TERMINAL, Rollout
-from switchman.controller.store.abc import Event, SpecRevision, Tx
+from switchman.controller.store.abc import Event, QueuedMessage, SpecRevision, StoreError, Tx
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -39,7 +42,7 @@ def _tx(tx: Tx) -> MemoryTx:
     return tx
 
 
-def _put(tx: Tx, table: dict[int, str], key: int, doc: str) -> None:
+def _put(tx: Tx, table: dict[K, V], key: K, doc: V) -> None:
     """``table[key] = doc``, undone if the transaction is."""
     t = _tx(tx)
     had, old = key in table, table.get(key)
@@ -50,6 +53,19 @@ def _put(tx: Tx, table: dict[int, str], key: int, doc: str) -> None:
             table[key] = old
         else:
             table.pop(key, None)
+
+    t.undo.append(undo)
+
+
+def _pop(tx: Tx, table: dict[K, V], key: K) -> None:
+    """``del table[key]`` when it is there, undone if the transaction is."""
+    t = _tx(tx)
+    if key not in table:
+        return
+    old = table.pop(key)
+
+    def undo() -> None:
+        table[key] = old
 
     t.undo.append(undo)
 
@@ -200,15 +216,75 @@ class MemorySpecs:
 class MemoryOutbox:
     def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self.queued: list[tuple[Message, int]] = []
+        self.queued: dict[int, QueuedMessage] = {}
+        self._next = 1
 
     def enqueue(self, tx: Tx, messages: Sequence[Message], now_ms: int) -> None:
         for m in messages:
-            _append(tx, self.queued, (m, now_ms))
+            q, self._next = QueuedMessage(self._next, m, now_ms, now_ms), self._next + 1
+            _put(tx, self.queued, q.id, q)
 
     def pending(self) -> int:
         with self._lock:
             return len(self.queued)
+
+    def due(self, now_ms: int, limit: int) -> list[QueuedMessage]:
+        with self._lock:
+            queued = list(self.queued.values())
+        return sorted((q for q in queued if q.next_ms <= now_ms), key=lambda q: q.id)[:limit]
+
+    def remove(self, tx: Tx, message_ids: Sequence[int]) -> None:
+        for i in message_ids:
+            _pop(tx, self.queued, i)
+
+    def reschedule(self, tx: Tx, message_id: int, next_ms: int, error: str) -> None:
+        q = self.queued.get(message_id)
+        if q is not None:
+            _put(tx, self.queued, q.id, replace(q, next_ms=next_ms, attempts=q.attempts + 1, last_error=error))
+
+
+class MemoryNotifyState:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get(self, notifier: str) -> dict[str, str]:
+        with self._lock:
+            return {k: v for (n, k), v in self.values.items() if n == notifier}
+
+    def update(self, tx: Tx, notifier: str, changes: Mapping[str, str | None]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                _pop(tx, self.values, (notifier, key))
+            else:
+                _put(tx, self.values, (notifier, key), value)
+
+
+class MemorySilences:
+    """Silences are frozen values: stored and handed out as they are."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.by_id: dict[str, Silence] = {}
+
+    def insert(self, tx: Tx, silence: Silence) -> None:
+        if silence.id in self.by_id:
+            raise StoreError(f"a silence with id {silence.id!r} is stored already")
+        _put(tx, self.by_id, silence.id, silence)
+
+    def save(self, tx: Tx, silence: Silence) -> None:
+        if silence.id in self.by_id:
+            _put(tx, self.by_id, silence.id, silence)
+
+    def delete_ended_before(self, tx: Tx, before_ms: int) -> int:
+        ended = [i for i, s in self.by_id.items() if s.ends_ms < before_ms]
+        for i in ended:
+            _pop(tx, self.by_id, i)
+        return len(ended)
+
+    def all(self) -> list[Silence]:
+        with self._lock:
+            return [self.by_id[i] for i in sorted(self.by_id)]
 
 
 class MemoryStore:
@@ -222,6 +298,8 @@ class MemoryStore:
         self.drills = MemoryDrills(self._lock)
         self.specs = MemorySpecs(self._lock)
         self.outbox = MemoryOutbox(self._lock)
+        self.notify_state = MemoryNotifyState(self._lock)
+        self.silences = MemorySilences(self._lock)
 
     async def write(self, job: Callable[[Tx], T]) -> T:
         with self._lock:

@@ -19,10 +19,10 @@ from switchman.controller.store.sqlite.documents import (
     SqliteDrills,
     SqliteEventLog,
     SqliteIncidents,
-    SqliteOutbox,
     SqliteRollouts,
     SqliteSpecs,
 )
+from switchman.controller.store.sqlite.notify import SqliteNotifyState, SqliteOutbox, SqliteSilences
 from switchman.controller.store.writer import Writer
 
 T = TypeVar("T")
@@ -45,6 +45,8 @@ class Storage:
         object.__setattr__(self, "drills", SqliteDrills(reader))
         object.__setattr__(self, "specs", SqliteSpecs(reader))
         object.__setattr__(self, "outbox", SqliteOutbox(reader))
+        object.__setattr__(self, "notify_state", SqliteNotifyState(reader))
+        object.__setattr__(self, "silences", SqliteSilences(reader))
 
     events: SqliteEventLog = field(init=False)
     rollouts: SqliteRollouts = field(init=False)
@@ -52,6 +54,8 @@ class Storage:
     drills: SqliteDrills = field(init=False)
     specs: SqliteSpecs = field(init=False)
     outbox: SqliteOutbox = field(init=False)
+    notify_state: SqliteNotifyState = field(init=False)
+    silences: SqliteSilences = field(init=False)
 
     @classmethod
     def open(cls, path: Path) -> Storage:

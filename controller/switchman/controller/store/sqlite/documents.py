@@ -1,5 +1,4 @@
-"""Events, rollouts, incidents, drills, service specs and the outbox in
-SQLite. Documents (a rollout, an incident, a drill journal) are stored as
+"""Events, rollouts, incidents, drills and service specs in SQLite. Documents (a rollout, an incident, a drill journal) are stored as
 JSON with the columns the queries filter on."""
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from collections.abc import Callable, Sequence
 
 from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident
-from switchman.controller.notify.base import Message
 from switchman.controller.rollouts.model import TERMINAL, Rollout
 from switchman.controller.store.abc import Event, SpecRevision, Tx
 from switchman.controller.store.sqlite import conn_of
@@ -197,18 +195,3 @@ class SqliteSpecs:
 
     def all(self) -> list[SpecRevision]:
         return self._rows("", ())
-
-
-class SqliteOutbox:
-    def __init__(self, reader: Reader) -> None:
-        self._reader = reader
-
-    def pending(self) -> int:
-        return int(self._reader().execute("SELECT count(*) FROM outbox").fetchone()[0])
-
-    def enqueue(self, tx: Tx, messages: Sequence[Message], now_ms: int) -> None:
-        conn_of(tx).executemany(
-            "INSERT INTO outbox (notifier, url, body, content_type, created_ms, next_ms, attempts, last_error)"
-            " VALUES (?,?,?,?,?,?,0,'')",
-            [(m.notifier, m.url, m.body, m.content_type, now_ms, now_ms) for m in messages],
-        )
