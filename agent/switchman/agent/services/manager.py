@@ -384,6 +384,8 @@ class ServiceManager:
                 self._run(spec, target.slot, target.version), target.pid, target.started_at
             ):
                 await driver.stop(spec.name, target.slot, 5.0)
+            else:  # killed before the slot was recorded: the driver still finds what it started there
+                await driver.stop(spec.name, rec.target_slot, 5.0)
             await asyncio.to_thread(self._store.drop_slot, spec.name, rec.target_slot)
             rec = rec.evolve(phase=Phase.IDLE, target_slot="", target_version="")
             slots.pop(target.slot if target else "", None)

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 LOG_LIMIT = 1024 * 1024  # per slot; the older half moves to SLOT.log.1
 BACKOFF_START, BACKOFF_CAP = 0.5, 30.0
 STABLE_AFTER = 10.0  # a run this long resets the backoff
+OWNER = "SWITCHMAN_SLOT_OWNER"  # in each slot's environment: which agent and slot started it
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ProcessDriver:
             "SWITCHMAN_SLOT": run.slot,
             "SWITCHMAN_VERSION": run.version,
             "SWITCHMAN_SERVICE": run.service,
+            OWNER: self._owner(run.service, run.slot),
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
@@ -146,7 +148,32 @@ class ProcessDriver:
                 Path(str(path) + ".1").write_bytes(data[-LOG_LIMIT // 2 :])
                 os.truncate(path, 0)  # the writer appends (O_APPEND): it continues at the new end
 
+    def _owner(self, service: str, slot: str) -> str:
+        """Marks a slot's process as this agent's (its data directory names it)."""
+        return f"{self._log_dir}|{service}|{slot}"
+
+    def orphans(self, service: str, slot: str) -> list[psutil.Process]:
+        """Processes of this slot that this agent started but does not know:
+        an agent killed between starting a slot and recording it leaves one."""
+        owner, known = self._owner(service, slot), {s.state.pid for s in self._slots.values()}
+        found = []
+        for p in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if p.pid not in known and p.environ().get(OWNER) == owner:
+                    found.append(p)
+        return found
+
     async def stop(self, service: str, slot: str, grace: float) -> None:
+        """Stop the slot (SIGTERM to its process group, SIGKILL after ``grace``),
+        and any orphan of it an earlier run of this agent left."""
+        orphans = await asyncio.to_thread(self.orphans, service, slot)
+        for orphan in orphans:
+            log.warning("%s/%s: stopping pid %d, left by an earlier run of this agent", service, slot, orphan.pid)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for orphan in orphans:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(orphan.pid, sig)
+            _, orphans = await asyncio.to_thread(psutil.wait_procs, orphans, grace)
         s = self._slots.pop((service, slot), None)
         if s is None or s.proc is None:
             return
