@@ -16,6 +16,7 @@ from switchman.controller.notify.base import Message
 from switchman.controller.notify.matchers import make
 from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import HostStep, Options, Rollout, RolloutState
+from switchman.controller.security.model import AuditEntry, AuditHead, Role, TokenRecord
 from switchman.controller.store.abc import Event, Store, StoreError, Tx
 from switchman.controller.store.memory import MemoryStore
 from switchman.controller.store.storage import Storage
@@ -318,3 +319,66 @@ def test_silences_that_ended_before_a_time_are_deleted(store: Store) -> None:
     assert len(store.silences.all()) == 3
     assert write(store, lambda tx: store.silences.delete_ended_before(tx, 2000)) == 1
     assert [s.id for s in store.silences.all()] == ["edge", "new"]
+
+
+# audit log --------------------------------------------------------------------------------
+def audit_entry(actor: str, ts: int) -> Callable[[int, str], AuditEntry]:
+    def make_entry(new_id: int, prev: str) -> AuditEntry:
+        return AuditEntry(new_id, ts, actor, "CreateToken", "t", "{}", "ok", prev, f"h{new_id}<{prev}")
+
+    return make_entry
+
+
+def test_audit_entries_chain_on_the_head_even_within_one_transaction(store: Store) -> None:
+    assert store.audit.head() == AuditHead(0, "", 0)
+    first = write(store, lambda tx: store.audit.append(tx, audit_entry("ann", 10)))
+    assert (first.id, first.prev_hash) == (1, "")
+    pair = write(store, lambda tx: [store.audit.append(tx, audit_entry(a, 20)) for a in ("bob", "cy")])
+    assert [(e.id, e.prev_hash) for e in pair] == [(2, first.hash), (3, pair[0].hash)]
+    assert store.audit.head() == AuditHead(3, pair[1].hash, 3)
+    assert list(store.audit.in_order()) == [first, *pair]
+
+
+def test_a_failed_audit_append_leaves_the_head_and_the_rows(store: Store) -> None:
+    first = write(store, lambda tx: store.audit.append(tx, audit_entry("ann", 10)))
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.audit.append(tx, audit_entry("bob", 20))))
+    assert store.audit.head() == AuditHead(1, first.hash, 1) and list(store.audit.in_order()) == [first]
+    second = write(store, lambda tx: store.audit.append(tx, audit_entry("bob", 20)))
+    assert (second.id, second.prev_hash) == (2, first.hash)
+
+
+def test_audit_entries_are_the_newest_by_time_and_actor_oldest_first(store: Store) -> None:
+    def fill(tx: Tx) -> None:
+        for ts, actor in ((10, "ann"), (20, "bob"), (30, "ann"), (40, "ann"), (50, "bob")):
+            store.audit.append(tx, audit_entry(actor, ts))
+
+    write(store, fill)
+    assert [e.ts for e in store.audit.entries()] == [10, 20, 30, 40, 50]
+    assert [e.ts for e in store.audit.entries(since_ms=30)] == [30, 40, 50]
+    assert [e.ts for e in store.audit.entries(actor="ann")] == [10, 30, 40]
+    assert [e.ts for e in store.audit.entries(since_ms=20, actor="ann", limit=1)] == [40]
+    assert [e.ts for e in store.audit.entries(limit=2)] == [40, 50]
+
+
+# tokens -------------------------------------------------------------------------------------
+def test_tokens_come_back_by_name_and_revoked_ones_stay(store: Store) -> None:
+    ci, admin = TokenRecord("ci", Role.VIEWER, "a" * 64, 20), TokenRecord("admin", Role.ADMIN, "b" * 64, 10)
+    write_each(store, store.tokens.insert, [ci, admin])
+    assert store.tokens.all() == [admin, ci]
+    write(store, lambda tx: store.tokens.revoke(tx, "ci"))
+    write(store, lambda tx: store.tokens.revoke(tx, "nobody"))
+    assert [(t.name, t.revoked) for t in store.tokens.all()] == [("admin", False), ("ci", True)]
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.tokens.revoke(tx, "admin")))
+    assert not store.tokens.all()[0].revoked
+
+
+def test_a_token_name_or_hash_is_stored_once_and_records_read_are_copies(store: Store) -> None:
+    write_each(store, store.tokens.insert, [TokenRecord("ci", Role.VIEWER, "a" * 64, 1)])
+    for dup in (TokenRecord("ci", Role.ADMIN, "c" * 64, 2), TokenRecord("other", Role.ADMIN, "a" * 64, 2)):
+        with pytest.raises(StoreError, match="is stored already"):
+            write_each(store, store.tokens.insert, [dup])
+    [rec] = store.tokens.all()
+    rec.revoked = True
+    assert store.tokens.all() == [TokenRecord("ci", Role.VIEWER, "a" * 64, 1)]

@@ -9,13 +9,12 @@ import pytest
 from switchman.controller.errors import Conflict, InvalidArgument
 from switchman.controller.security.auth import required_role
 from switchman.controller.security.tokens import Role, TokenStore
-from switchman.controller.store import Database, Writer
+from switchman.controller.store.storage import Storage
 
 
 def test_tokens_are_stored_hashed_and_roles_are_ordered(tmp_path: Path) -> None:
-    d = Database(tmp_path / "c.db")
-    w = Writer(d.open_writer())
-    store = TokenStore(w)
+    storage = Storage.open(tmp_path / "c.db")
+    store = TokenStore(storage)
 
     async def go() -> None:
         assert await store.ensure_admin_file(tmp_path / "admin.token", 1)
@@ -34,14 +33,13 @@ def test_tokens_are_stored_hashed_and_roles_are_ordered(tmp_path: Path) -> None:
     asyncio.run(go())
     admin = (tmp_path / "admin.token").read_text().strip()
     assert stat.S_IMODE(os.stat(tmp_path / "admin.token").st_mode) == 0o600
-    hashes = [r[0] for r in d.reader().execute("SELECT hash FROM tokens")]
+    hashes = [r[0] for r in storage.reader().execute("SELECT hash FROM tokens")]
     assert admin not in hashes and all(len(h) == 64 for h in hashes)
-    reloaded = TokenStore(w)
-    reloaded.load(d.reader())
+    reloaded = TokenStore(storage)
+    reloaded.load()
     rec = reloaded.authenticate(admin)
     assert rec is not None and rec.role is Role.ADMIN
-    w.close()
-    d.close()
+    storage.close()
 
 
 def test_method_roles() -> None:

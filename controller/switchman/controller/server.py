@@ -25,7 +25,6 @@ from switchman.controller.ops_queries import QueryService
 from switchman.controller.rollouts.rpc import RolloutRpcs
 from switchman.controller.rollouts.views import rollout_message
 from switchman.controller.rpc_base import BoundServicer, Ctx, audit_call, rpc
-from switchman.controller.security import audit as audit_log
 from switchman.controller.security.auth import actor
 from switchman.controller.security.certs import cert_not_after_ms
 from switchman.controller.services import ServiceRegistry
@@ -348,10 +347,7 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     @rpc
     async def ListAudit(self, request: ops_pb2.ListAuditRequest, context: Ctx) -> ops_pb2.ListAuditResponse:
-        def read() -> list[audit_log.AuditEntry]:
-            return audit_log.entries(self.core.storage.reader(), request.since_ms, request.actor, request.limit or 1000)
-
-        rows = await asyncio.to_thread(read)
+        rows = await asyncio.to_thread(self.core.audit.entries, request.since_ms, request.actor, request.limit or 1000)
         return ops_pb2.ListAuditResponse(
             entries=[
                 ops_pb2.AuditEntry(
@@ -370,7 +366,7 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     @rpc
     async def VerifyAudit(self, request: ops_pb2.VerifyAuditRequest, context: Ctx) -> ops_pb2.VerifyAuditResponse:
-        v = await asyncio.to_thread(audit_log.verify, self.core.storage.reader())
+        v = await asyncio.to_thread(self.core.audit.verify)
         return ops_pb2.VerifyAuditResponse(ok=v.ok, entries=v.entries, first_bad_id=v.first_bad_id, message=v.message)
 
     async def Backup(self, request: ops_pb2.BackupRequest, context: Ctx) -> AsyncIterator[ops_pb2.BackupChunk]:

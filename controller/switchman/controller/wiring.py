@@ -213,8 +213,8 @@ def _base(
     fleet.load(reader)
     ingest = Ingestor(storage.writer, storage.index, clock_ms)
     ingest.load(reader)
-    tokens = TokenStore(storage.writer)
-    tokens.load(reader)
+    tokens = TokenStore(storage)
+    tokens.load()
     silences = SilenceStore(storage)
     silences.load()
     return storage, fleet, ingest, tokens, silences
@@ -277,7 +277,7 @@ async def build(
         fleet=fleet,
         ingest=ingest,
         tokens=tokens,
-        audit=AuditLog(storage.writer),
+        audit=AuditLog(storage),
         evaluator=evaluator,
         silences=silences,
         outbox=outbox,

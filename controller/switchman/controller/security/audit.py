@@ -11,23 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from switchman.controller.store.writer import Writer
+from switchman.controller.security.model import AuditEntry, AuditHead
+from switchman.controller.store.abc import Store, Tx
 
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    ts: int
-    actor: str
-    action: str
-    target: str
-    arguments: str
-    result: str
-    prev_hash: str
-    hash: str
+__all__ = ["AuditEntry", "AuditLog", "Verdict", "entry_hash", "verify"]
 
 
 @dataclass(frozen=True)
@@ -44,47 +34,34 @@ def entry_hash(prev_hash: str, ts: int, actor: str, action: str, target: str, ar
 
 
 class AuditLog:
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     async def append(self, ts: int, actor: str, action: str, target: str, arguments: str, result: str) -> int:
-        def job(conn: sqlite3.Connection) -> int:
-            head = conn.execute("SELECT last_id, last_hash, entries FROM audit_head WHERE one = 1").fetchone()
-            prev = head[1] if head else ""
+        def entry(new_id: int, prev: str) -> AuditEntry:
             h = entry_hash(prev, ts, actor, action, target, arguments, result)
-            cur = conn.execute(
-                "INSERT INTO audit (ts, actor, action, target, arguments, result, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?)",
-                (ts, actor, action, target, arguments, result, prev, h),
-            )
-            new_id = int(cur.lastrowid or 0)
-            conn.execute(
-                "INSERT INTO audit_head (one, last_id, last_hash, entries) VALUES (1, ?, ?, 1) ON CONFLICT(one) DO UPDATE"
-                " SET last_id = excluded.last_id, last_hash = excluded.last_hash, entries = audit_head.entries + 1",
-                (new_id, h),
-            )
-            return new_id
+            return AuditEntry(new_id, ts, actor, action, target, arguments, result, prev, h)
 
-        return await self._writer.run(job)
+        def job(tx: Tx) -> int:
+            return self._store.audit.append(tx, entry).id
 
+        return await self._store.write(job)
 
-def entries(conn: sqlite3.Connection, since_ms: int = 0, actor: str = "", limit: int = 1000) -> list[AuditEntry]:
-    sql = "SELECT id, ts, actor, action, target, arguments, result, prev_hash, hash FROM audit WHERE ts >= ?"
-    args: list[object] = [since_ms]
-    if actor:
-        sql += " AND actor = ?"
-        args.append(actor)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return [AuditEntry(*row) for row in reversed(conn.execute(sql, args).fetchall())]
+    def entries(self, since_ms: int = 0, actor: str = "", limit: int = 1000) -> list[AuditEntry]:
+        """Blocking: the newest ``limit`` entries at or after ``since_ms`` (by ``actor`` when given), oldest first."""
+        return self._store.audit.entries(since_ms, actor, limit)
+
+    def verify(self) -> Verdict:
+        """Blocking: walk the stored chain (see :func:`verify`)."""
+        audit = self._store.audit
+        return verify(audit.in_order(), audit.head)
 
 
-def verify(conn: sqlite3.Connection) -> Verdict:
-    """Walk the chain; name the first entry that was edited or deleted."""
+def verify(entries: Iterable[AuditEntry], head: Callable[[], AuditHead]) -> Verdict:
+    """Walk the chain, oldest entry first; name the first entry that was
+    edited or deleted. ``head`` is read after the walk."""
     prev_hash, prev_id, n = "", 0, 0
-    for row in conn.execute(
-        "SELECT id, ts, actor, action, target, arguments, result, prev_hash, hash FROM audit ORDER BY id"
-    ):
-        e = AuditEntry(*row)
+    for e in entries:
         n += 1
         if e.id != prev_id + 1:
             return Verdict(False, n, prev_id + 1, f"entry {prev_id + 1} is missing (deleted)")
@@ -93,8 +70,9 @@ def verify(conn: sqlite3.Connection) -> Verdict:
         if entry_hash(e.prev_hash, e.ts, e.actor, e.action, e.target, e.arguments, e.result) != e.hash:
             return Verdict(False, n, e.id, f"entry {e.id} was edited (its hash does not match its content)")
         prev_hash, prev_id = e.hash, e.id
-    head = conn.execute("SELECT last_id, last_hash, entries FROM audit_head WHERE one = 1").fetchone()
-    last_id, last_hash, count = head if head else (0, "", 0)
-    if count != n or last_id != prev_id or last_hash != prev_hash:
-        return Verdict(False, n, prev_id + 1, f"entries after {prev_id} are missing (the log held {count} entries)")
+    last = head()
+    if last.entries != n or last.last_id != prev_id or last.last_hash != prev_hash:
+        return Verdict(
+            False, n, prev_id + 1, f"entries after {prev_id} are missing (the log held {last.entries} entries)"
+        )
     return Verdict(True, n)

@@ -7,39 +7,16 @@ import hashlib
 import hmac
 import os
 import secrets
-import sqlite3
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
-from switchman.controller.store.writer import Writer
+from switchman.controller.security.model import Role, TokenRecord
+from switchman.controller.store.abc import Store
 from switchman.proto.validate import ValidationError, check_identifier
 
+__all__ = ["PREFIX", "Role", "TokenRecord", "TokenStore", "digest", "new_secret"]
+
 PREFIX = "smt_"
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return {"viewer": 0, "operator": 1, "admin": 2}[self.value]
-
-    def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
-
-
-@dataclass
-class TokenRecord:
-    name: str
-    role: Role
-    hash: str
-    created_ms: int
-    last_used_ms: int = 0
-    revoked: bool = False
 
 
 def new_secret() -> str:
@@ -51,15 +28,14 @@ def digest(secret: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._by_hash: dict[str, TokenRecord] = {}
 
-    def load(self, conn: sqlite3.Connection) -> None:
-        for name, role, h, created, used, revoked in conn.execute(
-            "SELECT name, role, hash, created_ms, last_used_ms, revoked FROM tokens"
-        ):
-            self._by_hash[h] = TokenRecord(name, Role(role), h, created, used, bool(revoked))
+    def load(self) -> None:
+        """Blocking (run it in a thread): read every stored token."""
+        for rec in self._store.tokens.all():
+            self._by_hash[rec.hash] = rec
 
     def authenticate(self, secret: str) -> TokenRecord | None:
         rec = self._by_hash.get(digest(secret))
@@ -83,13 +59,7 @@ class TokenStore:
             raise Conflict(f"a token named {name!r} exists already; revoke it first or pick another name")
         secret = secret or new_secret()
         rec = TokenRecord(name, r, digest(secret), now_ms)
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO tokens (name, role, hash, created_ms) VALUES (?,?,?,?)", (name, r.value, rec.hash, now_ms)
-            )
-
-        await self._writer.run(job)
+        await self._store.write(lambda tx: self._store.tokens.insert(tx, rec))
         self._by_hash[rec.hash] = rec
         return rec, secret
 
@@ -97,7 +67,7 @@ class TokenStore:
         rec = next((t for t in self._by_hash.values() if t.name == name), None)
         if rec is None:
             raise NotFound(f"no token named {name!r}")
-        await self._writer.run(lambda conn: conn.execute("UPDATE tokens SET revoked=1 WHERE name=?", (name,)))
+        await self._store.write(lambda tx: self._store.tokens.revoke(tx, name))
         rec.revoked = True
         return rec
 

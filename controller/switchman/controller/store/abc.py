@@ -15,7 +15,7 @@ disk, a broken file); the data it held is unchanged then."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -24,6 +24,7 @@ from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import Rollout
+from switchman.controller.security.model import AuditEntry, AuditHead, TokenRecord
 
 T = TypeVar("T")
 
@@ -227,6 +228,51 @@ class SilenceRepo(Protocol):
         ...
 
 
+class AuditRepo(Protocol):
+    """The rows of the audit log and its head. The hash chain is the
+    caller's (:mod:`~switchman.controller.security.audit`); the repository
+    stores what it is given, and lets stored rows be read back as they are,
+    so that an edited or deleted row shows."""
+
+    def append(self, tx: Tx, make: Callable[[int, str], AuditEntry]) -> AuditEntry:
+        """Store the entry ``make(id, prev_hash)`` returns, given the next id
+        (one more than the highest stored) and the head's hash ("" before the
+        first entry), both as ``tx`` sees them, so entries appended in one
+        transaction chain too. The entry becomes the head (one more entry
+        counted); returns it."""
+        ...
+
+    def head(self) -> AuditHead:
+        """The last appended entry's id and hash and the count (zeros before the first)."""
+        ...
+
+    def entries(self, since_ms: int = 0, actor: str = "", limit: int = 1000) -> list[AuditEntry]:
+        """The newest ``limit`` entries at or after ``since_ms`` (by ``actor``
+        when given), oldest first."""
+        ...
+
+    def in_order(self) -> Iterator[AuditEntry]:
+        """Every stored entry by id, read lazily (the log may be long)."""
+        ...
+
+
+class TokenRepo(Protocol):
+    def insert(self, tx: Tx, record: TokenRecord) -> None:
+        """Store a new token.
+
+        :raises StoreError: a token with its name or hash is stored already."""
+        ...
+
+    def revoke(self, tx: Tx, name: str) -> None:
+        """Mark the token named ``name`` revoked (an unknown name is ignored)."""
+        ...
+
+    def all(self) -> list[TokenRecord]:
+        """Every token, revoked ones too, by name; records the caller may
+        change without changing what is stored."""
+        ...
+
+
 class Store(Protocol):
     """Every repository, and the transaction they write in."""
 
@@ -253,6 +299,12 @@ class Store(Protocol):
 
     @property
     def silences(self) -> SilenceRepo: ...
+
+    @property
+    def audit(self) -> AuditRepo: ...
+
+    @property
+    def tokens(self) -> TokenRepo: ...
 
     async def write(self, job: Callable[[Tx], T]) -> T:
         """Run ``job`` in one transaction; returns after it committed.

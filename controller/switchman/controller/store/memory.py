@@ -7,7 +7,7 @@ text, so what a caller changes after a write is not seen by later reads
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
@@ -16,6 +16,7 @@ from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.silence import Silence
 from switchman.controller.rollouts.model import TERMINAL, Rollout
+from switchman.controller.security.model import AuditEntry, AuditHead, TokenRecord
 from switchman.controller.store.abc import Event, QueuedMessage, SpecRevision, StoreError, Tx
 
 T = TypeVar("T")
@@ -287,6 +288,59 @@ class MemorySilences:
             return [self.by_id[i] for i in sorted(self.by_id)]
 
 
+class MemoryAudit:
+    """Entries in id order and the head; entries are frozen values."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.rows: list[AuditEntry] = []
+        self.heads: dict[int, AuditHead] = {}  # the one head, at key 1 (put and undone like a row)
+
+    def append(self, tx: Tx, make: Callable[[int, str], AuditEntry]) -> AuditEntry:
+        head = self.heads.get(1, AuditHead())
+        e = make((self.rows[-1].id if self.rows else 0) + 1, head.last_hash)
+        _append(tx, self.rows, e)
+        _put(tx, self.heads, 1, AuditHead(e.id, e.hash, head.entries + 1))
+        return e
+
+    def head(self) -> AuditHead:
+        with self._lock:
+            return self.heads.get(1, AuditHead())
+
+    def _copy_rows(self) -> list[AuditEntry]:
+        with self._lock:
+            return list(self.rows)
+
+    def entries(self, since_ms: int = 0, actor: str = "", limit: int = 1000) -> list[AuditEntry]:
+        found = [e for e in self._copy_rows() if e.ts >= since_ms and (not actor or e.actor == actor)]
+        return found[-limit:] if limit > 0 else []
+
+    def in_order(self) -> Iterator[AuditEntry]:
+        return iter(self._copy_rows())
+
+
+class MemoryTokens:
+    """Token records are mutable: copies go in and come out."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.by_name: dict[str, TokenRecord] = {}
+
+    def insert(self, tx: Tx, record: TokenRecord) -> None:
+        if record.name in self.by_name or any(t.hash == record.hash for t in self.by_name.values()):
+            raise StoreError(f"a token named {record.name!r} (or with its hash) is stored already")
+        _put(tx, self.by_name, record.name, replace(record))
+
+    def revoke(self, tx: Tx, name: str) -> None:
+        rec = self.by_name.get(name)
+        if rec is not None:
+            _put(tx, self.by_name, name, replace(rec, revoked=True))
+
+    def all(self) -> list[TokenRecord]:
+        with self._lock:
+            return [replace(self.by_name[n]) for n in sorted(self.by_name)]
+
+
 class MemoryStore:
     """Every repository in memory (see the module docstring)."""
 
@@ -300,6 +354,8 @@ class MemoryStore:
         self.outbox = MemoryOutbox(self._lock)
         self.notify_state = MemoryNotifyState(self._lock)
         self.silences = MemorySilences(self._lock)
+        self.audit = MemoryAudit(self._lock)
+        self.tokens = MemoryTokens(self._lock)
 
     async def write(self, job: Callable[[Tx], T]) -> T:
         with self._lock:

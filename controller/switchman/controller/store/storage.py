@@ -23,6 +23,7 @@ from switchman.controller.store.sqlite.documents import (
     SqliteSpecs,
 )
 from switchman.controller.store.sqlite.notify import SqliteNotifyState, SqliteOutbox, SqliteSilences
+from switchman.controller.store.sqlite.security import SqliteAudit, SqliteTokens
 from switchman.controller.store.writer import Writer
 
 T = TypeVar("T")
@@ -47,6 +48,8 @@ class Storage:
         object.__setattr__(self, "outbox", SqliteOutbox(reader))
         object.__setattr__(self, "notify_state", SqliteNotifyState(reader))
         object.__setattr__(self, "silences", SqliteSilences(reader))
+        object.__setattr__(self, "audit", SqliteAudit(reader))
+        object.__setattr__(self, "tokens", SqliteTokens(reader))
 
     events: SqliteEventLog = field(init=False)
     rollouts: SqliteRollouts = field(init=False)
@@ -56,6 +59,8 @@ class Storage:
     outbox: SqliteOutbox = field(init=False)
     notify_state: SqliteNotifyState = field(init=False)
     silences: SqliteSilences = field(init=False)
+    audit: SqliteAudit = field(init=False)
+    tokens: SqliteTokens = field(init=False)
 
     @classmethod
     def open(cls, path: Path) -> Storage:
