@@ -125,6 +125,11 @@ class ControllerDaemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         cfg = self.config
+        # first of all: a signal that comes while the store opens must not kill the process
+        # (SIGHUP's default action); a reload before the controller exists does nothing
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
         server, health = assemble(self.ref, cfg.max_message_bytes, self.metrics.push_seconds)
         # agents (and a CLI holding a certificate) on `listen`, mutual TLS; the
         # CLI with only ca.pem and a token on `ops_listen` (ADR 0006)
@@ -150,9 +155,6 @@ class ControllerDaemon:
 
         scheduler = self._start_scheduler(loop)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
         await set_serving(health, True, ["switchman.v1.Controller", "switchman.v1.Ops"])
         log.info(
             "controller serving agents on %s:%d%s (metrics %s)",
