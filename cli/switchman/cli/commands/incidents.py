@@ -127,33 +127,39 @@ def act(args: argparse.Namespace, client: Client, out: Output) -> int:
     return EXIT_OK
 
 
+def mtt_doc(m: ops_pb2.MttStat) -> dict[str, Any]:
+    """MTTA over the acknowledged incidents, MTTR over the resolved ones; null when there are none."""
+    return {
+        "incidents": m.incidents,
+        "acknowledged": m.acknowledged,
+        "resolved": m.resolved,
+        "mtta_seconds": m.mtta_seconds if m.acknowledged else None,
+        "mttr_seconds": m.mttr_seconds if m.resolved else None,
+    }
+
+
+def mtt_row(m: ops_pb2.MttStat) -> list[str]:
+    """A table row: ``-`` where no incident was acknowledged (or resolved), never ``0s``."""
+    return [
+        m.key,
+        str(m.incidents),
+        f"{m.mtta_seconds:.0f}s" if m.acknowledged else "-",
+        f"{m.mttr_seconds:.0f}s" if m.resolved else "-",
+    ]
+
+
 def report(args: argparse.Namespace, client: Client, out: Output) -> int:
     since = int(time.time() * 1000) - parse_duration_ms(args.since)
     r = client.call(client.ops.IncidentReport, ops_pb2.IncidentReportRequest(since_ms=since))
     stats = {
-        "by_priority": [
-            {
-                "priority": m.key,
-                "incidents": m.incidents,
-                "mtta_seconds": m.mtta_seconds,
-                "mttr_seconds": m.mttr_seconds,
-            }
-            for m in r.by_priority
-        ],
-        "by_service": [
-            {"service": m.key, "incidents": m.incidents, "mtta_seconds": m.mtta_seconds, "mttr_seconds": m.mttr_seconds}
-            for m in r.by_service
-        ],
+        "by_priority": [{"priority": m.key, **mtt_doc(m)} for m in r.by_priority],
+        "by_service": [{"service": m.key, **mtt_doc(m)} for m in r.by_service],
     }
     if out.fmt != "table":
         out.document(stats)
         return EXIT_OK
     for title, rows, key in (("By priority", r.by_priority, "PRIORITY"), ("By service", r.by_service, "SERVICE")):
-        out.table(
-            [key, "INCIDENTS", "MTTA", "MTTR"],
-            [[m.key, str(m.incidents), f"{m.mtta_seconds:.0f}s", f"{m.mttr_seconds:.0f}s"] for m in rows],
-            title=title,
-        )
+        out.table([key, "INCIDENTS", "MTTA", "MTTR"], [mtt_row(m) for m in rows], title=title)
     return EXIT_OK
 
 
