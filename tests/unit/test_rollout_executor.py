@@ -7,7 +7,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from switchman.controller.agents import AgentBusy, AgentInvalid, AgentUnreachable
+from switchman.controller.errors import InvalidArgument
 from switchman.controller.fleet import Host
 from switchman.controller.rollouts.executor import Pace, RolloutManager
 from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
@@ -124,3 +126,17 @@ def test_a_busy_agent_is_asked_again_until_it_is_free(tmp_path: Path) -> None:
     r = run(tmp_path, agents, rollout_to("2", options()))
     assert r.state is RolloutState.SUCCEEDED, r.message
     assert busy["left"] == 0 and agents.hosts["h1"]["hello"].active == "2"
+
+
+def test_an_unknown_command_is_refused_not_taken_as_an_abort(tmp_path: Path) -> None:
+    agents = fleet("1")
+
+    async def body(m: RolloutManager) -> Rollout:
+        slow = options(min_healthy_ms=60_000, healthy_deadline_ms=120_000, progress_deadline_ms=240_000)
+        r = await m.start("hello", "2", slow, "test")
+        with pytest.raises(InvalidArgument, match="'promot' is not one of promote, pause, resume, abort"):
+            await m.command(r.id, "promot")
+        assert not (await m.get(r.id)).terminal
+        return await m.command(r.id, "abort", "done")
+
+    assert run(tmp_path, agents, body).message.startswith("aborted: done")

@@ -205,8 +205,16 @@ class RolloutManager:
             r = await self.get(rollout_id)
             raise Conflict(f"rollout {rollout_id} is {r.state.value}: it has finished")
         now = self.clock_ms()
+        commands: dict[str, Callable[[int], None]] = {
+            "promote": m.promote,
+            "pause": m.pause,
+            "resume": m.resume,
+            "abort": lambda n: m.abort(reason, n),
+        }
+        if action not in commands:  # a caller's mistake: never taken as an abort
+            raise InvalidArgument(f"action: {action!r} is not one of {', '.join(commands)}")
         try:
-            {"promote": m.promote, "pause": m.pause, "resume": m.resume}.get(action, lambda n: m.abort(reason, n))(now)
+            commands[action](now)
         except TransitionError as exc:
             raise Conflict(str(exc)) from None
         m.r.updated_ms = now
