@@ -15,9 +15,11 @@ from switchman.controller.incidents.model import Incident, IncidentState
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.matchers import make
 from switchman.controller.notify.silence import Silence
+from switchman.controller.promql.ast import Matcher, MatchOp
+from switchman.controller.promql.values import Sample
 from switchman.controller.rollouts.model import HostStep, Options, Rollout, RolloutState
 from switchman.controller.security.model import AuditEntry, AuditHead, Role, TokenRecord
-from switchman.controller.store.abc import Event, Store, StoreError, Tx
+from switchman.controller.store.abc import AlertRecord, Event, Store, StoreError, Tx
 from switchman.controller.store.memory import MemoryStore
 from switchman.controller.store.storage import Storage
 
@@ -382,3 +384,55 @@ def test_a_token_name_or_hash_is_stored_once_and_records_read_are_copies(store: 
     [rec] = store.tokens.all()
     rec.revoked = True
     assert store.tokens.all() == [TokenRecord("ci", Role.VIEWER, "a" * 64, 1)]
+
+
+# alert state -----------------------------------------------------------------------------
+def alert(rule: str, fp: str, state: str = "firing") -> AlertRecord:
+    return AlertRecord(rule, fp, {"alertname": rule, "host": fp}, {"summary": "s"}, state, 100, 200, 0, 1.5, 0)
+
+
+def test_a_rules_alerts_are_replaced_together_and_read_back(store: Store) -> None:
+    write(store, lambda tx: store.alerts.replace(tx, "r1", [alert("r1", "a"), alert("r1", "b", "pending")]))
+    write(store, lambda tx: store.alerts.replace(tx, "r2", [alert("r2", "c")]))
+    assert sorted((a.rule_key, a.fingerprint, a.state) for a in store.alerts.all()) == [
+        ("r1", "a", "firing"),
+        ("r1", "b", "pending"),
+        ("r2", "c", "firing"),
+    ]
+    write(store, lambda tx: store.alerts.replace(tx, "r1", [alert("r1", "b")]))
+    assert sorted((a.rule_key, a.fingerprint, a.state) for a in store.alerts.all()) == [
+        ("r1", "b", "firing"),
+        ("r2", "c", "firing"),
+    ]
+    [c] = [a for a in store.alerts.all() if a.rule_key == "r2"]
+    assert c == alert("r2", "c")
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.alerts.replace(tx, "r2", [])))
+    assert [a.fingerprint for a in store.alerts.all() if a.rule_key == "r2"] == ["c"]
+
+
+# samples ----------------------------------------------------------------------------------
+def sample(name: str, value: float, **labels: str) -> Sample:
+    return Sample({"__name__": name, **labels}, 0, value)
+
+
+def test_samples_are_read_back_by_matchers_and_time(store: Store) -> None:
+    write(store, lambda tx: store.samples.add(tx, [sample("slo:ratio", 0.1, service="web")], 1000))
+    write(store, lambda tx: store.samples.add(tx, [sample("slo:ratio", 0.2, service="web")], 2000))
+    write(store, lambda tx: store.samples.add(tx, [sample("slo:ratio", 0.9, service="db")], 2000))
+    write(store, lambda tx: store.samples.add(tx, [sample("slo:ratio", 0.3, service="web")], 2000))  # replaces 0.2
+    name = Matcher.make("__name__", MatchOp.EQ, "slo:ratio")
+    [web] = store.samples.select([name, Matcher.make("service", MatchOp.EQ, "web")], 0, 5000)
+    assert web.labels == {"__name__": "slo:ratio", "service": "web"} and (web.ts, web.vs) == ([1000, 2000], [0.1, 0.3])
+    assert sorted(s.labels["service"] for s in store.samples.select([name], 1500, 2500)) == ["db", "web"]
+    assert store.samples.select([name, Matcher.make("service", MatchOp.RE, "d.*")], 0, 999) == []
+    assert store.samples.count() == 3
+
+
+def test_a_sample_without_a_name_is_refused_and_nothing_of_its_batch_is_kept(store: Store) -> None:
+    with pytest.raises(StoreError):
+        write(store, lambda tx: store.samples.add(tx, [sample("ok", 1.0), Sample({"host": "h1"}, 0, 2.0)], 10))
+    assert store.samples.count() == 0
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.samples.add(tx, [sample("ok", 1.0)], 10)))
+    assert store.samples.count() == 0

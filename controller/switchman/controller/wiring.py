@@ -314,7 +314,7 @@ async def _start(c: Controller) -> None:
     errors = c.rules.load()
     if errors:
         raise StartupError("invalid rule files:\n  " + "\n  ".join(errors))
-    restored = await asyncio.to_thread(c.rules.restore, c.storage.reader())
+    restored = await asyncio.to_thread(c.rules.restore)
     log.info("loaded %d rule group(s), restored %d alert(s)", len(c.rules.groups), restored)
     c.configure_notifiers(c.config)
     opened = await c.incidents.load()

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,9 +21,7 @@ from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series, Vector
-from switchman.controller.store.series import insert_samples
-from switchman.controller.store.sqlite import timeseries as ts_sql
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import AlertRecord, Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +96,7 @@ class RuleHealth:
 
 @dataclass
 class RuleManager:
-    storage: Storage
+    store: Store
     evaluator: Evaluator
     clock_ms: Callable[[], int]
     patterns: list[str]
@@ -135,16 +131,22 @@ class RuleManager:
         self.groups = groups
         return []
 
-    def restore(self, conn: sqlite3.Connection) -> int:
-        """Alert state from the database (after a restart)."""
+    def restore(self) -> int:
+        """Alert state from the store (after a restart). Blocking."""
         n = 0
-        for key, _, labels, notes, state, active, fired, resolved, value, keep in ts_sql.load_alerts(conn):
-            ar = self.alerting.get(key)
+        for a in self.store.alerts.all():
+            ar = self.alerting.get(a.rule_key)
             if ar is None:
                 continue
-            lbl = json.loads(labels)
-            ar.active[tuple(sorted(lbl.items()))] = Alert(
-                lbl, json.loads(notes), AlertState(state), active, value, fired, resolved, keep
+            ar.active[tuple(sorted(a.labels.items()))] = Alert(
+                dict(a.labels),
+                dict(a.annotations),
+                AlertState(a.state),
+                a.active_at_ms,
+                a.value,
+                a.fired_at_ms,
+                a.resolved_at_ms,
+                a.keep_firing_since_ms,
             )
             n += 1
         return n
@@ -186,7 +188,7 @@ class RuleManager:
             try:
                 if r.kind == "recording":
                     outcome = evaluate_recording(r, ev, ts)
-                    self.storage.writer.submit(self._job(outcome, {}, ts)).result()
+                    self.store.write_now(self._job(outcome, {}, ts))
                     memo.forget(r.name)
                 else:
                     value = ev.instant(r.expr, ts)
@@ -198,19 +200,19 @@ class RuleManager:
 
     def _changed_states(
         self, states: dict[str, AlertingRule]
-    ) -> tuple[dict[str, list[tuple[object, ...]]], dict[str, list[tuple[object, ...]]]]:  # rows, shapes
-        """Rows of the rules whose alerts changed state since they were last
-        written (a changed value alone is not worth a write: the next
+    ) -> tuple[dict[str, list[AlertRecord]], dict[str, list[tuple[object, ...]]]]:  # records, shapes
+        """The alerts of the rules whose alerts changed state since they were
+        last written (a changed value alone is not worth a write: the next
         evaluation recomputes it)."""
-        out: dict[str, list[tuple[object, ...]]] = {}
+        out: dict[str, list[AlertRecord]] = {}
         shapes: dict[str, list[tuple[object, ...]]] = {}
         for key, ar in states.items():
-            rows: list[tuple[object, ...]] = [
-                (
+            records = [
+                AlertRecord(
                     key,
                     fingerprint(a.labels),
-                    json.dumps(a.labels),
-                    json.dumps(a.annotations),
+                    dict(a.labels),
+                    dict(a.annotations),
                     a.state.value,
                     a.active_at_ms,
                     a.fired_at_ms,
@@ -220,26 +222,27 @@ class RuleManager:
                 )
                 for a in ar.active.values()
             ]
-            shape: list[tuple[object, ...]] = [(r[1], r[4], r[5], r[6], r[7], r[9]) for r in rows]
+            shape: list[tuple[object, ...]] = [
+                (r.fingerprint, r.state, r.active_at_ms, r.fired_at_ms, r.resolved_at_ms, r.keep_firing_since_ms)
+                for r in records
+            ]
             if self._written.get(key) != shape:
-                out[key], shapes[key] = rows, shape
+                out[key], shapes[key] = records, shape
         return out, shapes
 
-    def _job(
-        self, samples: list[Sample], changed: dict[str, list[tuple[object, ...]]], ts: int
-    ) -> Callable[[sqlite3.Connection], None]:
-        index, writer = self.storage.index, self.storage.writer
+    def _job(self, samples: list[Sample], changed: dict[str, list[AlertRecord]], ts: int) -> Callable[[Tx], None]:
+        store = self.store
 
-        def job(conn: sqlite3.Connection) -> None:
-            insert_samples(conn, index, writer, samples, ts)
-            for key, alert_rows in changed.items():  # alert state written with the samples, in one transaction
-                ts_sql.replace_alerts(conn, key, alert_rows)
+        def job(tx: Tx) -> None:
+            store.samples.add(tx, samples, ts)
+            for key, records in changed.items():  # alert state written with the samples, in one transaction
+                store.alerts.replace(tx, key, records)
 
         return job
 
     async def _write(self, samples: list[Sample], states: dict[str, AlertingRule], ts: int) -> None:
         changed, shapes = self._changed_states(states)
-        await self.storage.run(self._job(samples, changed, ts))
+        await self.store.write(self._job(samples, changed, ts))
         self._written.update(shapes)  # only once committed
 
     def all_alerts(self) -> list[Alert]:

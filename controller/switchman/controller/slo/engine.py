@@ -18,8 +18,7 @@ from switchman.controller.promql import ast, parse
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.values import Sample, Scalar
 from switchman.controller.slo.spec import SLO, WINDOW
-from switchman.controller.store.series import insert_samples
-from switchman.controller.store.storage import Storage
+from switchman.controller.store.abc import Store
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +64,13 @@ def _sum(value: object) -> float | None:
 class SLOEngine:
     def __init__(
         self,
-        storage: Storage,
+        store: Store,
         evaluator: Evaluator,
         clock_ms: Callable[[], int],
         period: str = "30d",
         period_ms: int = 30 * 86_400_000,
     ) -> None:
-        self.storage = storage
+        self.store = store
         self.evaluator = evaluator
         self.clock_ms = clock_ms
         self.period, self.period_ms = period, period_ms
@@ -145,8 +144,8 @@ class SLOEngine:
                 continue
             samples += self.series(st)
         if samples:
-            index, writer = self.storage.index, self.storage.writer
-            await writer.run(lambda c: insert_samples(c, index, writer, samples, now))
+            store = self.store
+            await store.write(lambda tx: store.samples.add(tx, samples, now))
         log.debug("evaluated %d SLO(s) in %.3fs", len(self.states), time.perf_counter() - started)
         return len(samples)
 

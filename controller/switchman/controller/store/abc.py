@@ -23,6 +23,8 @@ from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.silence import Silence
+from switchman.controller.promql.ast import Matcher
+from switchman.controller.promql.values import Sample, Series
 from switchman.controller.rollouts.model import Rollout
 from switchman.controller.security.model import AuditEntry, AuditHead, TokenRecord
 
@@ -273,6 +275,54 @@ class TokenRepo(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert of an alerting rule as last written (restored after a restart)."""
+
+    rule_key: str
+    fingerprint: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    state: str
+    active_at_ms: int
+    fired_at_ms: int
+    resolved_at_ms: int
+    value: float
+    keep_firing_since_ms: int
+
+
+class AlertStateRepo(Protocol):
+    def all(self) -> list[AlertRecord]:
+        """Every rule's alerts as last written."""
+        ...
+
+    def replace(self, tx: Tx, rule_key: str, alerts: Sequence[AlertRecord]) -> None:
+        """The alerts of one rule, all at once (an empty list forgets them)."""
+        ...
+
+
+class SampleRepo(Protocol):
+    """The samples the controller computes itself (recording rules,
+    ``ALERTS``, SLO series), and raw reads of every sample. Agents' pushes
+    take the ingest path, which is the SQLite store's own (ADR 0012)."""
+
+    def add(self, tx: Tx, samples: Sequence[Sample], ts: int) -> None:
+        """Store ``samples`` at ``ts`` (their labels hold ``__name__``); a
+        sample at the same series and time is replaced.
+
+        :raises StoreError: a sample without a metric name."""
+        ...
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        """Raw samples of every series matching all ``matchers`` in
+        ``[start_ms, end_ms]``, in time order; series with none are left out."""
+        ...
+
+    def count(self) -> int:
+        """Raw samples stored."""
+        ...
+
+
 class Store(Protocol):
     """Every repository, and the transaction they write in."""
 
@@ -306,7 +356,17 @@ class Store(Protocol):
     @property
     def tokens(self) -> TokenRepo: ...
 
+    @property
+    def alerts(self) -> AlertStateRepo: ...
+
+    @property
+    def samples(self) -> SampleRepo: ...
+
     async def write(self, job: Callable[[Tx], T]) -> T:
         """Run ``job`` in one transaction; returns after it committed.
         If ``job`` raises, none of its writes remain and the error propagates."""
+        ...
+
+    def write_now(self, job: Callable[[Tx], T]) -> T:
+        """:meth:`write` for a worker thread (blocking; never on the event loop)."""
         ...

@@ -15,9 +15,11 @@ from switchman.controller.chaos.journal import Journal
 from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.silence import Silence
+from switchman.controller.promql.ast import Matcher
+from switchman.controller.promql.values import Sample, Series
 from switchman.controller.rollouts.model import TERMINAL, Rollout
 from switchman.controller.security.model import AuditEntry, AuditHead, TokenRecord
-from switchman.controller.store.abc import Event, QueuedMessage, SpecRevision, StoreError, Tx
+from switchman.controller.store.abc import AlertRecord, Event, QueuedMessage, SpecRevision, StoreError, Tx
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -341,6 +343,75 @@ class MemoryTokens:
             return [replace(self.by_name[n]) for n in sorted(self.by_name)]
 
 
+class MemoryAlertStates:
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.by_rule: dict[str, list[AlertRecord]] = {}
+
+    def all(self) -> list[AlertRecord]:
+        with self._lock:
+            return [a for rows in self.by_rule.values() for a in rows]
+
+    def replace(self, tx: Tx, rule_key: str, alerts: Sequence[AlertRecord]) -> None:
+        t, table = _tx(tx), self.by_rule
+        had, old = rule_key in table, table.get(rule_key, [])
+        table[rule_key] = [replace(a, rule_key=rule_key) for a in alerts]
+
+        def undo() -> None:
+            if had:
+                table[rule_key] = old
+            else:
+                table.pop(rule_key, None)
+
+        t.undo.append(undo)
+
+
+class MemorySamples:
+    """Series by their labels (``__name__`` included), each a time -> value map."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self._lock = lock
+        self.series: dict[tuple[tuple[str, str], ...], dict[int, float]] = {}
+
+    def add(self, tx: Tx, samples: Sequence[Sample], ts: int) -> None:
+        if any(not s.labels.get("__name__") for s in samples):
+            raise StoreError("a sample without a metric name (__name__) cannot be stored")
+        t = _tx(tx)
+        for s in samples:
+            key = tuple(sorted(s.labels.items()))
+            points = self.series.setdefault(key, {})
+            had, old = ts in points, points.get(ts)
+            points[ts] = s.v
+
+            def undo(points: dict[int, float] = points, had: bool = had, old: float | None = old) -> None:
+                if had and old is not None:
+                    points[ts] = old
+                else:
+                    points.pop(ts, None)
+
+            t.undo.append(undo)
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        with self._lock:
+            found = {key: dict(points) for key, points in self.series.items()}
+        out = []
+        for key, points in sorted(found.items()):
+            labels = dict(key)
+            if not all(m.matches(labels.get(m.name, "")) for m in matchers):
+                continue
+            s = Series(labels)
+            for ts in sorted(t for t in points if start_ms <= t <= end_ms):
+                s.ts.append(ts)
+                s.vs.append(points[ts])
+            if s.ts:
+                out.append(s)
+        return out
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(p) for p in self.series.values())
+
+
 class MemoryStore:
     """Every repository in memory (see the module docstring)."""
 
@@ -356,8 +427,13 @@ class MemoryStore:
         self.silences = MemorySilences(self._lock)
         self.audit = MemoryAudit(self._lock)
         self.tokens = MemoryTokens(self._lock)
+        self.alerts = MemoryAlertStates(self._lock)
+        self.samples = MemorySamples(self._lock)
 
     async def write(self, job: Callable[[Tx], T]) -> T:
+        return self.write_now(job)
+
+    def write_now(self, job: Callable[[Tx], T]) -> T:
         with self._lock:
             tx = MemoryTx()
             try:

@@ -24,6 +24,7 @@ from switchman.controller.store.sqlite.documents import (
 )
 from switchman.controller.store.sqlite.notify import SqliteNotifyState, SqliteOutbox, SqliteSilences
 from switchman.controller.store.sqlite.security import SqliteAudit, SqliteTokens
+from switchman.controller.store.sqlite.timeseries import SqliteAlertStates, SqliteSamples
 from switchman.controller.store.writer import Writer
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ class Storage:
         object.__setattr__(self, "silences", SqliteSilences(reader))
         object.__setattr__(self, "audit", SqliteAudit(reader))
         object.__setattr__(self, "tokens", SqliteTokens(reader))
+        object.__setattr__(self, "alerts", SqliteAlertStates(reader))
+        object.__setattr__(self, "samples", SqliteSamples(self.index, self.writer, reader))
 
     events: SqliteEventLog = field(init=False)
     rollouts: SqliteRollouts = field(init=False)
@@ -61,6 +64,8 @@ class Storage:
     silences: SqliteSilences = field(init=False)
     audit: SqliteAudit = field(init=False)
     tokens: SqliteTokens = field(init=False)
+    alerts: SqliteAlertStates = field(init=False)
+    samples: SqliteSamples = field(init=False)
 
     @classmethod
     def open(cls, path: Path) -> Storage:
@@ -79,6 +84,12 @@ class Storage:
         """Run a repository job in the writer thread; returns after its commit."""
         writer = self.writer
         return await writer.run(lambda conn: job(SqliteTx(conn, writer)))
+
+    def write_now(self, job: Callable[[Tx], T]) -> T:
+        """:meth:`write` from a worker thread: blocks until the job committed."""
+        writer = self.writer
+        result: T = writer.submit(lambda conn: job(SqliteTx(conn, writer))).result()
+        return result
 
     async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run a raw connection job (the time-series tables) in the writer thread; returns after its commit."""

@@ -6,9 +6,18 @@ connection; they have this one backend (docs/adr/0012)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from switchman.controller.promql.ast import Matcher
+from switchman.controller.promql.values import Sample, Series
+from switchman.controller.store.abc import AlertRecord, StoreError, Tx
+from switchman.controller.store.series import SeriesIndex, insert_samples
+from switchman.controller.store.sqlite import conn_of
+from switchman.controller.store.sqlite.samples import StoreSource
+from switchman.controller.store.writer import Writer
 
 AlertRow = tuple[Any, ...]  # rule_key, fingerprint, labels, annotations, state, active, fired, resolved, value, keep
 HostRow = tuple[Any, ...]  # as the hosts table's columns, labels and capabilities as JSON
@@ -91,3 +100,61 @@ def replace_alerts(conn: sqlite3.Connection, rule_key: str, rows: Sequence[Alert
     """The alerts of one rule, all at once (written with the samples they produced)."""
     conn.execute("DELETE FROM alerts WHERE rule_key = ?", (rule_key,))
     conn.executemany("INSERT INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+
+# the repositories over these tables ------------------------------------------------------
+class SqliteAlertStates:
+    def __init__(self, reader: Callable[[], sqlite3.Connection]) -> None:
+        self._reader = reader
+
+    def all(self) -> list[AlertRecord]:
+        return [
+            AlertRecord(
+                str(key),
+                str(fp),
+                json.loads(labels),
+                json.loads(notes),
+                str(state),
+                int(a),
+                int(f),
+                int(r),
+                float(v),
+                int(k),
+            )
+            for key, fp, labels, notes, state, a, f, r, v, k in load_alerts(self._reader())
+        ]
+
+    def replace(self, tx: Tx, rule_key: str, alerts: Sequence[AlertRecord]) -> None:
+        rows = [
+            (
+                rule_key,
+                a.fingerprint,
+                json.dumps(a.labels),
+                json.dumps(a.annotations),
+                a.state,
+                a.active_at_ms,
+                a.fired_at_ms,
+                a.resolved_at_ms,
+                a.value,
+                a.keep_firing_since_ms,
+            )
+            for a in alerts
+        ]
+        replace_alerts(conn_of(tx), rule_key, rows)
+
+
+class SqliteSamples:
+    def __init__(self, index: SeriesIndex, writer: Writer, reader: Callable[[], sqlite3.Connection]) -> None:
+        self._index, self._writer, self._reader = index, writer, reader
+        self._raw = StoreSource(index, reader, 0)  # no clock: raw samples only
+
+    def add(self, tx: Tx, samples: Sequence[Sample], ts: int) -> None:
+        if any(not s.labels.get("__name__") for s in samples):
+            raise StoreError("a sample without a metric name (__name__) cannot be stored")
+        insert_samples(conn_of(tx), self._index, self._writer, samples, ts)
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        return self._raw.select(matchers, start_ms, end_ms)
+
+    def count(self) -> int:
+        return count_samples(self._reader())
