@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import Message
 from switchman.controller.errors import Conflict, ControllerError, InvalidArgument, NotFound
 from switchman.controller.fleet import Host
 from switchman.proto.channel import TlsMaterial, create_channel
@@ -151,11 +152,15 @@ class GrpcAgentGateway:
             await ch.close(None)
         self._channels.clear()
 
-    async def services(self, host_id: str, timeout: float = CALL_TIMEOUT_S) -> list[common_pb2.ServiceStatus]:
+    async def _call(self, host_id: str, method: str, request: Message, timeout: float) -> Any:
+        """One Agent RPC; the one place its status codes become :class:`AgentError`."""
         try:
-            resp = await self._stub(host_id).ListServices(agent_pb2.ListAgentServicesRequest(), timeout=timeout)
+            return await getattr(self._stub(host_id), method)(request, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             raise agent_error(host_id, exc) from None
+
+    async def services(self, host_id: str, timeout: float = CALL_TIMEOUT_S) -> list[common_pb2.ServiceStatus]:
+        resp = await self._call(host_id, "ListServices", agent_pb2.ListAgentServicesRequest(), timeout)
         return list(resp.services)
 
     @staticmethod
@@ -166,59 +171,34 @@ class GrpcAgentGateway:
         self, host_id: str, spec: ServiceDef, version: str, healthy_deadline_ms: int, timeout: float
     ) -> SwitchOutcome:
         request = agent_pb2.SwitchRequest(spec=to_proto(spec), version=version, healthy_deadline_ms=healthy_deadline_ms)
-        try:
-            return self._outcome(await self._stub(host_id).Switch(request, timeout=timeout))
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
+        return self._outcome(await self._call(host_id, "Switch", request, timeout))
 
     async def rollback(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
-        try:
-            resp = await self._stub(host_id).Rollback(agent_pb2.RollbackRequest(service=service), timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
-        return self._outcome(resp)
+        return self._outcome(await self._call(host_id, "Rollback", agent_pb2.RollbackRequest(service=service), timeout))
 
     async def stop_service(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
-        try:
-            resp = await self._stub(host_id).StopService(agent_pb2.StopServiceRequest(service=service), timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
-        return self._outcome(resp)
+        request = agent_pb2.StopServiceRequest(service=service)
+        return self._outcome(await self._call(host_id, "StopService", request, timeout))
 
     async def inject_fault(
         self, host_id: str, spec: common_pb2.FaultSpec, timeout: float = CALL_TIMEOUT_S
     ) -> common_pb2.Fault:
-        try:
-            fault: common_pb2.Fault = await self._stub(host_id).InjectFault(
-                agent_pb2.InjectFaultRequest(spec=spec), timeout=timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
+        fault: common_pb2.Fault = await self._call(
+            host_id, "InjectFault", agent_pb2.InjectFaultRequest(spec=spec), timeout
+        )
         return fault
 
     async def list_faults(
         self, host_id: str, include_reverted: bool, timeout: float = CALL_TIMEOUT_S
     ) -> list[common_pb2.Fault]:
-        try:
-            resp = await self._stub(host_id).ListFaults(
-                agent_pb2.ListFaultsRequest(include_reverted=include_reverted), timeout=timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
-        return list(resp.faults)
+        request = agent_pb2.ListFaultsRequest(include_reverted=include_reverted)
+        return list((await self._call(host_id, "ListFaults", request, timeout)).faults)
 
     async def halt_faults(self, host_id: str, timeout: float = CALL_TIMEOUT_S) -> list[common_pb2.Fault]:
-        try:
-            resp = await self._stub(host_id).HaltFaults(agent_pb2.HaltFaultsRequest(), timeout=timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
-        return list(resp.reverted)
+        return list((await self._call(host_id, "HaltFaults", agent_pb2.HaltFaultsRequest(), timeout)).reverted)
 
     async def clear_fault(self, host_id: str, fault_id: str, timeout: float = CALL_TIMEOUT_S) -> common_pb2.Fault:
-        try:
-            fault: common_pb2.Fault = await self._stub(host_id).ClearFault(
-                agent_pb2.ClearFaultRequest(id=fault_id), timeout=timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise agent_error(host_id, exc) from None
+        fault: common_pb2.Fault = await self._call(
+            host_id, "ClearFault", agent_pb2.ClearFaultRequest(id=fault_id), timeout
+        )
         return fault
