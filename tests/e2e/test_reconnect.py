@@ -24,14 +24,15 @@ def test_agent_reconnects_within_seconds_after_a_long_controller_outage(tmp_path
     wait_until(lambda: agent.log().count("registered with the controller") == 1, 20, what="the first registration")
 
     controller.kill9()
-    # long enough for the backoff (0.5 s doubling, cap 30 s) to reach 8 to 16 s between attempts
+    # long enough for the backoff (0.5 s doubling with jitter, cap 30 s) to reach 16 to 30 s between attempts
     wait_until(lambda: agent.log().count("controller unreachable") >= 1, 10, what="the agent noticing")
-    time.sleep(20)  # the outage itself, not a wait for a condition
+    time.sleep(30)  # the outage itself, not a wait for a condition
     again = Daemon(controller.argv, tmp_path / "c2.log")
     daemons.append(again.start())
     wait_until(lambda: "controller serving" in again.log(), 20, what="the controller serving again")
     back = time.monotonic()
     wait_until(lambda: agent.log().count("registered with the controller") == 2, 20, 0.05, what="re-registration")
     took = time.monotonic() - back
-    assert took < 4.0, f"the agent took {took:.1f}s to come back (its backoff had grown to 8-16 s)"
-    assert "the controller serves again" in agent.log()
+    # (the agent logs "the controller serves again" when it comes back this way; its own backoff timer may
+    # also happen to fire first, so the time is what is asserted)
+    assert took < 4.0, f"the agent took {took:.1f}s to come back (its backoff had grown to 16-30 s)"
