@@ -122,6 +122,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 str(work / "c"),
                 "--metrics-listen",
                 "",
+                "--http-listen",
+                "",
             ],
             work / "c.log",
         )

@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             str(work / "c"),
             "--metrics-listen",
             f"127.0.0.1:{mport}",
+            "--http-listen",
+            "",
             "--heartbeat-interval",
             "5s",
         ],

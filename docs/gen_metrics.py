@@ -39,7 +39,7 @@ from switchman.agent.collect.host import CPU_MODES
 from switchman.agent.config import KEYS as AGENT_KEYS
 from switchman.agent.daemon import AgentDaemon
 from switchman.agent.probes.runner import record
-from switchman.agent.telemetry import make_batches
+from switchman.agent.telemetry import BLACKBOX_JOB, make_batches, target_labels
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.controller.alerts.engine import AlertingRule
 from switchman.controller.alerts.rules import Rule, load_rule_file
@@ -72,7 +72,7 @@ LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"switchman_\w+_build_info", ("version",)),
     (r"switchman_service_slot_\w+", ("service", "slot", "version")),
     (r"probe_\w+", ("probe", "service", "slot")),
-    (r"up", ("host",)),
+    (r"up", ("host", "instance", "job")),
     (r"ALERTS", ("alertname", "alertstate")),
     (r"ALERTS_FOR_STATE", ("alertname",)),
     (r"sloth_slo_info", ("sloth_id", "sloth_objective", "sloth_service", "sloth_slo")),
@@ -81,6 +81,9 @@ LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"switchman_host_cert_expiry_timestamp_seconds", ("host",)),
     (r"switchman_notifications_total", ("notifier", "outcome")),
 )
+
+# What an agent adds to every series it pushes, and the controller's host label.
+TARGET = ("host", "instance", "job")
 
 # Series that carry further labels besides the declared ones, and which.
 MORE_LABELS: tuple[tuple[str, str], ...] = (
@@ -122,6 +125,8 @@ LABEL_MEANINGS: dict[str, str] = {
     "slot": "`blue` or `green`; empty for a `[[probe]]` of `agent.toml`.",
     "probe": "Probe name: `name` of the probe table, `health` unless set (so a service's probe is `health`).",
     "host": "Host id (`host_id`) of the agent. The controller adds it to every series an agent pushes.",
+    "instance": "The host id, as Prometheus' target label (on every series an agent pushes).",
+    "job": "`node` (agent config `job`) on the built-in collector's series, `blackbox` on probe results.",
     "alertname": "The alerting rule's name.",
     "alertstate": "`pending` or `firing`.",
     "sloth_id": "`SERVICE-SLO`: the SLO file's `service` and the SLO's `name`.",
@@ -238,7 +243,7 @@ async def agent_reading(config: agent_config.AgentConfig) -> list[Family]:
 
 def probe_series() -> list[common_pb2.Series]:
     """What the probe recorder writes for one run of an http probe."""
-    buffer = TelemetryBuffer()
+    buffer = TelemetryBuffer(target=target_labels(HOST_ID, BLACKBOX_JOB))
     spec = parse_probe({"kind": "http", "url": "http://127.0.0.1:1/health", "service": "hello"})
     record(buffer, spec, "blue", ProbeOutcome(True, 0.004, http_status=200))
     series, _ = buffer.drain()
@@ -257,7 +262,7 @@ def seen_pushed(series: Iterable[common_pb2.Series]) -> list[Seen]:
     out: dict[str, Seen] = {}
     for s in series:
         kind, text = DESCRIBED.get(s.name, ("", ""))
-        out.setdefault(s.name, Seen(s.name, kind, text)).labelsets.add(tuple(sorted(s.labels)))
+        out.setdefault(s.name, Seen(s.name, kind, text)).labelsets.add(tuple(sorted(set(s.labels) - set(TARGET))))
     return list(out.values())
 
 
@@ -320,7 +325,7 @@ async def controller_reading(
         host = Host(HOST_ID, HOST_ID, "127.0.0.1:1", {}, "", [], now, now, cert_not_after_ms=now + 86_400_000)
         await core.fleet.register(host)
         await core.fleet.tick()
-        batches = make_batches(agent, [], now, 1_000_000, probes)
+        batches = make_batches(agent, [], now, 1_000_000, probes, target_labels(HOST_ID, "node"))
         for seq, batch in enumerate(batches, 1):
             batch.sequence = seq
         await core.ingest.push(HOST_ID, "docs", batches)
@@ -366,11 +371,11 @@ def declare(seen: Iterable[Seen], errors: list[str], used: set[int]) -> tuple[Se
 
 
 def check_pushed(rows: Iterable[Series], stored: dict[str, set[tuple[str, ...]]], errors: list[str]) -> None:
-    """Every series an agent pushed is stored with its labels and ``host``."""
+    """Every series an agent pushed is stored with its labels, ``host`` and the target labels."""
     for s in rows:
         for got in stored.get(s.name, set()):
-            if set(got) != {*s.labels, "host"}:
-                errors.append(f"{s.name}: stored with labels {list(got)}, expected {[*s.labels, 'host']}")
+            if set(got) != {*s.labels, *TARGET}:
+                errors.append(f"{s.name}: stored with labels {list(got)}, expected {[*s.labels, *TARGET]}")
 
 
 def check_examples(ref: Reference, errors: list[str], work: Path) -> None:
@@ -494,7 +499,9 @@ Every series Switchman exports, by who exports it:
   host, the agent itself and its service slots, read fresh at each scrape,
   for a local Prometheus.
 * **Pushed to the controller**: the same series, every `interval` ({INTERVAL}),
-  plus the probe results. The controller stores them with one more label,
+  plus the probe results, with the target labels Prometheus would give them:
+  `job` (`node`, agent config `job`; `blackbox` on probe results) and
+  `instance` (the host id). The controller stores them with one more label,
   `host` (the agent's host id; it replaces a `host` label the agent sent).
   Rule files ([alerting.md](alerting.md)), SLOs ([slos.md](slos.md)),
   rollout analysis ([rollouts.md](rollouts.md)), drills ([chaos.md](chaos.md))

@@ -15,13 +15,17 @@ fleet running and prints the commands to explore it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -54,6 +58,7 @@ class Fleet:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.port = free_port()
         self.ops_port = free_port()
+        self.http_port = free_port()
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (RUN / f"{name}.log").open("ab")
@@ -67,6 +72,7 @@ class Fleet:
             f'data_dir = "{RUN / "controller"}"\n'
             f'tls_dir = "{PKI / "controller"}"\n'
             'metrics_listen = "127.0.0.1:0"\n'
+            f'http_listen = "127.0.0.1:{self.http_port}"\n'
             'heartbeat_interval = "1s"\n'
             'heartbeat_ttl = "4s"\n'
             'auto_resolve_after = "3s"\n'
@@ -127,6 +133,17 @@ class Fleet:
         _, alive = psutil.wait_procs(slots, timeout=10)
         for q in alive:
             q.kill()
+
+
+def api_query(fleet: Fleet, expr: str) -> str:
+    """One instant query through the controller's HTTP API (TLS, the admin token), one line per series."""
+    token = (RUN / "controller" / "admin.token").read_text().strip()
+    url = f"https://127.0.0.1:{fleet.http_port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    context = ssl.create_default_context(cafile=str(PKI / "ca.pem"))
+    with urllib.request.urlopen(request, timeout=30, context=context) as resp:
+        result = json.loads(resp.read())["data"]["result"]
+    return "\n".join(f"  {r['metric']} => {r['value'][1]}" for r in result)
 
 
 def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
@@ -312,6 +329,9 @@ def main() -> int:
         say("switchman query 'node_load1'  (PromQL selectors over the controller's SQLite store)")
         print(cli(fleet, "query", "node_load1"))
 
+        say(f"Prometheus' HTTP API on https://127.0.0.1:{fleet.http_port} (Grafana, promtool): /api/v1/query?query=up")
+        print(api_query(fleet, "up"))
+
         say("kill -9 web-3: it turns down after the heartbeat TTL (4s here), its spool waits")
         fleet.procs["web-3"].kill()
         fleet.procs["web-3"].wait()
@@ -339,6 +359,11 @@ def main() -> int:
             print("  .venv/bin/switchman query 'node_cpu_seconds_total{mode=\"user\"}' -o json")
             print("  .venv/bin/switchman audit list")
             print("  curl -s 127.0.0.2:9109/metrics | head")
+            api = f"https://switchman:$(cat {token})@127.0.0.1:{fleet.http_port}"
+            print(f"  SSL_CERT_FILE={PKI / 'ca.pem'} promtool query instant {api} 'node_load1'")
+            print(
+                f"  curl -s --cacert {PKI / 'ca.pem'} -u switchman:$(cat {token}) https://127.0.0.1:{fleet.http_port}/api/v1/labels"
+            )
             print(f"  add a rule file: write {RUN / 'rules'}/mine.yml, then")
             print(
                 f"    .venv/bin/switchman rules check {RUN / 'rules'}/mine.yml && kill -HUP {fleet.procs['controller'].pid}"

@@ -114,6 +114,8 @@ def controller_argv(data_dir: Path, port: int, metrics_port: int | None = None, 
         str(data_dir),
         "--metrics-listen",
         f"127.0.0.1:{metrics_port}" if metrics_port else "",
+        "--http-listen",
+        "127.0.0.1:0",
         *extra,
     ]
 
@@ -241,6 +243,8 @@ def start_tls_controller(tmp_path: Path, daemons: list[Daemon], agents: tuple[st
             str(tmp_path / "c"),
             "--metrics-listen",
             "",
+            "--http-listen",
+            "127.0.0.1:0",
             *flags,
         ],
         tmp_path / "c.log",

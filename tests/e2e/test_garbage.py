@@ -51,6 +51,8 @@ def test_garbage_everywhere(tmp_path: Path, daemons: list[Daemon]) -> None:
             str(tmp_path / "c"),
             "--metrics-listen",
             f"127.0.0.1:{cmetrics}",
+            "--http-listen",
+            "",
         ],
         tmp_path / "c.log",
     )

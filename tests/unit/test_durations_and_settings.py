@@ -116,6 +116,7 @@ def test_both_daemons_fill_their_whole_config_from_their_keys(tmp_path: Path) ->
         "data_dir": tmp_path / "a",
         "host_id": "web-1",
         "labels": {"role": "web"},
+        "job": "node",
         "interval": 10.0,
         "batch_max_samples": 5000,
         "spool_max_bytes": 2**20,

@@ -30,6 +30,7 @@ KEYS = (
     Key("data_dir", "str", "/var/lib/switchman-agent", "state directory (spool, service state, fault ledger)"),
     Key("host_id", "str", "", "host id (default: the hostname)"),
     Key("labels", "labels", {}, "host labels"),
+    Key("job", "str", "node", "the job label of the built-in collector's series (probe results: blackbox)"),
     Key("interval", "duration", 10.0, "collection and push interval"),
     Key("batch_max_samples", "int", 5000, "push a batch when this many samples are waiting"),
     Key("spool_max_bytes", "size", 256 * 1024 * 1024, "spool bound; oldest raw samples are dropped first"),
@@ -55,6 +56,7 @@ class AgentConfig:
     data_dir: Path
     host_id: str
     labels: dict[str, str]
+    job: str
     interval: float
     batch_max_samples: int
     spool_max_bytes: int
@@ -91,6 +93,8 @@ def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
         check_identifier("host_id", host_id)
     except ValidationError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    if not v.get_str("job"):
+        raise ConfigError(f"{source}: key 'job': must not be empty (the default is node)")
     interval = v.get_float("interval")
     if not 0.05 <= interval <= 3600:
         raise ConfigError(f"{source}: key 'interval': must be between 50ms and 1h (got {interval}s)")

@@ -37,7 +37,7 @@ from switchman.agent.services.drivers.registry import Drivers
 from switchman.agent.services.manager import ServiceManager
 from switchman.agent.services.state import StateStore
 from switchman.agent.spool import Spool, SpoolStats
-from switchman.agent.telemetry import make_batches
+from switchman.agent.telemetry import BLACKBOX_JOB, make_batches, target_labels
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
@@ -79,7 +79,9 @@ class AgentDaemon:
         self.link_stats = LinkStats()
         self._channel: grpc.aio.Channel | None = None
         self.link: ControllerLink  # made in run(): grpc.aio objects belong to the running loop
-        self.buffer = TelemetryBuffer()
+        # target labels as Prometheus sets them: the collector's job (node) and the probes' (blackbox)
+        self.target = target_labels(c.host_id, c.job)
+        self.buffer = TelemetryBuffer(target=target_labels(c.host_id, BLACKBOX_JOB))
         self.probes = ProbeRunner(self.buffer)
         self._store = StateStore(c.data_dir / "services.db")
         self.drivers = Drivers(ProcessDriver(c.data_dir / "logs", self._slot_event))
@@ -109,12 +111,25 @@ class AgentDaemon:
             host_id=c.host_id,
             hostname=socket.gethostname(),
             labels=dict(c.labels),
-            advertise=c.advertise
-            if not c.advertise.endswith(":0")
-            else f"{split_host_port(c.advertise)[0]}:{self.port}",
+            advertise=self._advertise(),
             version=__version__,
             capabilities=["metrics", "spool", "services", "faults"],
+            metrics_address=self._metrics_address(),
+            job=c.job,
         )
+
+    def _advertise(self) -> str:
+        c = self.config
+        return c.advertise if not c.advertise.endswith(":0") else f"{split_host_port(c.advertise)[0]}:{self.port}"
+
+    def _metrics_address(self) -> str:
+        """Where a Prometheus reaches ``/metrics``: the listen host, or the advertised one for a wildcard."""
+        if not self.metrics_port:
+            return ""
+        host = split_host_port(self.config.metrics_listen)[0]
+        if host in ("0.0.0.0", "::", ""):
+            host = split_host_port(self._advertise())[0]
+        return f"{host}:{self.metrics_port}"
 
     async def spool_stats(self) -> SpoolStats:
         return await asyncio.to_thread(self.spool.stats)
@@ -150,7 +165,7 @@ class AgentDaemon:
                 families = await asyncio.to_thread(self.readings.for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
-                for batch in make_batches(families, events, now_ms, self.config.batch_max_samples, extra):
+                for batch in make_batches(families, events, now_ms, self.config.batch_max_samples, extra, self.target):
                     await asyncio.to_thread(self.spool.append, batch, now_ms)
                 self.link.wake()
             except Exception:

@@ -31,6 +31,8 @@ class Identity:
     advertise: str
     version: str
     capabilities: list[str] = field(default_factory=list)
+    metrics_address: str = ""  # HOST:PORT of /metrics, empty when off
+    job: str = "node"
 
 
 @dataclass
@@ -245,6 +247,8 @@ class ControllerLink:
                 agent_version=ident.version,
                 capabilities=ident.capabilities,
                 spool_epoch=self._spool.epoch,
+                metrics_address=ident.metrics_address,
+                job=ident.job,
             ),
             timeout=timeout,
         )

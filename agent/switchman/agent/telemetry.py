@@ -5,14 +5,26 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 
-from switchman.agent.collect.model import Family
+from switchman.agent.collect.model import Family, Labels
 from switchman.proto.v1 import common_pb2, controller_pb2
 
+BLACKBOX_JOB = "blackbox"  # the job of probe results, as blackbox_exporter's usually is
 
-def to_series(families: Iterable[Family], ts_ms: int) -> Iterator[common_pb2.Series]:
+
+def target_labels(host_id: str, job: str) -> Labels:
+    """``instance`` and ``job`` as Prometheus sets them on a target's series."""
+    return (("instance", host_id), ("job", job))
+
+
+def to_series(families: Iterable[Family], ts_ms: int, target: Labels = ()) -> Iterator[common_pb2.Series]:
+    """One series per sample; ``target`` (``job``, ``instance``) is added as
+    Prometheus adds a target's labels to what it scrapes, winning over an
+    exposed label of the same name."""
     for fam in families:
         for labels, value in fam.samples:
-            yield common_pb2.Series(name=fam.name, labels=dict(labels), timestamps_ms=[ts_ms], values=[value])
+            yield common_pb2.Series(
+                name=fam.name, labels={**dict(labels), **dict(target)}, timestamps_ms=[ts_ms], values=[value]
+            )
 
 
 def make_batches(
@@ -21,12 +33,14 @@ def make_batches(
     ts_ms: int,
     max_samples: int,
     extra: Iterable[common_pb2.Series] = (),
+    target: Labels = (),
 ) -> list[controller_pb2.TelemetryBatch]:
     """One batch per ``max_samples`` series (at least one batch when there
-    are events); ``extra`` holds series with their own timestamps (probes)."""
+    are events); ``extra`` holds series with their own timestamps and target
+    labels (probes); ``target`` is the families' ``job`` and ``instance``."""
     batches: list[controller_pb2.TelemetryBatch] = []
     current = controller_pb2.TelemetryBatch(events=events)
-    for series in itertools.chain(to_series(families, ts_ms), extra):
+    for series in itertools.chain(to_series(families, ts_ms, target), extra):
         if len(current.series) >= max_samples:
             batches.append(current)
             current = controller_pb2.TelemetryBatch()

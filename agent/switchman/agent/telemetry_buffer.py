@@ -21,6 +21,7 @@ class TelemetryBuffer:
     points: dict[tuple[str, Labels], tuple[list[int], list[float]]] = field(default_factory=dict)
     events: list[common_pb2.Event] = field(default_factory=list)
     max_points: int = 50_000
+    target: Labels = ()  # the target labels of what is buffered (probe results: job="blackbox", instance)
 
     def __len__(self) -> int:
         return sum(len(ts) for ts, _ in self.points.values())
@@ -45,7 +46,7 @@ class TelemetryBuffer:
 
     def drain(self) -> tuple[list[common_pb2.Series], list[common_pb2.Event]]:
         series = [
-            common_pb2.Series(name=name, labels=dict(labels), timestamps_ms=ts, values=vs)
+            common_pb2.Series(name=name, labels={**dict(labels), **dict(self.target)}, timestamps_ms=ts, values=vs)
             for (name, labels), (ts, vs) in self.points.items()
         ]
         events, self.points, self.events = self.events, {}, []

@@ -21,6 +21,12 @@ KEYS = (
         "extra address for the CLI (Ops only, TLS without client certificates); default with TLS: listen's port + 1",
     ),
     Key("metrics_listen", "optional_address", "127.0.0.1:9110", "Prometheus endpoint; empty to disable"),
+    Key(
+        "http_listen",
+        "optional_address",
+        "127.0.0.1:7080",
+        "HTTP server: Prometheus' HTTP API, service discovery (TLS when tls_dir is set); empty to disable",
+    ),
     Key("data_dir", "str", "/var/lib/switchman-controller", "state directory (SQLite database, admin.token)"),
     Key("rule_files", "strlist", [], "alerting and recording rule files (globs)"),
     Key("slo_files", "strlist", [], "SLO files (globs)"),
@@ -57,6 +63,7 @@ class ControllerConfig:
     listen: str
     ops_listen: str
     metrics_listen: str
+    http_listen: str
     data_dir: Path
     rule_files: list[str]
     slo_files: list[str]
@@ -107,7 +114,7 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
     if not ops_listen and not v.get_bool("insecure"):
         host, port = split_host_port(v.get_str("listen"))
         ops_listen = f"{host}:{port + 1}" if port else f"{host}:0"
-    check_common(v, source, [v.get_str("listen"), ops_listen, v.get_str("metrics_listen")])
+    check_common(v, source, [v.get_str("listen"), ops_listen, v.get_str("metrics_listen"), v.get_str("http_listen")])
     try:
         build_notifiers(v.get_tables("notifiers"), source)
         parse_inhibit_rules(v.get_tables("inhibit_rules"), source)

@@ -19,6 +19,7 @@ from prometheus_client import Histogram, start_http_server
 from switchman.controller.chaos.spec import DrillSpec
 from switchman.controller.config import ControllerConfig
 from switchman.controller.errors import ControllerError
+from switchman.controller.http.server import HttpServer
 from switchman.controller.metrics import ControllerMetrics
 from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
@@ -117,6 +118,7 @@ class ControllerDaemon:
         self.port = 0
         self.ops_port = 0
         self.metrics_port = 0
+        self.http_port = 0
 
     @property
     def c(self) -> Controller:
@@ -153,15 +155,20 @@ class ControllerDaemon:
             http_server, _ = start_http_server(mport, addr=host, registry=self.metrics.registry)
             self.metrics_port = int(http_server.server_address[1])
 
+        http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir)
+        if cfg.http_listen:
+            self.http_port = await http.start()
+
         scheduler = self._start_scheduler(loop)
 
         await set_serving(health, True, ["switchman.v1.Controller", "switchman.v1.Ops"])
         log.info(
-            "controller serving agents on %s:%d%s (metrics %s)",
+            "controller serving agents on %s:%d%s (metrics %s, HTTP API %s)",
             split_host_port(cfg.listen)[0],
             self.port,
             f", the CLI on {split_host_port(cfg.ops_listen)[0]}:{self.ops_port}" if self.ops_port else "",
             f"{split_host_port(cfg.metrics_listen)[0]}:{self.metrics_port}" if cfg.metrics_listen else "off",
+            f"{split_host_port(cfg.http_listen)[0]}:{self.http_port}" if cfg.http_listen else "off",
         )
         if cfg.insecure:
             log.warning("--insecure: plaintext gRPC, no certificates (allowed because every address is loopback)")
@@ -173,6 +180,7 @@ class ControllerDaemon:
         await health.enter_graceful_shutdown()
         scheduler.shutdown(wait=False)
         await server.stop(cfg.shutdown_grace)
+        await http.stop()
         if http_server is not None:
             http_server.shutdown()
         await c.close()

@@ -37,6 +37,8 @@ class Host:
     last_heartbeat_ms: int
     last_push_ms: int = 0
     cert_not_after_ms: int = 0
+    metrics_address: str = ""  # the agent's /metrics HOST:PORT, empty when off
+    job: str = "node"  # the job label of its collector's series
     was_up: bool = field(default=True, compare=False)
 
 
@@ -53,7 +55,18 @@ class Fleet:
     def load(self, conn: sqlite3.Connection) -> None:
         for row in ts_sql.load_hosts(conn):
             h = Host(
-                row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6], row[7], row[8], row[9]
+                row[0],
+                row[1],
+                row[2],
+                json.loads(row[3]),
+                row[4],
+                json.loads(row[5]),
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+                row[10],
+                row[11],
             )
             h.was_up = self.is_up(h)
             self.hosts[h.host_id] = h
@@ -89,6 +102,8 @@ class Fleet:
                     host.last_heartbeat_ms,
                     host.last_push_ms,
                     host.cert_not_after_ms,
+                    host.metrics_address,
+                    host.job,
                 ),
             )
 
@@ -150,13 +165,18 @@ class Fleet:
             up_rows, hb_rows = rows[start : start + CHUNK], dirty[start : start + CHUNK]
             await self._writer.run(functools.partial(self._write, now=now, up_rows=up_rows, hb_rows=hb_rows))
 
+    def _target(self, host_id: str) -> tuple[tuple[str, str], ...]:
+        """``up``'s labels as Prometheus writes them for a target, and the host."""
+        host = self.hosts.get(host_id)
+        return (("host", host_id), ("instance", host_id), ("job", host.job if host else "node"))
+
     def _write(
         self, conn: sqlite3.Connection, now: int, up_rows: list[tuple[str, float]], hb_rows: list[tuple[int, int, str]]
     ) -> None:
         if hb_rows:
             ts_sql.save_heartbeats(conn, hb_rows)
         samples = [
-            (self._index.intern(conn, self._writer, "up", (("host", host_id),), host_id, now), now, value)
+            (self._index.intern(conn, self._writer, "up", self._target(host_id), host_id, now), now, value)
             for host_id, value in up_rows
         ]
         ts_sql.insert_rows(conn, samples)

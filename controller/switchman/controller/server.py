@@ -96,6 +96,8 @@ class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
                 registered_ms=now,
                 last_heartbeat_ms=now,
                 cert_not_after_ms=cert_not_after_ms(peer_certificate(context)),
+                metrics_address=request.metrics_address[:300],
+                job=request.job[:200] or "node",
             )
         )
         return controller_pb2.RegisterResponse(

@@ -333,4 +333,6 @@ async def _start(c: Controller) -> None:
 def settings(data_dir: Path, **keys: object) -> ControllerConfig:
     """A loopback, insecure configuration for tests, tools and benchmarks:
     the defaults plus ``keys`` (TOML key names, flag-style values)."""
-    return load_config(None, {"data_dir": str(data_dir), "insecure": True, "metrics_listen": "", **keys})
+    return load_config(
+        None, {"data_dir": str(data_dir), "insecure": True, "metrics_listen": "", "http_listen": "", **keys}
+    )

@@ -206,4 +206,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX events_by_service ON events (service, ts);
         """,
     ),
+    (
+        "0010_host_target",
+        """
+        ALTER TABLE hosts ADD COLUMN metrics_address TEXT NOT NULL DEFAULT '';
+        ALTER TABLE hosts ADD COLUMN job TEXT NOT NULL DEFAULT 'node';
+        """,
+    ),
 ]

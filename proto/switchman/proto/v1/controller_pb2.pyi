@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterRequest(_message.Message):
-    __slots__ = ("host_id", "hostname", "labels", "advertise", "agent_version", "capabilities", "spool_epoch")
+    __slots__ = ("host_id", "hostname", "labels", "advertise", "agent_version", "capabilities", "spool_epoch", "metrics_address", "job")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,8 @@ class RegisterRequest(_message.Message):
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
     SPOOL_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    METRICS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
     host_id: str
     hostname: str
     labels: _containers.ScalarMap[str, str]
@@ -30,7 +32,9 @@ class RegisterRequest(_message.Message):
     agent_version: str
     capabilities: _containers.RepeatedScalarFieldContainer[str]
     spool_epoch: str
-    def __init__(self, host_id: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., advertise: _Optional[str] = ..., agent_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., spool_epoch: _Optional[str] = ...) -> None: ...
+    metrics_address: str
+    job: str
+    def __init__(self, host_id: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., advertise: _Optional[str] = ..., agent_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., spool_epoch: _Optional[str] = ..., metrics_address: _Optional[str] = ..., job: _Optional[str] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
     __slots__ = ("heartbeat_interval_ms", "acked_sequence", "server_time_ms")

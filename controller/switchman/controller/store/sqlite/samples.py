@@ -79,3 +79,34 @@ class StoreSource:
                     s.ts.append(ts + width)
                     s.vs.append(last)
             return
+
+
+class SeriesCatalog:
+    """Which series exist in a time range (the ``series``, ``labels`` and
+    ``label/<name>/values`` endpoints), without reading their samples."""
+
+    def __init__(self, index: SeriesIndex, reader: Callable[[], sqlite3.Connection]) -> None:
+        self._index = index
+        self._reader = reader
+
+    def series(self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int) -> list[dict[str, str]]:
+        """Label sets (``__name__`` included) of the series matching any of
+        ``matcher_sets`` (every series when empty) with a raw sample or a
+        1-minute rollup in ``[start_ms, end_ms]``, sorted as Prometheus sorts them."""
+        if matcher_sets:
+            found = {i.id: i for ms in matcher_sets for i in match_series(self._index, ms)}
+        else:
+            found = {i.id: i for i in self._index.all()}
+        conn = self._reader()
+        live = [
+            info
+            for sid, info in found.items()
+            if conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?)"
+                " OR EXISTS (SELECT 1 FROM rollup_1m WHERE series_id = ? AND ts BETWEEN ? AND ?)",
+                (sid, start_ms, end_ms, sid, start_ms - 60_000, end_ms),
+            ).fetchone()[0]
+        ]
+        out = [{"__name__": i.name, **dict(i.labels)} for i in live]
+        out.sort(key=lambda labels: sorted(labels.items()))
+        return out

@@ -23,7 +23,7 @@ AlertRow = tuple[Any, ...]  # rule_key, fingerprint, labels, annotations, state,
 HostRow = tuple[Any, ...]  # as the hosts table's columns, labels and capabilities as JSON
 HOST_COLUMNS = (
     "host_id, hostname, address, labels, agent_version, capabilities, registered_ms, "
-    "last_heartbeat_ms, last_push_ms, cert_not_after_ms"
+    "last_heartbeat_ms, last_push_ms, cert_not_after_ms, metrics_address, job"
 )
 
 
@@ -35,11 +35,11 @@ def load_hosts(conn: sqlite3.Connection) -> list[HostRow]:
 def upsert_host(conn: sqlite3.Connection, row: HostRow) -> None:
     """A (re-)registration: everything but ``registered_ms`` and ``last_push_ms`` is replaced."""
     conn.execute(
-        f"INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+        f"INSERT INTO hosts ({HOST_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(host_id) DO UPDATE SET cert_not_after_ms=excluded.cert_not_after_ms,"
         " hostname=excluded.hostname, address=excluded.address, labels=excluded.labels,"
         " agent_version=excluded.agent_version, capabilities=excluded.capabilities,"
-        " last_heartbeat_ms=excluded.last_heartbeat_ms",
+        " last_heartbeat_ms=excluded.last_heartbeat_ms, metrics_address=excluded.metrics_address, job=excluded.job",
         row,
     )
 

@@ -1,0 +1,1 @@
+"""The controller's HTTP server: Prometheus' HTTP API and HTTP service discovery."""
