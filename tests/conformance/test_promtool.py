@@ -109,6 +109,24 @@ CASES: list[tuple[str, list[dict[str, str]], list[str]]] = [
             "histogram_quantile(0.99, req_seconds_bucket)",
         ],
     ),
+    (
+        "staleness",
+        [
+            {"series": 'gone{host="a"}', "values": "1+1x4 stale"},  # a marker at 5m: gone from then on
+            {"series": 'flap{host="b"}', "values": "1x6 stale 3 4 5"},  # gone at 7m, back at 8m
+            {"series": 'gone{host="c"}', "values": "2x10"},
+        ],
+        [
+            "gone",
+            "flap",
+            "sum(gone)",
+            "count_over_time(gone[10m])",
+            "count_over_time(gone[3m])",
+            "max_over_time(flap[3m])",
+            "rate(flap[5m])",
+            "last_over_time(gone[10m])",
+        ],
+    ),
 ]
 EVAL_TIMES = ["5m", "8m", "10m"]
 

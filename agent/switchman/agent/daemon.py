@@ -37,7 +37,7 @@ from switchman.agent.services.drivers.registry import Drivers
 from switchman.agent.services.manager import ServiceManager
 from switchman.agent.services.state import StateStore
 from switchman.agent.spool import Spool, SpoolStats
-from switchman.agent.telemetry import BLACKBOX_JOB, make_batches, target_labels
+from switchman.agent.telemetry import BLACKBOX_JOB, StaleTracker, make_batches, target_labels
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.channel import (
     CONTROLLER_IDENTITY,
@@ -81,6 +81,7 @@ class AgentDaemon:
         self.link: ControllerLink  # made in run(): grpc.aio objects belong to the running loop
         # target labels as Prometheus sets them: the collector's job (node) and the probes' (blackbox)
         self.target = target_labels(c.host_id, c.job)
+        self.stale = StaleTracker()
         self.buffer = TelemetryBuffer(target=target_labels(c.host_id, BLACKBOX_JOB))
         self.probes = ProbeRunner(self.buffer)
         self._store = StateStore(c.data_dir / "services.db")
@@ -165,7 +166,9 @@ class AgentDaemon:
                 families = await asyncio.to_thread(self.readings.for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
-                for batch in make_batches(families, events, now_ms, self.config.batch_max_samples, extra, self.target):
+                for batch in make_batches(
+                    families, events, now_ms, self.config.batch_max_samples, extra, self.target, self.stale
+                ):
                     await asyncio.to_thread(self.spool.append, batch, now_ms)
                 self.link.wake()
             except Exception:

@@ -43,8 +43,18 @@ class Host:
 
 
 class Fleet:
-    def __init__(self, writer: Writer, index: SeriesIndex, clock_ms: Callable[[], int], ttl_ms: int) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        index: SeriesIndex,
+        clock_ms: Callable[[], int],
+        ttl_ms: int,
+        on_down: Callable[[sqlite3.Connection, str, int], None] | None = None,
+    ) -> None:
+        """``on_down(conn, host_id, now)`` runs in the writer when a host turns
+        down (the ingest's staleness markers on what the host pushed)."""
         self._writer = writer
+        self._on_down = on_down
         self._index = index
         self._now = clock_ms
         self.ttl_ms = ttl_ms
@@ -142,9 +152,12 @@ class Fleet:
         database only needs them across a restart)."""
         now = self._now()
         rows: list[tuple[str, float]] = []
+        went_down: list[str] = []
         for h in self.hosts.values():
             up = self.is_up(h, now)
             if up != h.was_up:
+                if not up:
+                    went_down.append(h.host_id)
                 log.warning(
                     "host %s is %s (last heartbeat %.0fs ago)",
                     h.host_id,
@@ -160,6 +173,9 @@ class Fleet:
                 (self.hosts[i].last_heartbeat_ms, self.hosts[i].last_push_ms, i) for i in self._dirty if i in self.hosts
             ]
             self._dirty.clear()
+        if went_down and self._on_down is not None:
+            on_down = self._on_down
+            await self._writer.run(lambda conn: [on_down(conn, host_id, now) for host_id in went_down])
         # small transactions, so pushes queued behind them wait little
         for start in range(0, max(len(rows), len(dirty)), CHUNK):
             up_rows, hb_rows = rows[start : start + CHUNK], dirty[start : start + CHUNK]

@@ -17,6 +17,7 @@ from switchman.proto.v1 import controller_pb2
 from switchman.proto.validate import ValidationError, check_labels, check_metric_name
 
 MAX_EVENT_TEXT = 4096
+REPLAY_SLACK_MS = 60_000
 
 
 @dataclass
@@ -40,6 +41,9 @@ class Ingestor:
         self.cursors: dict[str, Cursor] = {}
         # (host, name, labels as the agent sent them) -> series id
         self._ids: dict[tuple[str, str, LabelPairs], int] = {}
+        # hosts whose series got staleness markers when they went down, and when:
+        # what their spools replay around that time contradicts the markers
+        self._marked: dict[str, int] = {}
         self.samples_total = 0
         self.batches_total = 0
         self.duplicates_total = 0
@@ -107,6 +111,8 @@ class Ingestor:
                     )
                 )
             acked = b.sequence
+        if host_id in self._marked:
+            self._replayed(conn, host_id, rows)
         ts_sql.insert_rows(conn, rows)
         if events:
             ts_sql.insert_events(conn, events)
@@ -123,6 +129,24 @@ class Ingestor:
 
         self._writer.on_commit(count)
         return PushResult(acked, stored, dups)
+
+    def host_down(self, conn: sqlite3.Connection, host_id: str, now: int) -> None:
+        """A staleness marker on every series the host pushed (Prometheus marks
+        a target's series stale when its scrape fails). Writer thread."""
+        ts_sql.mark_stale(conn, [sid for (host, _, _), sid in self._ids.items() if host == host_id], now)
+        self._marked[host_id] = now
+
+    def _replayed(self, conn: sqlite3.Connection, host_id: str, rows: list[tuple[int, int, float]]) -> None:
+        """Samples a spool kept through the outage: the host was there after all,
+        so the markers within a minute of them go."""
+        marked = self._marked[host_id]
+        spans: dict[int, tuple[int, int]] = {}
+        for sid, ts, _ in rows:
+            lo, hi = spans.get(sid, (ts, ts))
+            spans[sid] = (min(lo, ts), max(hi, ts))
+        ts_sql.clear_stale(conn, [(sid, lo - REPLAY_SLACK_MS, hi) for sid, (lo, hi) in spans.items()])
+        if rows and min(ts for _, ts, _ in rows) > marked + REPLAY_SLACK_MS:
+            del self._marked[host_id]  # the replay is past the outage
 
     def _restore(self, host_id: str, previous: Cursor | None) -> None:
         if previous is None:

@@ -209,9 +209,9 @@ def _base(
     """Blocking: open the store (migrations) and load what lives in memory."""
     storage = Storage.open(config.data_dir / "controller.db")
     reader = storage.reader()
-    fleet = Fleet(storage.writer, storage.index, clock_ms, int(config.heartbeat_ttl * 1000))
-    fleet.load(reader)
     ingest = Ingestor(storage.writer, storage.index, clock_ms)
+    fleet = Fleet(storage.writer, storage.index, clock_ms, int(config.heartbeat_ttl * 1000), ingest.host_down)
+    fleet.load(reader)
     ingest.load(reader)
     tokens = TokenStore(storage)
     tokens.load()

@@ -16,7 +16,17 @@ from switchman.controller.promql import functions as fn
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.parser import COMPARISONS, SET_OPS
 from switchman.controller.promql.source import SampleSource
-from switchman.controller.promql.values import Labels, Matrix, Sample, Scalar, Series, String, Value, Vector
+from switchman.controller.promql.values import (
+    Labels,
+    Matrix,
+    Sample,
+    Scalar,
+    Series,
+    String,
+    Value,
+    Vector,
+    is_stale,
+)
 
 LOOKBACK_MS = 5 * 60_000
 MAX_STEPS = 11_000
@@ -38,7 +48,7 @@ class PrefetchSource:
         for s in self._cache[key]:
             i, j = bisect.bisect_left(s.ts, start_ms), bisect.bisect_right(s.ts, end_ms)
             if i < j:
-                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j]))
+                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], stale=s.stale))
         return out
 
 
@@ -166,7 +176,9 @@ class Evaluator:
             return self._vector(node, t)
         if isinstance(node, ast.MatrixSelector):
             at = t - node.vector.offset_ms
-            return self.source.select(node.vector.matchers, at - node.range_ms, at)  # [t - range, t] in 2.x
+            # [t - range, t] in 2.x; staleness markers are not samples of a range
+            ranged = (s.without_stale() for s in self.source.select(node.vector.matchers, at - node.range_ms, at))
+            return [s for s in ranged if s.ts]
         if isinstance(node, ast.Unary):
             v = self.eval(node.expr, t)
             if isinstance(v, Scalar):
@@ -200,7 +212,8 @@ class Evaluator:
         read = getattr(self.source, "select_covering", self.source.select)  # bisected below: no need to slice
         for series in sorted(read(sel.matchers, at - self.lookback_ms, at), key=Series.sort_key):
             i = bisect.bisect_right(series.ts, at) - 1
-            if i >= 0 and series.ts[i] >= at - self.lookback_ms:
+            # a series whose newest sample is a staleness marker is gone
+            if i >= 0 and series.ts[i] >= at - self.lookback_ms and not (series.stale and is_stale(series.vs[i])):
                 out.append(Sample(series.labels, t, series.vs[i]))
         if self.shared is not None:
             self.shared[key] = out

@@ -12,7 +12,7 @@ from switchman.controller.promql import ast, parse
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.source import match_series
-from switchman.controller.promql.values import Sample, Scalar, Series
+from switchman.controller.promql.values import STALE_NAN, Sample, Scalar, Series, is_stale
 from switchman.controller.store.series import SeriesIndex, SeriesInfo
 from switchman.proto.durations import parse_duration_ms
 
@@ -26,7 +26,8 @@ class TestFileError(ValueError):
 
 
 def expand_values(notation: str) -> list[float | None]:
-    """``0+10x3 _ 5 stale`` -> [0, 10, 20, 30, None, 5, NaN-as-stale]. ``None`` is a missing point."""
+    """``0+10x3 _ 5 stale`` -> [0, 10, 20, 30, None, 5, STALE_NAN]. ``None`` is a missing point;
+    ``stale`` is Prometheus' staleness marker."""
     out: list[float | None] = []
     for term in notation.split():
         m = _TERM.match(term)
@@ -36,7 +37,7 @@ def expand_values(notation: str) -> list[float | None]:
         if start in ("_", "stale"):
             if sign:
                 raise TestFileError(f"invalid series value {term!r}")
-            out += [None] * (int(n) if n and start == "_" else 1)
+            out += [None if start == "_" else STALE_NAN] * (int(n) if n else 1)
             continue
         a = float(start)
         if n is None:
@@ -87,7 +88,8 @@ class MemorySource:
             s = self.data[info.id]
             keep = [(t, v) for t, v in zip(s.ts, s.vs, strict=True) if start_ms <= t <= end_ms]
             if keep:
-                out.append(Series(s.labels, [t for t, _ in keep], [v for _, v in keep]))
+                vs = [v for _, v in keep]
+                out.append(Series(s.labels, [t for t, _ in keep], vs, stale=any(map(is_stale, vs))))
         return out
 
 

@@ -213,4 +213,17 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE hosts ADD COLUMN job TEXT NOT NULL DEFAULT 'node';
         """,
     ),
+    (
+        "0011_nan_samples",
+        """
+        -- SQLite cannot hold a NaN in a REAL column: NaN samples and Prometheus'
+        -- staleness markers (stale = 1) live here, merged with samples on read
+        CREATE TABLE nan_samples (
+            series_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            stale INTEGER NOT NULL,
+            PRIMARY KEY (series_id, ts)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

@@ -88,7 +88,7 @@ def _bucket(conn: sqlite3.Connection, res: Resolution, start: int) -> None:
 def apply_retention(conn: sqlite3.Connection, now_ms: int, raw_ms: int, minute_ms: int, hour_ms: int) -> int:
     """Delete what is older than each table's retention. Returns rows deleted."""
     deleted = 0
-    for table, keep in (("samples", raw_ms), ("rollup_1m", minute_ms), ("rollup_1h", hour_ms)):
+    for table, keep in (("samples", raw_ms), ("nan_samples", raw_ms), ("rollup_1m", minute_ms), ("rollup_1h", hour_ms)):
         cur = conn.execute(
             f"DELETE FROM {table} WHERE series_id IN (SELECT id FROM series) AND ts < ?", (now_ms - keep,)
         )

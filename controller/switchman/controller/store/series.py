@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from switchman.controller.store.sqlite.rows import write_rows
 from switchman.controller.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -117,4 +118,4 @@ def insert_samples(
         labels = tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__"))
         sid = index.intern(conn, writer, name, labels, s.labels.get("host", ""), ts)
         rows.append((sid, ts, s.v))
-    conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+    write_rows(conn, rows)

@@ -3,12 +3,13 @@ part of a window older than raw retention."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Callable, Sequence
 
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.source import match_series
-from switchman.controller.promql.values import Series
+from switchman.controller.promql.values import STALE_NAN, Series
 from switchman.controller.store.series import SeriesIndex
 
 ROLLUPS = (("rollup_1m", 60_000), ("rollup_1h", 3_600_000))
@@ -55,7 +56,30 @@ class StoreSource:
                 s = by_id[sid]
                 s.ts.append(ts)
                 s.vs.append(v)
+            self._merge_nans(conn, by_id, chunk, raw_from, end_ms)
         return [s for s in by_id.values() if s.ts]
+
+    @staticmethod
+    def _merge_nans(
+        conn: sqlite3.Connection, by_id: dict[int, Series], chunk: list[int], start_ms: int, end_ms: int
+    ) -> None:
+        """NaN samples and staleness markers (``nan_samples``) into the series read so far, in time order."""
+        marks = ",".join("?" * len(chunk))
+        touched: set[int] = set()
+        for sid, ts, stale in conn.execute(
+            f"SELECT series_id, ts, stale FROM nan_samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ?",
+            (*chunk, start_ms, end_ms),
+        ):
+            s = by_id[sid]
+            s.ts.append(ts)
+            s.vs.append(STALE_NAN if stale else math.nan)
+            s.stale = s.stale or bool(stale)
+            touched.add(sid)
+        for sid in touched:
+            s = by_id[sid]
+            points = sorted(zip(s.ts, s.vs, strict=True), key=lambda p: p[0])
+            s.ts[:] = [t for t, _ in points]
+            s.vs[:] = [v for _, v in points]
 
     def _read_rollups(self, conn: sqlite3.Connection, by_id: dict[int, Series], start_ms: int, until_ms: int) -> None:
         """Fill the part of the window older than raw retention from rollups,

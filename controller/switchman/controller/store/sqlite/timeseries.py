@@ -16,6 +16,7 @@ from switchman.controller.promql.values import Sample, Series
 from switchman.controller.store.abc import AlertRecord, StoreError, Tx
 from switchman.controller.store.series import SeriesIndex, insert_samples
 from switchman.controller.store.sqlite import conn_of
+from switchman.controller.store.sqlite.rows import write_rows
 from switchman.controller.store.sqlite.samples import StoreSource
 from switchman.controller.store.writer import Writer
 
@@ -50,9 +51,22 @@ def save_heartbeats(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, str
 
 
 # samples and pushes --------------------------------------------------------------------
-def insert_rows(conn: sqlite3.Connection, rows: Iterable[tuple[int, int, float]]) -> None:
+def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, float]]) -> None:
     """(series id, ts, value) rows; a sample at the same (series, ts) is replaced."""
-    conn.executemany("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?,?,?)", rows)
+    write_rows(conn, rows)
+
+
+def mark_stale(conn: sqlite3.Connection, series_ids: Iterable[int], ts: int) -> None:
+    """A staleness marker at ``ts`` on each series (its target went away)."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO nan_samples (series_id, ts, stale) VALUES (?,?,1)", [(sid, ts) for sid in series_ids]
+    )
+
+
+def clear_stale(conn: sqlite3.Connection, spans: Iterable[tuple[int, int, int]]) -> None:
+    """Drop the staleness markers that samples arriving later contradict:
+    (series id, first ts, last ts) of what came (a spool replaying an outage)."""
+    conn.executemany("DELETE FROM nan_samples WHERE series_id = ? AND ts BETWEEN ? AND ? AND stale = 1", spans)
 
 
 def load_cursors(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
