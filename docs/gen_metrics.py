@@ -65,9 +65,35 @@ WINDOW = "<window>"
 # The labels of each series, by name pattern (first match wins). A series no
 # pattern matches has no labels; one without a sample to check must match.
 LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"node_cpu_seconds_total", ("cpu", "mode")),
+    (r"node_cpu_(guest_)?seconds_total", ("cpu", "mode")),
     (r"node_filesystem_\w+", ("device", "fstype", "mountpoint")),
+    (r"node_disk_info", ("device", "major", "minor", "model", "path", "revision", "serial", "wwn")),
+    (r"node_disk_filesystem_info", ("device", "type", "usage", "uuid", "version")),
+    (r"node_disk_device_mapper_info", ("device", "lv_layer", "lv_name", "name", "uuid", "vg_name")),
+    (r"node_network_info", ("address", "broadcast", "device", "duplex", "ifalias", "operstate")),
     (r"node_(disk|network)_\w+", ("device",)),
+    (r"node_uname_info", ("domainname", "machine", "nodename", "release", "sysname", "version")),
+    (
+        r"node_os_info",
+        (
+            "build_id",
+            "id",
+            "id_like",
+            "image_id",
+            "image_version",
+            "name",
+            "pretty_name",
+            "variant",
+            "variant_id",
+            "version",
+            "version_codename",
+            "version_id",
+        ),
+    ),
+    (r"node_os_version", ("id", "id_like", "name")),
+    (r"node_time_zone_offset_seconds", ("time_zone",)),
+    (r"node_time_clocksource_\w+_info", ("clocksource", "device")),
+    (r"node_\w+", ()),  # the rest: one series each (no sample where the host lacks the file)
     (r"switchman_node_cpu_utilisation_ratio", ()),  # no sample at an agent's first reading
     (r"switchman_\w+_build_info", ("version",)),
     (r"switchman_service_slot_\w+", ("service", "slot", "version")),
@@ -114,11 +140,54 @@ DESCRIBED: dict[str, tuple[str, str]] = {
 
 LABEL_MEANINGS: dict[str, str] = {
     "cpu": "CPU number, from 0.",
-    "mode": "CPU mode: " + ", ".join(f"`{m}`" for m in CPU_MODES) + ".",
-    "device": "Block device, network interface, or the device a filesystem is mounted from.",
+    "mode": "CPU mode: " + ", ".join(f"`{m}`" for m in CPU_MODES) + "; of guest time, `user` or `nice`.",
+    "device": (
+        "Block device, network interface, or the device a filesystem is mounted from; "
+        "on `node_time_clocksource_*`, the clocksource device's number."
+    ),
     "fstype": "Filesystem type (`ext4`, `xfs`, ...).",
     "mountpoint": "Where the filesystem is mounted.",
-    "version": "The daemon's version; on a slot's series, the service version the slot holds.",
+    "version": (
+        "The daemon's version; on a slot's series, the service version the slot holds; on `node_uname_info`, "
+        "the kernel build (`uname -v`); on `node_os_info`, os-release's `VERSION`; on "
+        "`node_disk_filesystem_info`, the filesystem's version (udev's `ID_FS_VERSION`)."
+    ),
+    "major": "Block device major number.",
+    "minor": "Block device minor number.",
+    "model": "Disk model (udev's `ID_MODEL`; empty without udev's database).",
+    "path": "Disk's hardware path (udev's `ID_PATH`).",
+    "revision": "Disk firmware revision (udev's `ID_REVISION`).",
+    "serial": "Disk serial number (udev's `ID_SERIAL_SHORT`).",
+    "wwn": "Disk World Wide Name (udev's `ID_WWN`).",
+    "type": "Filesystem type udev found on the disk (`ID_FS_TYPE`).",
+    "usage": "What the disk's content is used for (udev's `ID_FS_USAGE`: `filesystem`, `raid`, ...).",
+    "uuid": "Filesystem UUID (`ID_FS_UUID`); on `node_disk_device_mapper_info`, the mapping's `DM_UUID`.",
+    "lv_layer": "LVM layer of a device-mapper device (udev's `DM_LV_LAYER`).",
+    "lv_name": "LVM logical volume name (`DM_LV_NAME`).",
+    "vg_name": "LVM volume group name (`DM_VG_NAME`).",
+    "name": "Device-mapper name (`DM_NAME`); on `node_os_*`, os-release's `NAME`.",
+    "address": "Interface hardware address (`/sys/class/net/<iface>/address`).",
+    "broadcast": "Interface hardware broadcast address.",
+    "duplex": "Interface duplex (`full`, `half`, `unknown`; empty when the driver gives none).",
+    "ifalias": "Interface alias (`ip link set <iface> alias ...`).",
+    "operstate": "Interface operational state (`up`, `down`, `unknown`, ...).",
+    "domainname": "NIS domain name (`(none)` when unset).",
+    "machine": "Hardware name (`uname -m`).",
+    "nodename": "Host name (`uname -n`).",
+    "release": "Kernel release (`uname -r`).",
+    "sysname": "Kernel name (`Linux`).",
+    "build_id": "os-release's `BUILD_ID`.",
+    "id": "os-release's `ID` (`debian`, `ubuntu`, ...).",
+    "id_like": "os-release's `ID_LIKE`.",
+    "image_id": "os-release's `IMAGE_ID`.",
+    "image_version": "os-release's `IMAGE_VERSION`.",
+    "pretty_name": "os-release's `PRETTY_NAME`.",
+    "variant": "os-release's `VARIANT`.",
+    "variant_id": "os-release's `VARIANT_ID`.",
+    "version_codename": "os-release's `VERSION_CODENAME`.",
+    "version_id": "os-release's `VERSION_ID`.",
+    "time_zone": "Abbreviation of the host's time zone (`UTC`, `CET`, ...).",
+    "clocksource": "Kernel clocksource name (`tsc`, `kvm-clock`, ...).",
     "service": (
         "Service name (its spec's `name`). A `[[probe]]` of `agent.toml` has its `service` field, empty unless set."
     ),
@@ -455,9 +524,13 @@ INTERVAL = default(AGENT_KEYS, "interval")
 SECTIONS: tuple[tuple[str, str], ...] = (
     (
         "Host: `node_*`",
-        "Exported by the agent (`/metrics`, and pushed). Read with psutil at every collection, under "
-        "node_exporter's names and with its default filters for filesystems and disks, so dashboards and "
-        "rules written for node_exporter work unchanged.",
+        "Exported by the agent (`/metrics`, and pushed). Read at every collection from `/proc` and `/sys` "
+        "(CPU times and the process count with psutil, the clock with `adjtimex`), under node_exporter 1.5's "
+        "names, types and labels and with Debian's node_exporter defaults for which filesystems and disks to "
+        "leave out, so the node exporter mixin, node dashboards and rules written for node_exporter work "
+        "unchanged. Families from a file the host lacks (`/proc/pressure`, conntrack, udev's database) have "
+        "no series there; `/proc/meminfo`, `/proc/vmstat`, `/proc/net/netstat` and `sockstat` fields are "
+        "those of the host's kernel (this page lists those of the host it was generated on).",
     ),
     (
         "The agent itself",
