@@ -3,7 +3,8 @@
     python3 app.py --version 1 --host 127.0.0.2 --port 18081 [--slot blue] [--fail-health]
 
 `GET /` answers ``hello from VERSION (SLOT)``, `GET /bytes/N` N bytes, `GET /health` 200 (or 503 with
---fail-health, or a version ending in ``-unhealthy``: a version that never turns healthy). HTTP/1.1 keep-alive. On
+--fail-health, or a version ending in ``-unhealthy``: a version that never turns healthy), `GET /metrics`
+its request counts and latencies in Prometheus' text format. HTTP/1.1 keep-alive. On
 SIGTERM it drains like a well-behaved service: it stops accepting, answers
 every further request on open connections with ``Connection: close``, and
 exits when they are closed (at most --grace seconds).
@@ -32,6 +33,50 @@ class State:
     open_connections = 0
     lock = threading.Lock()
     handlers: set[DrainAware] = set()
+
+
+class Metrics:
+    """Requests by route and code, and their latency as a histogram (``hello_http_*``)."""
+
+    BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0)
+    lock = threading.Lock()
+    requests: dict[tuple[str, int], int] = {}
+    buckets: dict[str, list[int]] = {}
+    sums: dict[str, float] = {}
+
+    @classmethod
+    def observe(cls, route: str, code: int, seconds: float) -> None:
+        with cls.lock:
+            cls.requests[(route, code)] = cls.requests.get((route, code), 0) + 1
+            counts = cls.buckets.setdefault(route, [0] * (len(cls.BUCKETS) + 1))
+            for i, le in enumerate(cls.BUCKETS):
+                if seconds <= le:
+                    counts[i] += 1
+            counts[-1] += 1
+            cls.sums[route] = cls.sums.get(route, 0.0) + seconds
+
+    @classmethod
+    def render(cls, version: str) -> bytes:
+        lines = [
+            "# HELP hello_build_info The version this process serves.",
+            "# TYPE hello_build_info gauge",
+            f'hello_build_info{{version="{version}"}} 1',
+            "# HELP hello_http_requests_total Requests answered, by route and status code.",
+            "# TYPE hello_http_requests_total counter",
+        ]
+        with cls.lock:
+            for (route, code), n in sorted(cls.requests.items()):
+                lines.append(f'hello_http_requests_total{{route="{route}",code="{code}"}} {n}')
+            lines += [
+                "# HELP hello_http_request_duration_seconds Time to answer a request.",
+                "# TYPE hello_http_request_duration_seconds histogram",
+            ]
+            for route, counts in sorted(cls.buckets.items()):
+                for le, n in zip([*map(str, cls.BUCKETS), "+Inf"], counts, strict=True):
+                    lines.append(f'hello_http_request_duration_seconds_bucket{{route="{route}",le="{le}"}} {n}')
+                lines.append(f'hello_http_request_duration_seconds_sum{{route="{route}"}} {cls.sums[route]!r}')
+                lines.append(f'hello_http_request_duration_seconds_count{{route="{route}"}} {counts[-1]}')
+        return ("\n".join(lines) + "\n").encode()
 
 
 IDLE_CLOSE_AFTER = 0.25  # while draining, a keep-alive connection idle this long is closed
@@ -67,14 +112,23 @@ def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPReq
                 self.last_active = time.monotonic()
 
         def do_GET(self) -> None:
+            started = time.perf_counter()
+            content_type = "text/plain"
             if self.path == "/health":
+                route = "/health"
                 code, body = (503, b"unhealthy\n") if fail_health else (200, b"ok\n")
             elif self.path.startswith("/bytes/") and self.path[7:].isdigit():
+                route = "/bytes"
                 code, body = 200, b"x" * min(int(self.path[7:]), 64 * 2**20)  # for bandwidth tests
+            elif self.path == "/metrics":
+                route, code, body = "/metrics", 200, Metrics.render(version)
+                content_type = "text/plain; version=0.0.4; charset=utf-8"
             else:
+                route = "/"
                 code, body = 200, f"hello from {version} ({slot})\n".encode()
+            Metrics.observe(route, code, time.perf_counter() - started)
             self.send_response(code)
-            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Version", version)
             if State.draining:

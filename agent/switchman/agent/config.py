@@ -6,6 +6,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from switchman.agent.scrape.targets import parse_scrapes
 from switchman.proto.channel import split_host_port
 from switchman.proto.settings import (
     ConfigError,
@@ -43,6 +44,7 @@ KEYS = (
     Key("log_level", "str", "info", "debug | info | warning | error"),
     Key("log_format", "str", "text", "text | json"),
     Key("probe", "tables", [], "[[probe]] tables (health probes)", attr="probes"),
+    Key("scrape", "tables", [], "[[scrape]] tables: local Prometheus endpoints to scrape", attr="scrapes"),
 )
 
 
@@ -69,6 +71,7 @@ class AgentConfig:
     log_level: str
     log_format: str
     probes: list[dict[str, object]] = field(default_factory=list)
+    scrapes: list[dict[str, object]] = field(default_factory=list)
     source: str = ""
 
 
@@ -99,6 +102,7 @@ def load(path: str | None, flags: dict[str, object]) -> AgentConfig:
     if not 0.05 <= interval <= 3600:
         raise ConfigError(f"{source}: key 'interval': must be between 50ms and 1h (got {interval}s)")
     check_common(v, source, [listen, v.get_str("controller"), v.get_str("advertise"), v.get_str("metrics_listen")])
+    parse_scrapes(v.get_tables("scrape"), source, interval)  # refused here, with the table and the key
     data_dir = Path(str(v["data_dir"]))
     check_writable_dir(data_dir, source)
     return make_config(

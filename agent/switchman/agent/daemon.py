@@ -31,6 +31,9 @@ from switchman.agent.faults.manager import FaultManager
 from switchman.agent.linkdiag import LinkDiagnosis
 from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import ControllerLink, Identity, LinkStats, controller_serving
+from switchman.agent.scrape.manager import ScrapeManager
+from switchman.agent.scrape.slots import slot_targets
+from switchman.agent.scrape.targets import parse_scrapes
 from switchman.agent.server import AgentInfoSource, AgentParts, create_server
 from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.drivers.registry import Drivers
@@ -82,6 +85,8 @@ class AgentDaemon:
         # target labels as Prometheus sets them: the collector's job (node) and the probes' (blackbox)
         self.target = target_labels(c.host_id, c.job)
         self.stale = StaleTracker()
+        self.scrapes = ScrapeManager(f"switchman-agent/{__version__}")
+        self.configured_scrapes = parse_scrapes(c.scrapes, c.source, c.interval)
         self.buffer = TelemetryBuffer(target=target_labels(c.host_id, BLACKBOX_JOB))
         self.probes = ProbeRunner(self.buffer)
         self._store = StateStore(c.data_dir / "services.db")
@@ -163,9 +168,13 @@ class AgentDaemon:
                 await self.drivers.refresh()
                 for router in list(self.services.routers.values()):
                     await router.refresh()
+                self.scrapes.sync(
+                    [*self.configured_scrapes, *slot_targets(self.services, self.config.service_address, interval)]
+                )
                 families = await asyncio.to_thread(self.readings.for_push)
                 now_ms = int(time.time() * 1000)
                 extra, events = self.buffer.drain()
+                extra += self.scrapes.drain()
                 for batch in make_batches(
                     families, events, now_ms, self.config.batch_max_samples, extra, self.target, self.stale
                 ):
@@ -189,7 +198,7 @@ class AgentDaemon:
 
     # reload ----------------------------------------------------------------
     def reload(self) -> None:
-        """SIGHUP: re-read the file; apply labels (and probes); keep the old
+        """SIGHUP: re-read the file; apply labels, probes and scrapes; keep the old
         config when the new one is invalid."""
         if self._reload_config is None:
             return
@@ -197,12 +206,14 @@ class AgentDaemon:
         try:
             new = self._reload_config()
             probes = configured_probes(new)
+            scrapes = parse_scrapes(new.scrapes, new.source, self.config.interval)
         except (ConfigError, ProbeError) as exc:
             log.error("reload refused, keeping the running configuration: %s", exc)
         else:
             changed = new.labels != self.config.labels
-            self.config = replace(self.config, labels=new.labels, probes=new.probes)
+            self.config = replace(self.config, labels=new.labels, probes=new.probes, scrapes=new.scrapes)
             self.probes.replace(CONFIGURED_PROBE, probes)
+            self.configured_scrapes = scrapes  # the next cycle starts and stops scrape loops
             log.info("configuration reloaded (labels %s)", "changed" if changed else "unchanged")
             if changed:
                 self.link.resync()
@@ -278,6 +289,7 @@ class AgentDaemon:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await server.stop(self.config.shutdown_grace / 2)
         await self.probes.stop()
+        await self.scrapes.close()
         await self.faults.close()
         await self.services.close()  # slots keep running; the next start adopts them
         self._store.close()

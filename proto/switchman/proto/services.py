@@ -39,6 +39,7 @@ class ServiceDef:
     probe: dict[str, object] = field(default_factory=dict)
     healthy_deadline_ms: int = 120_000
     haproxy_socket: str = ""  # router = "haproxy": attach to this admin socket instead of starting one
+    metrics_path: str = ""  # the agent scrapes each running slot's back port at this path
     revision: int = 0
     source_toml: str = ""
 
@@ -90,6 +91,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         "probe",
         "healthy_deadline",
         "haproxy_socket",
+        "metrics_path",
     }
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -130,6 +132,9 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         check_labels("selector", {str(k): str(v) for k, v in selector.items()})
     except ValidationError as exc:
         raise SpecError(f"{file}: {exc}") from None
+    metrics_path = str(doc.get("metrics_path", ""))
+    if metrics_path and not metrics_path.startswith("/"):
+        raise SpecError(f"{file}: metrics_path: expected a path such as /metrics, got {metrics_path!r}")
     probe = doc.get("probe", {"kind": "tcp"})
     if not isinstance(probe, dict):
         raise SpecError(f"{file}: probe: expected a table")
@@ -149,6 +154,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         probe=dict(probe),
         healthy_deadline_ms=_ms(file, "healthy_deadline", doc.get("healthy_deadline", "2m")),
         haproxy_socket=str(doc.get("haproxy_socket", "")),
+        metrics_path=metrics_path,
         source_toml=source,
     )
     try:
