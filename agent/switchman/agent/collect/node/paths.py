@@ -30,10 +30,18 @@ def read_text(path: str) -> str | None:
     """The file's text, or None when it cannot be read (absent, not permitted,
     or a sysfs attribute the device does not support)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:  # unbuffered reads: most of these files are a few bytes, read ~100 times a collection
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def parse_go_int(text: str) -> int | None:
