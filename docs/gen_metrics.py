@@ -581,7 +581,9 @@ Every series Switchman exports, by who exports it:
   and `switchman query` ([query-language.md](query-language.md)) read the
   controller's store.
 * **Controller `/metrics`** (`metrics_listen`, default `{CONTROLLER_METRICS}`):
-  the controller's own health, not stored.
+  the controller's own health. The controller also stores what it serves
+  there every 15 seconds, with `job="switchman-controller"` and `instance`
+  its `listen` address, so dashboards over its own API see it.
 """
 
 EXAMPLE_RULES = """groups:

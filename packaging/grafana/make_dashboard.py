@@ -1,6 +1,7 @@
-"""Writes packaging/grafana/switchman.json, a Grafana dashboard over the
-controller's and the agents' Prometheus endpoints (scraped by a Prometheus;
-datasource chosen on import). ``python packaging/grafana/make_dashboard.py``."""
+"""Writes packaging/grafana/switchman.json, a Grafana dashboard whose data
+source is the controller's own Prometheus API (docs/http-api.md) or a
+Prometheus scraping the controller and the agents; the data source is chosen
+on import. ``python packaging/grafana/make_dashboard.py``."""
 
 from __future__ import annotations
 

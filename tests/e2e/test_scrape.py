@@ -72,6 +72,9 @@ def test_an_agent_scrapes_node_exporter_and_marks_it_stale_when_it_stops(tmp_pat
     assert result('node_exporter_build_info{job="node_exporter"}')
     # the agent's own node_load1 is there too, under job="node": two series, two jobs
     assert {r["metric"]["job"] for r in result("node_load1")} == {"node", "node_exporter"}
+    _, body = api.call("/api/v1/targets")
+    health = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in body["data"]["activeTargets"]}
+    assert health == {("node", "web-1"): "up", ("node_exporter", instance): "up"}
 
     exporter.terminate()
     stopped = time.time()

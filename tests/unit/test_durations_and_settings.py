@@ -129,6 +129,7 @@ def test_both_daemons_fill_their_whole_config_from_their_keys(tmp_path: Path) ->
         "log_level": "info",
         "log_format": "text",
         "probes": [{"kind": "tcp"}],
+        "scrapes": [],
         "source": str(p),
     }
     c = controller_config.load(None, {"insecure": True, "data_dir": str(tmp_path / "c"), "slo_period": "28d"})

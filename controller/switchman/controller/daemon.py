@@ -8,7 +8,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from switchman.controller.chaos.spec import DrillSpec
 from switchman.controller.config import ControllerConfig
 from switchman.controller.errors import ControllerError
 from switchman.controller.http.server import HttpServer
-from switchman.controller.metrics import ControllerMetrics
+from switchman.controller.metrics import ControllerMetrics, own_samples
 from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.security.certs import CertWatch
@@ -39,6 +39,7 @@ from switchman.proto.settings import ConfigError
 from switchman.proto.v1 import controller_pb2_grpc, ops_pb2_grpc
 
 log = logging.getLogger(__name__)
+OWN_INTERVAL_S = 15
 
 FEATURES = [
     "fleet",
@@ -187,6 +188,13 @@ class ControllerDaemon:
         log.info("stopped")
         return 0
 
+    async def _record_own(self) -> None:
+        """The controller's own metrics into its store, as a Prometheus scraping it would."""
+        c = self.c
+        now = c.clock_ms()
+        samples = own_samples(self.metrics.registry, self.config.listen, now)
+        await c.storage.write(lambda tx: c.storage.samples.add(tx, samples, now))
+
     def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
         """Every periodic job of the controller."""
         cfg, c = self.config, self.c
@@ -204,6 +212,14 @@ class ControllerDaemon:
         scheduler.add_job(c.incidents.tick, "interval", seconds=1, id="incidents", **every)
         scheduler.add_job(c.dispatcher.tick, "interval", seconds=1, id="notify", **every)
         scheduler.add_job(c.outbox.deliver_due, "interval", seconds=1, id="outbox", **every)
+        scheduler.add_job(
+            self._record_own,
+            "interval",
+            seconds=OWN_INTERVAL_S,
+            id="own-metrics",
+            next_run_time=datetime.now(UTC) + timedelta(seconds=1),
+            **every,
+        )
         self._scheduler = scheduler
         self._schedule_rules()
         self._schedule_drills()

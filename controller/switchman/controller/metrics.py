@@ -1,5 +1,6 @@
-"""The controller's own Prometheus endpoint (SPEC 4.9): fleet gauges and
-internals, read at scrape time."""
+"""The controller's own Prometheus endpoint: fleet gauges and internals, read
+at scrape time, and stored every 15 seconds under ``job="switchman-controller"``
+so dashboards over the controller's own API see them too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from switchman.controller import __version__
+from switchman.controller.promql.values import Sample
 from switchman.controller.wiring import ControllerRef
 
 
@@ -24,6 +26,20 @@ class ControllerMetrics:
             registry=self.registry,
         )
         self.registry.register(_FleetCollector(ref))
+
+
+OWN_JOB = "switchman-controller"
+
+
+def own_samples(registry: CollectorRegistry, instance: str, ts: int) -> list[Sample]:
+    """What the endpoint serves now, as samples with the controller's target labels."""
+    out = []
+    for metric in registry.collect():
+        for s in metric.samples:
+            if s.name.endswith("_created"):  # prometheus_client's creation times: not series anyone queries
+                continue
+            out.append(Sample({**s.labels, "__name__": s.name, "job": OWN_JOB, "instance": instance}, ts, s.value))
+    return out
 
 
 class _FleetCollector(Collector):

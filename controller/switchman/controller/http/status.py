@@ -4,6 +4,7 @@ HTTP service-discovery format."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import platform
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,8 @@ from switchman.controller.http.context import controller
 from switchman.controller.http.encode import dumps, success_data
 from switchman.controller.http.params import BadParam
 from switchman.controller.http.promapi import api
+from switchman.controller.promql import parse
+from switchman.controller.promql.values import Sample
 from switchman.controller.wiring import Controller
 from switchman.proto.durations import format_duration_ms
 
@@ -141,11 +144,49 @@ def target_json(c: Controller, h: Host) -> dict[str, Any]:
     }
 
 
+def scrape_targets(c: Controller) -> list[dict[str, Any]]:
+    """What the agents scrape, from the ``up`` and ``scrape_duration_seconds`` they push."""
+    now = c.clock_ms()
+
+    def vector(expr: str) -> list[Sample]:
+        value = c.evaluator.instant(parse(expr), now)
+        return [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+
+    durations = {
+        tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__")): s.v
+        for s in vector("scrape_duration_seconds")
+    }
+    out = []
+    for s in vector("up"):
+        if s.labels.get("instance") == s.labels.get("host"):
+            continue  # the agents' own up, written by the controller
+        labels = {k: v for k, v in s.labels.items() if k != "__name__"}
+        url = f"http://{labels.get('instance', '')}/metrics"
+        out.append(
+            {
+                "discoveredLabels": {"__address__": labels.get("instance", ""), "job": labels.get("job", "")},
+                "labels": labels,
+                "scrapePool": labels.get("job", ""),
+                "scrapeUrl": url,
+                "globalUrl": url,
+                "lastError": "" if s.v == 1 else "the agent's last scrape failed (see its log)",
+                "lastScrape": rfc3339(now),
+                "lastScrapeDuration": durations.get(tuple(sorted(labels.items())), 0.0),
+                "health": "up" if s.v == 1 else "down",
+                "scrapeInterval": "",
+                "scrapeTimeout": "",
+            }
+        )
+    return sorted(out, key=lambda t: (t["scrapePool"], t["labels"].get("host", ""), t["labels"].get("instance", "")))
+
+
 @api
 async def targets(request: web.Request, values: MultiDict[str], c: Controller) -> str:
     state = values.get("state", "any")
     hosts = sorted(c.fleet.hosts.values(), key=lambda h: h.host_id)
-    active = [target_json(c, h) for h in hosts] if state in ("", "any", "active") else []
+    active: list[dict[str, Any]] = []
+    if state in ("", "any", "active"):
+        active = [target_json(c, h) for h in hosts] + await asyncio.to_thread(scrape_targets, c)
     return success_data({"activeTargets": active, "droppedTargets": []})
 
 
