@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -102,6 +101,17 @@ def metric(body: str, name: str) -> float:
 def cpu(p: psutil.Process) -> float:
     t = p.cpu_times()
     return float(t.user + t.system)
+
+
+def stop_slots(work: Path) -> None:
+    """Kill the service slots this run's agent started (their environment names its data directory),
+    and nothing else's."""
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("SWITCHMAN_SLOT_OWNER", "").startswith(str(work)):
+                p.kill()
+        except psutil.Error:
+            continue
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -225,7 +235,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 p.wait(20)
             except Exception:
                 p.kill()
-        subprocess.run(["pkill", "-f", str(APP)], check=False)  # the slots outlive the agent by design
+        stop_slots(work)  # the slots outlive the agent by design
         shutil.rmtree(work, ignore_errors=True)
 
 
