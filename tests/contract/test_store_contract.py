@@ -5,6 +5,7 @@ through the interfaces of ``switchman.controller.store.abc`` only."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -16,7 +17,7 @@ from switchman.controller.notify.base import Message
 from switchman.controller.notify.matchers import make
 from switchman.controller.notify.silence import Silence
 from switchman.controller.promql.ast import Matcher, MatchOp
-from switchman.controller.promql.values import Sample
+from switchman.controller.promql.values import STALE_NAN, Sample, is_stale
 from switchman.controller.rollouts.model import HostStep, Options, Rollout, RolloutState
 from switchman.controller.security.model import AuditEntry, AuditHead, Role, TokenRecord
 from switchman.controller.store.abc import AlertRecord, Event, Store, StoreError, Tx
@@ -427,6 +428,20 @@ def test_samples_are_read_back_by_matchers_and_time(store: Store) -> None:
     assert sorted(s.labels["service"] for s in store.samples.select([name], 1500, 2500)) == ["db", "web"]
     assert store.samples.select([name, Matcher.make("service", MatchOp.RE, "d.*")], 0, 999) == []
     assert store.samples.count() == 3
+
+
+def test_nan_samples_and_staleness_markers_are_kept_as_such(store: Store) -> None:
+    write(store, lambda tx: store.samples.add(tx, [sample("r", 1.0)], 1000))
+    write(store, lambda tx: store.samples.add(tx, [sample("r", math.nan)], 2000))  # 0/0: a value
+    write(store, lambda tx: store.samples.add(tx, [sample("r", STALE_NAN)], 3000))  # the series went away
+    write(store, lambda tx: store.samples.add(tx, [sample("r", 4.0)], 4000))
+    [r] = store.samples.select([Matcher.make("__name__", MatchOp.EQ, "r")], 0, 5000)
+    assert r.ts == [1000, 2000, 3000, 4000] and r.stale
+    assert [math.isnan(v) for v in r.vs] == [False, True, True, False]
+    assert [is_stale(v) for v in r.vs] == [False, False, True, False]
+    [plain] = store.samples.select([Matcher.make("__name__", MatchOp.EQ, "r")], 0, 2500)
+    assert not plain.stale
+    assert store.samples.count() == 4
 
 
 def test_a_sample_without_a_name_is_refused_and_nothing_of_its_batch_is_kept(store: Store) -> None:

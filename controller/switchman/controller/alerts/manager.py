@@ -57,7 +57,7 @@ class MemoSource:
             if i == 0 and j == len(s.ts):
                 out.append(s)  # the whole series: keep the object (and its cached sort key)
             elif i < j:
-                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], s.sort_key()))
+                out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], s.sort_key(), stale=s.stale))
         return out
 
     def select_covering(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:

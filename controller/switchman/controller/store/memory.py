@@ -16,7 +16,7 @@ from switchman.controller.incidents.model import Incident
 from switchman.controller.notify.base import Message
 from switchman.controller.notify.silence import Silence
 from switchman.controller.promql.ast import Matcher
-from switchman.controller.promql.values import Sample, Series
+from switchman.controller.promql.values import Sample, Series, is_stale
 from switchman.controller.rollouts.model import TERMINAL, Rollout
 from switchman.controller.security.model import AuditEntry, AuditHead, TokenRecord
 from switchman.controller.store.abc import AlertRecord, Event, QueuedMessage, SpecRevision, StoreError, Tx
@@ -403,6 +403,7 @@ class MemorySamples:
             for ts in sorted(t for t in points if start_ms <= t <= end_ms):
                 s.ts.append(ts)
                 s.vs.append(points[ts])
+                s.stale = s.stale or is_stale(points[ts])
             if s.ts:
                 out.append(s)
         return out

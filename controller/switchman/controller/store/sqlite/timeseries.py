@@ -102,7 +102,8 @@ def latest_values(conn: sqlite3.Connection, series_ids: Iterable[int], since_ms:
 
 
 def count_samples(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM samples").fetchone()[0])
+    """Every stored sample, NaN samples and staleness markers included."""
+    return int(conn.execute("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM nan_samples)").fetchone()[0])
 
 
 # alert state -----------------------------------------------------------------------------
