@@ -50,7 +50,13 @@ def test_alerts_fire_survive_kill9_and_bad_reloads_are_refused(tmp_path: Path, d
         return json.loads(r.stdout) if r.returncode == 0 else []
 
     [alert] = wait_until(alerts, 20, what="AgentAlive firing")
-    assert alert["labels"] == {"alertname": "AgentAlive", "host": "r1", "severity": "info"}
+    assert alert["labels"] == {
+        "alertname": "AgentAlive",
+        "host": "r1",
+        "instance": "r1",
+        "job": "node",
+        "severity": "info",
+    }
     assert "r1 has collected" in alert["annotations"]["summary"]
     recorded = run(*cli, "-o", "json", "query", "fleet:node_load1:max")
     assert json.loads(recorded.stdout)["result"], "the recording rule wrote its series"
