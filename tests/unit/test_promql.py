@@ -90,3 +90,49 @@ def test_range_query_steps_and_gaps(store: tuple[Evaluator, Writer, SeriesIndex]
     assert isinstance(ev.instant(parse("42"), 5), Scalar)
     with pytest.raises(PromQLError, match="range vector"):
         ev.range(parse("m[1m]"), 0, 10, 1)
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ('up{job=~"a(?=b)"}', "1:9: invalid regular expression"),  # RE2 has no lookahead
+        ('up{job="x", path=~"(a"}', "1:19: invalid regular expression"),
+        ("up @ start", "1:11: expected '(' after start"),
+        ("up @ 1 @ 2", "1:8: @ <timestamp> may not be set multiple times"),
+        ("up offset 1m offset 2m", "1:14: offset may not be set multiple times"),
+        ("up offset 1m [5m]", "1:14: no offset modifiers allowed before range"),
+        ("sum(up) offset 1m", "1:9: offset modifier must be preceded by"),
+        ("up[5m][10m:1m]", "1:7: subquery is only allowed on instant vector"),
+        ("up @ Inf", "1:6: timestamp out of bounds for @ modifier"),
+        ('label_join(up, "a")', "expected 4 argument(s)"),
+    ],
+)
+def test_language_errors_name_their_position(expr: str, message: str) -> None:
+    with pytest.raises(PromQLError) as e:
+        parse(expr)
+    assert message in str(e.value)
+
+
+def test_keywords_parse_in_any_case() -> None:
+    node = parse("SUM BY (job) (rate(x[5m] OFFSET 1m)) > BOOL ON(job) Group_Left(a) y")
+    assert isinstance(node, ast.Binary) and node.return_bool and node.matching is not None
+    assert node.matching.on and node.matching.card == "many-to-one" and node.matching.include == ("a",)
+    assert isinstance(node.lhs, ast.Aggregate) and node.lhs.op == "sum" and node.lhs.grouping == ("job",)
+
+
+def test_subquery_and_at_modifiers_parse() -> None:
+    node = parse("max_over_time(rate(x[1m])[10m:30s] offset -5m @ end())")
+    assert isinstance(node, ast.Call)
+    [sub] = node.args
+    assert isinstance(sub, ast.Subquery)
+    assert (sub.range_ms, sub.step_ms, sub.offset_ms, sub.at) == (600_000, 30_000, -300_000, ast.At(anchor="end"))
+    sel = parse("x @ 1.5")
+    assert isinstance(sel, ast.VectorSelector) and sel.at == ast.At(ms=1500)
+
+
+def test_regex_matchers_are_re2_and_fully_anchored() -> None:
+    m = ast.Matcher.make("path", ast.MatchOp.RE, "(?i).*tail.*")
+    assert m.matches("/TAIL/x") and not m.matches("/head")
+    partial = ast.Matcher.make("path", ast.MatchOp.RE, "/v1")
+    assert partial.matches("/v1") and not partial.matches("/v1/users")
+    assert not ast.Matcher.make("x", ast.MatchOp.RE, "a.b").matches("a\nb")  # . is not newline, as in Go

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from switchman.controller.promql.regex import Regex, compile_anchored
+
+_CACHE_LIMIT = 4096  # label values remembered per regex matcher
 
 
 class MatchOp(StrEnum):
@@ -19,11 +22,16 @@ class Matcher:
     name: str
     op: MatchOp
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Regex | None = field(default=None, compare=False, repr=False)
+    _seen: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def make(cls, name: str, op: MatchOp, value: str) -> Matcher:
-        rx = re.compile(f"^(?:{value})$", re.DOTALL) if op in (MatchOp.RE, MatchOp.NRE) else None
+        """A matcher; regular expressions are RE2, compiled once, anchored at both ends.
+
+        :raises re.error: RE2 refuses the regular expression.
+        """
+        rx = compile_anchored(value) if op in (MatchOp.RE, MatchOp.NRE) else None
         return cls(name, op, value, rx)
 
     def matches(self, v: str) -> bool:
@@ -31,8 +39,13 @@ class Matcher:
             return v == self.value
         if self.op is MatchOp.NE:
             return v != self.value
-        assert self._regex is not None
-        hit = self._regex.match(v) is not None
+        hit = self._seen.get(v)
+        if hit is None:  # label values repeat across series: each is matched once
+            assert self._regex is not None
+            hit = self._regex.matches(v)
+            if len(self._seen) >= _CACHE_LIMIT:
+                self._seen.clear()
+            self._seen[v] = hit
         return hit if self.op is MatchOp.RE else not hit
 
     def __str__(self) -> str:
@@ -55,10 +68,19 @@ class StringLiteral(Expr):
 
 
 @dataclass(frozen=True)
+class At:
+    """The ``@`` modifier: a fixed time, or the query's ``start()`` / ``end()``."""
+
+    ms: int = 0
+    anchor: str = ""  # "" (ms is the time), "start" or "end"
+
+
+@dataclass(frozen=True)
 class VectorSelector(Expr):
     name: str | None
     matchers: tuple[Matcher, ...]
     offset_ms: int = 0
+    at: At | None = None
 
     def __str__(self) -> str:
         inner = ",".join(str(m) for m in self.matchers if not (m.name == "__name__" and m.op is MatchOp.EQ))
@@ -70,6 +92,17 @@ class VectorSelector(Expr):
 class MatrixSelector(Expr):
     vector: VectorSelector
     range_ms: int
+
+
+@dataclass(frozen=True)
+class Subquery(Expr):
+    """``expr[range:step]``; ``step_ms`` 0 means the default evaluation interval."""
+
+    expr: Expr
+    range_ms: int
+    step_ms: int = 0
+    offset_ms: int = 0
+    at: At | None = None
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ import bisect
 import itertools
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from switchman.controller.promql import ast
 from switchman.controller.promql import functions as fn
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.parser import COMPARISONS, SET_OPS
+from switchman.controller.promql.parser import COMPARISONS, SET_OPS, value_type
+from switchman.controller.promql.regex import compile_anchored
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import (
     Labels,
@@ -58,6 +60,8 @@ def selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
         return [(node, LOOKBACK_MS)]
     if isinstance(node, ast.MatrixSelector):
         return [(node.vector, node.range_ms)]
+    if isinstance(node, ast.Subquery):  # the inner selectors reach back over the subquery's range too
+        return [(sel, back + node.range_ms + node.offset_ms) for sel, back in selectors(node.expr)]
     out: list[tuple[ast.VectorSelector, int]] = []
     for child in vars(node).values():
         if isinstance(child, ast.Expr):
@@ -65,6 +69,19 @@ def selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
         elif isinstance(child, tuple):
             out += [x for c in child if isinstance(c, ast.Expr) for x in selectors(c)]
     return out
+
+
+def pins_time(node: ast.Expr) -> bool:
+    """The expression has an ``@`` modifier or a subquery: it reads outside
+    the window :func:`selectors` describes."""
+    if isinstance(node, ast.Subquery) or getattr(node, "at", None) is not None:
+        return True
+    for child in vars(node).values():
+        if isinstance(child, ast.Expr) and pins_time(child):
+            return True
+        if isinstance(child, tuple) and any(isinstance(c, ast.Expr) and pins_time(c) for c in child):
+            return True
+    return False
 
 
 def _arith(op: str, a: float, b: float) -> float:
@@ -119,7 +136,11 @@ class Evaluator:
     # set by rule groups: selectors' instant vectors shared by the rules of a
     # group at one instant (values are never mutated, so sharing is safe)
     shared: dict[tuple[object, ...], Vector] | None = None
+    # a subquery without a step steps by this (Prometheus: the global evaluation interval)
+    default_step_ms: int = 60_000
     _unnamed: dict[int, tuple[Labels, Labels]] = field(default_factory=dict, repr=False)
+    # the query's start and end, for `@ start()` and `@ end()`
+    _bounds: tuple[int, int] = field(default=(0, 0), repr=False)
 
     def _drop_name(self, labels: Labels) -> Labels:
         """fn.drop_name, remembered per labels object in a group's short-lived
@@ -133,6 +154,7 @@ class Evaluator:
 
     # entry points -----------------------------------------------------------
     def instant(self, node: ast.Expr, t: int) -> Value:
+        self._bounds = (t, t)
         return self.eval(node, t)
 
     def range(self, node: ast.Expr, start: int, end: int, step: int) -> Matrix:
@@ -148,12 +170,13 @@ class Evaluator:
             name = "range vector" if kind == "matrix" else "string"
             raise PromQLError(f'invalid expression type "{name}" for range query, must be Scalar or instant Vector')
         sels = selectors(node)
-        if sels:
+        if sels and not pins_time(node):
             lo = min(start - s.offset_ms - back for s, back in sels)
             hi = max(end - s.offset_ms for s, _ in sels)
-            ev = Evaluator(PrefetchSource(self.source, lo, hi), self.lookback_ms)
+            ev = Evaluator(PrefetchSource(self.source, lo, hi), self.lookback_ms, default_step_ms=self.default_step_ms)
         else:
             ev = self
+        ev._bounds = (start, end)
         out: dict[tuple[tuple[str, str], ...], Series] = {}
         for t in range(start, end + 1, step):
             v = ev.eval(node, t)
@@ -175,10 +198,12 @@ class Evaluator:
         if isinstance(node, ast.VectorSelector):
             return self._vector(node, t)
         if isinstance(node, ast.MatrixSelector):
-            at = t - node.vector.offset_ms
+            at = self._pinned(node.vector.at, t) - node.vector.offset_ms
             # [t - range, t] in 2.x; staleness markers are not samples of a range
             ranged = (s.without_stale() for s in self.source.select(node.vector.matchers, at - node.range_ms, at))
             return [s for s in ranged if s.ts]
+        if isinstance(node, ast.Subquery):
+            return self._subquery(node, t)
         if isinstance(node, ast.Unary):
             v = self.eval(node.expr, t)
             if isinstance(v, Scalar):
@@ -192,6 +217,29 @@ class Evaluator:
             return self._binary(node, t)
         raise PromQLError(f"cannot evaluate {type(node).__name__}")
 
+    def _pinned(self, at: ast.At | None, t: int) -> int:
+        """The time a selector or subquery is evaluated at: ``t`` or its ``@``."""
+        if at is None:
+            return t
+        if at.anchor == "start":
+            return self._bounds[0]
+        if at.anchor == "end":
+            return self._bounds[1]
+        return at.ms
+
+    def _subquery(self, node: ast.Subquery, t: int) -> Matrix:
+        """The inner expression at every multiple of the step in ``[end - range, end]``."""
+        step = node.step_ms or self.default_step_ms
+        end = self._pinned(node.at, t) - node.offset_ms
+        first = -(-(end - node.range_ms) // step) * step  # the first multiple of step not before the range
+        out: dict[tuple[tuple[str, str], ...], Series] = {}
+        for ts in range(first, end + 1, step):
+            for s in self._as_vector(self.eval(node.expr, ts)):
+                series = out.setdefault(_key(s.labels), Series(s.labels))
+                series.ts.append(ts)
+                series.vs.append(s.v)
+        return list(out.values())
+
     def _scalar(self, node: ast.Expr, t: int) -> float:
         v = self.eval(node, t)
         if not isinstance(v, Scalar):
@@ -202,11 +250,15 @@ class Evaluator:
     def _as_vector(v: Value) -> Vector:
         return [s for s in v if isinstance(s, Sample)] if isinstance(v, list) else []
 
-    def _vector(self, sel: ast.VectorSelector, t: int) -> Vector:
-        key = (sel.matchers, sel.offset_ms, t)
+    def _vector(self, sel: ast.VectorSelector, t: int, sample_times: bool = False) -> Vector:
+        """The newest sample of each series in ``[at - lookback, at]``; with
+        ``sample_times`` each keeps its own timestamp (for ``timestamp()``)."""
+        at = self._pinned(sel.at, t) - sel.offset_ms
+        key: tuple[object, ...] = (sel.matchers, sel.offset_ms, t) if sel.at is None else (sel.matchers, "@", at, t)
+        if sample_times:
+            key = (sel.matchers, "ts", at, t)
         if self.shared is not None and key in self.shared:
             return self.shared[key]
-        at = t - sel.offset_ms
         out: Vector = []
         # in label order, as Prometheus' storage returns series (sums and means add in that order)
         read = getattr(self.source, "select_covering", self.source.select)  # bisected below: no need to slice
@@ -214,7 +266,7 @@ class Evaluator:
             i = bisect.bisect_right(series.ts, at) - 1
             # a series whose newest sample is a staleness marker is gone
             if i >= 0 and series.ts[i] >= at - self.lookback_ms and not (series.stale and is_stale(series.vs[i])):
-                out.append(Sample(series.labels, t, series.vs[i]))
+                out.append(Sample(series.labels, series.ts[i] if sample_times else t, series.vs[i]))
         if self.shared is not None:
             self.shared[key] = out
         return out
@@ -229,9 +281,28 @@ class Evaluator:
         if f == "scalar":
             vec = self._as_vector(self.eval(args[0], t))
             return Scalar(t, vec[0].v if len(vec) == 1 else math.nan)
+        if f == "pi":
+            return Scalar(t, math.pi)
         if f in fn.ELEMENTWISE:
             op = fn.ELEMENTWISE[f]
-            return [Sample(fn.drop_name(s.labels), t, float(op(s.v))) for s in self._as_vector(self.eval(args[0], t))]
+            vec = self._as_vector(self.eval(args[0], t))
+            return _unique([Sample(fn.drop_name(s.labels), t, float(op(s.v))) for s in vec], vec)
+        if f in fn.DATE_FUNCTIONS:
+            if not args:
+                return [Sample({}, t, fn.date_part(f, t / 1000))]
+            vec = self._as_vector(self.eval(args[0], t))
+            return _unique([Sample(fn.drop_name(s.labels), t, fn.date_part(f, s.v)) for s in vec], vec)
+        if f == "timestamp":
+            return self._timestamp(args[0], t)
+        if f in ("sort", "sort_desc"):
+            vec = self._as_vector(self.eval(args[0], t))
+            # NaN last either way, as Prometheus
+            return sorted(vec, key=lambda s: (s.v != s.v, s.v if f == "sort" or s.v != s.v else -s.v))
+        if f in ("label_replace", "label_join"):
+            return self._label_function(node, t)
+        if f in ("histogram_count", "histogram_sum", "histogram_fraction"):
+            self.eval(args[-1], t)
+            return []  # native histograms only (Prometheus 2.42): a float sample has no count or sum
         if f in ("round", "clamp", "clamp_min", "clamp_max"):
             return self._clamp_round(f, args, t)
         if f == "absent":
@@ -247,7 +318,7 @@ class Evaluator:
         params = [self._scalar(a, t) for a in args[1:]]
         if f == "round":
             to = params[0] if params else 1.0
-            return [Sample(fn.drop_name(s.labels), t, fn._round_half_up(s.v, to)) for s in vec]
+            return _unique([Sample(fn.drop_name(s.labels), t, fn._round_half_up(s.v, to)) for s in vec], vec)
         lo, hi = {
             "clamp": (params[0], params[-1]),
             "clamp_min": (params[0], math.inf),
@@ -255,34 +326,86 @@ class Evaluator:
         }[f]
         if f == "clamp" and hi < lo:
             return []
-        return [Sample(fn.drop_name(s.labels), t, max(lo, min(hi, s.v)) if not math.isnan(s.v) else s.v) for s in vec]
+        # Go's math.Max / math.Min: a NaN bound or sample gives NaN
+        return _unique([Sample(fn.drop_name(s.labels), t, fn.go_max(lo, fn.go_min(hi, s.v))) for s in vec], vec)
+
+    def _timestamp(self, arg: ast.Expr, t: int) -> Vector:
+        """Each sample's own time for a selector, else the evaluation time."""
+        while isinstance(arg, ast.Paren):
+            arg = arg.expr
+        if isinstance(arg, ast.VectorSelector):
+            vec = self._vector(arg, t, sample_times=True)
+        else:
+            vec = [Sample(s.labels, t, s.v) for s in self._as_vector(self.eval(arg, t))]
+        return _unique([Sample(fn.drop_name(s.labels), t, s.t / 1000) for s in vec], vec)
+
+    def _label_function(self, node: ast.Call, t: int) -> Vector:
+        vec = self._as_vector(self.eval(node.args[0], t))
+        strings = [_string_arg(a) for a in node.args[1:]]
+        dst = strings[0]
+        if node.func == "label_replace":
+            repl, src, pattern = strings[1:]
+            try:
+                rx = compile_anchored(pattern)
+            except re.error:
+                raise PromQLError(f"invalid regular expression in label_replace(): {pattern}") from None
+            if not _LABEL_NAME.fullmatch(dst):
+                raise PromQLError(f"invalid destination label name in label_replace(): {dst}")
+            out: Vector = []
+            for s in vec:
+                res = rx.expand(repl, s.labels.get(src, ""))
+                labels = s.labels
+                if res is not None:
+                    labels = {k: v for k, v in s.labels.items() if k != dst}
+                    if res:
+                        labels[dst] = res
+                out.append(Sample(labels, t, s.v))
+            return _unique(out, vec, always=True)
+        sep, srcs = strings[1], strings[2:]
+        for name in srcs:
+            if not _LABEL_NAME.fullmatch(name):
+                raise PromQLError(f"invalid source label name in label_join(): {name}")
+        if not _LABEL_NAME.fullmatch(dst):
+            raise PromQLError(f"invalid destination label name in label_join(): {dst}")
+        out = []
+        for s in vec:
+            joined = sep.join(s.labels.get(name, "") for name in srcs)
+            labels = {k: v for k, v in s.labels.items() if k != dst}
+            if joined:
+                labels[dst] = joined
+            out.append(Sample(labels, t, s.v))
+        return _unique(out, vec, always=True)
 
     def _range_function(self, node: ast.Call, t: int) -> Vector:
         f = node.func
-        msel = next(a for a in node.args if isinstance(a, ast.MatrixSelector | ast.Paren))
-        while isinstance(msel, ast.Paren):
-            msel = msel.expr  # type: ignore[assignment]
-        if not isinstance(msel, ast.MatrixSelector):
-            raise PromQLError(f"{f}: expected a range vector selector")
-        matrix = self.eval(msel, t)
-        assert isinstance(matrix, list)
-        end = t - msel.vector.offset_ms
-        start = end - msel.range_ms
-        out: Vector = []
+        arg = next(a for a in node.args if value_type(a) == "matrix")
+        while isinstance(arg, ast.Paren):
+            arg = arg.expr
+        if isinstance(arg, ast.MatrixSelector):
+            at, offset, range_ms = self._pinned(arg.vector.at, t), arg.vector.offset_ms, arg.range_ms
+        elif isinstance(arg, ast.Subquery):
+            at, offset, range_ms = self._pinned(arg.at, t), arg.offset_ms, arg.range_ms
+        else:
+            raise PromQLError(f"{f}: expected a range vector selector or a subquery")
+        end = at - offset
+        start = end - range_ms
         if f == "absent_over_time":
-            return (
-                []
-                if any(isinstance(s, Series) and s.ts for s in matrix)
-                else [Sample(_absent_labels(msel.vector), t, 1.0)]
-            )
-        q = self._scalar(node.args[0], t) if f == "quantile_over_time" else 0.0
-        horizon = self._scalar(node.args[1], t) if f == "predict_linear" else 0.0
-        # warning/critical pairs repeat `rate(x[5m])`: a group computes it once per instant
-        key = (f, msel.vector.matchers, msel.vector.offset_ms, msel.range_ms, q, horizon, t)
-        if self.shared is not None and key in self.shared:
-            return self.shared[key]
-        compute = _per_series(f, start, end, msel.range_ms, q, horizon, t)  # chosen once, not per series
+            matrix = self.eval(arg, t)
+            if isinstance(matrix, list) and any(isinstance(s, Series) and s.ts for s in matrix):
+                return []
+            return [Sample(_absent_labels(arg.vector) if isinstance(arg, ast.MatrixSelector) else {}, t, 1.0)]
+        params = tuple(self._scalar(a, t) for a in node.args if value_type(a) == "scalar")
+        key: tuple[object, ...] | None = None
+        if isinstance(arg, ast.MatrixSelector):
+            # warning/critical pairs repeat `rate(x[5m])`: a group computes it once per instant
+            key = (f, arg.vector.matchers, offset, range_ms, params, t, at)
+            if self.shared is not None and key in self.shared:
+                return self.shared[key]
+        matrix = self.eval(arg, t)
+        assert isinstance(matrix, list)
+        compute = _per_series(f, start, end, range_ms, params, t)  # chosen once, not per series
         keep_name = f == "last_over_time"
+        out: Vector = []
         for series in matrix:
             if not isinstance(series, Series) or not series.ts:
                 continue
@@ -290,7 +413,9 @@ class Evaluator:
             if value is None:
                 continue
             out.append(Sample(series.labels if keep_name else self._drop_name(series.labels), t, value))
-        if self.shared is not None:
+        if not keep_name and len(out) > 1 and _names_differ(arg):
+            out = _unique(out, out, always=True)
+        if key is not None and self.shared is not None:
             self.shared[key] = out
         return out
 
@@ -314,7 +439,12 @@ class Evaluator:
     # aggregation -------------------------------------------------------------
     def _aggregate(self, node: ast.Aggregate, t: int) -> Vector:
         vec = self._as_vector(self.eval(node.expr, t))
+        if node.op == "count_values":
+            assert node.param is not None
+            return _count_values(node, _string_arg(node.param), vec, t)
         param = self._scalar(node.param, t) if node.param is not None else 0.0
+        if node.op in ("topk", "bottomk") and not -(2.0**63) <= param < 2.0**63:
+            raise PromQLError(f"Scalar value {fn.format_value(param)} overflows int64")
 
         def group_labels(labels: Labels) -> Labels:
             if node.without:
@@ -373,17 +503,19 @@ class Evaluator:
                 elif keep:
                     out.append(s if s.t == t else Sample(s.labels, t, s.v))  # samples are never mutated
             return out
+        keep_name = op == "atan2"  # Prometheus 2.42 drops the name for + - * / % ^ only
         for s in vec:
             a, b = (scalar.v, s.v) if swap else (s.v, scalar.v)
-            out.append(Sample(self._drop_name(s.labels), t, _arith(op, a, b)))
-        return out
+            out.append(Sample(s.labels if keep_name else self._drop_name(s.labels), t, _arith(op, a, b)))
+        return out if keep_name else _unique(out, vec)
 
 
 PerSeries = Callable[[list[int], list[float]], float | None]
 
 
-def _per_series(f: str, start: int, end: int, range_ms: int, q: float, horizon: float, t: int) -> PerSeries:
-    """The computation a range function does on each series' samples."""
+def _per_series(f: str, start: int, end: int, range_ms: int, params: tuple[float, ...], t: int) -> PerSeries:
+    """The computation a range function does on each series' samples
+    (``params``: the function's scalar arguments)."""
     if f in ("rate", "increase", "delta"):
         counter, per_second = f != "delta", f == "rate"
         return lambda ts, vs: fn.extrapolated(ts, vs, start, end, range_ms, counter, per_second)
@@ -393,6 +525,7 @@ def _per_series(f: str, start: int, end: int, range_ms: int, q: float, horizon: 
         return lambda ts, vs: fn.linear_regression(ts, vs, ts[0])[0] if len(ts) > 1 else None
 
     if f == "predict_linear":
+        horizon = params[0]
 
         def predict(ts: list[int], vs: list[float]) -> float | None:
             if len(ts) < 2:
@@ -401,6 +534,13 @@ def _per_series(f: str, start: int, end: int, range_ms: int, q: float, horizon: 
             return intercept + slope * horizon
 
         return predict
+    if f == "holt_winters":
+        sf, tf = params
+        if not 0 < sf < 1:
+            raise PromQLError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}")
+        if not 0 < tf < 1:
+            raise PromQLError(f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}")
+        return lambda ts, vs: fn.holt_winters(vs, sf, tf)
     if f == "changes":
         return lambda ts, vs: float(
             sum(1 for a, b in itertools.pairwise(vs) if a != b and not (math.isnan(a) and math.isnan(b)))
@@ -408,11 +548,19 @@ def _per_series(f: str, start: int, end: int, range_ms: int, q: float, horizon: 
     if f == "resets":
         return lambda ts, vs: float(sum(1 for a, b in itertools.pairwise(vs) if b < a))
     if f == "quantile_over_time":
+        q = params[0]
         return lambda ts, vs: fn.quantile(q, vs)
     if f in fn.OVER_TIME:
         over_time = fn.OVER_TIME[f]
         return lambda ts, vs: over_time(vs)
     raise PromQLError(f"function {f!r} is not supported")
+
+
+def _names_differ(node: ast.Expr) -> bool:
+    """A range selector that may match series of several names (so dropping the name may collide)."""
+    if not isinstance(node, ast.MatrixSelector):
+        return True
+    return not any(m.name == "__name__" and m.op is ast.MatchOp.EQ for m in node.vector.matchers)
 
 
 def _rank(v: float, top: bool) -> tuple[int, float]:
@@ -470,7 +618,7 @@ def _vector_vector(node: ast.Binary, lv: Vector, rv: Vector, m: ast.VectorMatchi
         one_by_sig[sig] = s
     seen: set[tuple[tuple[str, str], ...]] = set()
     out: Vector = []
-    drop = op not in COMPARISONS or node.return_bool
+    drop = (op not in COMPARISONS and op != "atan2") or node.return_bool  # 2.42 keeps the name for atan2
     for s in many:
         sig = _signature(s.labels, m)
         partner = one_by_sig.get(sig)
@@ -511,6 +659,44 @@ def _vector_vector(node: ast.Binary, lv: Vector, rv: Vector, m: ast.VectorMatchi
         keys = [_key(s.labels) for s in out]
         if len(keys) != len(set(keys)):
             raise PromQLError("vector cannot contain metrics with the same labelset")
+    return out
+
+
+def _count_values(node: ast.Aggregate, label: str, vec: Vector, t: int) -> Vector:
+    """count_values: how many samples have each value, the value in ``label``."""
+    if not _LABEL_NAME.fullmatch(label):
+        raise PromQLError(f"invalid label name {label!r}")
+    counts: dict[tuple[tuple[str, str], ...], Sample] = {}
+    for s in vec:
+        labels = {**s.labels, label: fn.format_value(s.v)}
+        if node.without:
+            g = {k: v for k, v in labels.items() if k not in node.grouping and k != "__name__"}
+        else:
+            g = {k: labels[k] for k in (*node.grouping, label) if k in labels}
+        hit = counts.setdefault(_key(g), Sample(g, t, 0.0))
+        hit.v += 1
+    return list(counts.values())
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _string_arg(node: ast.Expr) -> str:
+    while isinstance(node, ast.Paren):
+        node = node.expr
+    if not isinstance(node, ast.StringLiteral):
+        raise PromQLError("expected a string literal argument")
+    return node.value
+
+
+def _unique(out: Vector, given: Vector, always: bool = False) -> Vector:
+    """Prometheus refuses a result with two series of the same labels; dropping
+    the name can only make them if ``given`` held several names."""
+    if len(out) < 2 or not (always or len({s.labels.get("__name__") for s in given}) > 1):
+        return out
+    keys = {_key(s.labels) for s in out}
+    if len(keys) != len(out):
+        raise PromQLError("vector cannot contain metrics with the same labelset")
     return out
 
 

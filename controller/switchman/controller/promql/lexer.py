@@ -22,6 +22,7 @@ class T(StrEnum):
     RPAREN = "')'"
     COMMA = "','"
     COLON = "':'"
+    AT = "'@'"
     OP = "operator"
     EOF = "end of input"
 
@@ -46,6 +47,7 @@ _SINGLE = {
     ")": T.RPAREN,
     ",": T.COMMA,
     ":": T.COLON,
+    "@": T.AT,
 }
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 

@@ -7,6 +7,9 @@ Every error names the position and what was expected.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from switchman.controller.promql import ast
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.lexer import T, Token, tokenize
@@ -40,6 +43,10 @@ class Parser:
             raise self.error(f"expected {what or kind.value}, found {self._describe(self.tok)}")
         return self.advance()
 
+    def _keyword(self, *words: str) -> bool:
+        """The current token is one of ``words`` (keywords are case-insensitive)."""
+        return self.tok.kind is T.IDENT and self.tok.text.lower() in words
+
     @staticmethod
     def _describe(t: Token) -> str:
         return "end of input" if t.kind is T.EOF else f"{t.kind.value} {t.text!r}"
@@ -69,7 +76,7 @@ class Parser:
                 return lhs
             op_tok = self.advance()
             return_bool = False
-            if self.tok.kind is T.IDENT and self.tok.text == "bool":
+            if self._keyword("bool"):
                 if op not in COMPARISONS:
                     raise self.error("bool modifier can only be used on comparison operators")
                 self.advance()
@@ -80,15 +87,16 @@ class Parser:
             lhs = self.check_binary(ast.Binary(op, lhs, rhs, return_bool, matching), op_tok)
 
     def parse_matching(self, op: str) -> ast.VectorMatching | None:
-        if not (self.tok.kind is T.IDENT and self.tok.text in ("on", "ignoring")):
+        if not self._keyword("on", "ignoring"):
             return ast.VectorMatching(card="many-to-many") if op in SET_OPS else None
-        on = self.advance().text == "on"
+        on = self.advance().text.lower() == "on"
         labels = self.parse_label_list()
-        card, include = ("many-to-many" if op in SET_OPS else "one-to-one"), ()
-        if self.tok.kind is T.IDENT and self.tok.text in ("group_left", "group_right"):
+        card = "many-to-many" if op in SET_OPS else "one-to-one"
+        include: tuple[str, ...] = ()
+        if self._keyword("group_left", "group_right"):
             if op in SET_OPS:
                 raise self.error(f"no grouping allowed for {op!r} operation")
-            card = "many-to-one" if self.advance().text == "group_left" else "one-to-many"
+            card = "many-to-one" if self.advance().text.lower() == "group_left" else "one-to-many"
             include = self.parse_label_list() if self.tok.kind is T.LPAREN else ()
         return ast.VectorMatching(on, labels, card, include)
 
@@ -172,8 +180,8 @@ class Parser:
         op = op_tok.text.lower()
         grouping: tuple[str, ...] = ()
         without = False
-        if self.tok.kind is T.IDENT and self.tok.text in ("by", "without"):
-            without = self.advance().text == "without"
+        if self._keyword("by", "without"):
+            without = self.advance().text.lower() == "without"
             grouping = self.parse_label_list()
         self.expect(T.LPAREN, "'('")
         param: ast.Expr | None = None
@@ -182,15 +190,17 @@ class Parser:
             self.expect(T.COMMA, "',' after the aggregation's parameter")
         expr = self.parse_expr()
         self.expect(T.RPAREN, "')'")
-        if self.tok.kind is T.IDENT and self.tok.text in ("by", "without"):
+        if self._keyword("by", "without"):
             if grouping or without:
                 raise self.error("grouping given twice")
-            without = self.advance().text == "without"
+            without = self.advance().text.lower() == "without"
             grouping = self.parse_label_list()
         if value_type(expr) != "vector":
             raise self.error(f"expected type instant vector in aggregation expression, got {value_type(expr)}", op_tok)
         if param is not None and op != "count_values" and value_type(param) != "scalar":
             raise self.error(f"expected type scalar in aggregation parameter, got {value_type(param)}", op_tok)
+        if param is not None and op == "count_values" and value_type(param) != "string":
+            raise self.error(f"expected type string in aggregation parameter, got {value_type(param)}", op_tok)
         return ast.Aggregate(op, expr, param, grouping, without)
 
     def parse_call(self) -> ast.Call:
@@ -210,10 +220,14 @@ class Parser:
                 )
         self.advance()
         arg_types, _, optional = sig
-        if not len(arg_types) - optional <= len(args) <= len(arg_types):
+        fewest = len(arg_types) - (1 if optional < 0 else optional)
+        most = len(args) if optional < 0 else len(arg_types)
+        if not fewest <= len(args) <= most:
             raise self.error(
                 f"expected {len(arg_types)} argument(s) in call to {name_tok.text!r}, got {len(args)}", name_tok
             )
+        if optional < 0:
+            arg_types = arg_types + arg_types[-1:] * (len(args) - len(arg_types))
         for i, (want, arg) in enumerate(zip(arg_types, args, strict=False)):
             got = value_type(arg)
             if got != want:
@@ -249,32 +263,91 @@ class Parser:
         return out
 
     def parse_postfix(self, node: ast.Expr) -> ast.Expr:
-        if self.tok.kind is T.LBRACKET:
-            if not isinstance(node, ast.VectorSelector):
-                raise self.error("ranges are only allowed on vector selectors")
-            self.advance()
-            rng = self.parse_duration()
-            if self.tok.kind is T.COLON:
-                raise self.error("subqueries are not supported by this controller version")
-            self.expect(T.RBRACKET, "']'")
-            node = ast.MatrixSelector(node, rng)
-        if self.tok.kind is T.IDENT and self.tok.text == "offset":
-            self.advance()
-            neg = False
-            if self.tok.kind is T.OP and self.tok.text == "-":
-                neg = True
-                self.advance()
-            off = self.parse_duration()
-            off = -off if neg else off
-            if isinstance(node, ast.VectorSelector):
-                node = ast.VectorSelector(node.name, node.matchers, off)
-            elif isinstance(node, ast.MatrixSelector):
-                node = ast.MatrixSelector(
-                    ast.VectorSelector(node.vector.name, node.vector.matchers, off), node.range_ms
-                )
+        """Ranges, subqueries, ``offset`` and ``@`` after a primary expression."""
+        while True:
+            if self.tok.kind is T.LBRACKET:
+                node = self.parse_range(node)
+            elif self._keyword("offset"):
+                node = self.parse_offset(node)
+            elif self.tok.kind is T.AT:
+                node = self.parse_at(node)
             else:
-                raise self.error("offset is only allowed on selectors")
-        return node
+                return node
+
+    def parse_range(self, node: ast.Expr) -> ast.Expr:
+        bracket = self.advance()
+        rng = self.parse_duration()
+        if self.tok.kind is T.COLON:
+            self.advance()
+            step = self.parse_duration() if self.tok.kind is T.DURATION else 0
+            self.expect(T.RBRACKET, "']'")
+            if value_type(node) != "vector":
+                got = TYPE_NAMES[value_type(node)]
+                raise self.error(f"subquery is only allowed on instant vector, got {got} instead", bracket)
+            return ast.Subquery(node, rng, step)
+        self.expect(T.RBRACKET, "']' or ':' and a subquery step")
+        if not isinstance(node, ast.VectorSelector):
+            raise self.error("ranges only allowed for vector selectors", bracket)
+        if node.offset_ms:
+            raise self.error("no offset modifiers allowed before range", bracket)
+        if node.at is not None:
+            raise self.error("no @ modifiers allowed before range", bracket)
+        return ast.MatrixSelector(node, rng)
+
+    def parse_offset(self, node: ast.Expr) -> ast.Expr:
+        word = self.advance()
+        sign = 1
+        if self.tok.kind is T.OP and self.tok.text in ("-", "+"):
+            sign = -1 if self.advance().text == "-" else 1
+        off = sign * self.parse_duration()
+        target = node.vector if isinstance(node, ast.MatrixSelector) else node
+        if not isinstance(target, ast.VectorSelector | ast.Subquery):
+            raise self.error(
+                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+                word,
+            )
+        if target.offset_ms:
+            raise self.error("offset may not be set multiple times", word)
+        return self._modified(node, dataclasses.replace(target, offset_ms=off))
+
+    def parse_at(self, node: ast.Expr) -> ast.Expr:
+        at_tok = self.advance()
+        at = self.parse_at_time()
+        target = node.vector if isinstance(node, ast.MatrixSelector) else node
+        if not isinstance(target, ast.VectorSelector | ast.Subquery):
+            raise self.error(
+                "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+                at_tok,
+            )
+        if target.at is not None:
+            raise self.error("@ <timestamp> may not be set multiple times", at_tok)
+        return self._modified(node, dataclasses.replace(target, at=at))
+
+    def parse_at_time(self) -> ast.At:
+        t = self.tok
+        if self._keyword("start", "end"):
+            self.advance()
+            self.expect(T.LPAREN, "'(' after " + t.text)
+            self.expect(T.RPAREN, "')'")
+            return ast.At(anchor=t.text.lower())
+        sign = 1.0
+        if t.kind is T.OP and t.text in ("-", "+"):
+            sign = -1.0 if self.advance().text == "-" else 1.0
+        num = self.tok
+        if num.kind is T.NUMBER or (num.kind is T.IDENT and num.text.lower() in ("inf", "nan")):
+            self.advance()
+            seconds = sign * _number(num.text)
+            if not math.isfinite(seconds) or abs(seconds) * 1000 > 2**63 - 1:
+                raise self.error("timestamp out of bounds for @ modifier", t)
+            return ast.At(ms=int(math.copysign(math.floor(abs(seconds) * 1000 + 0.5), seconds)))
+        raise self.error(f"expected a timestamp, start() or end() after @, found {self._describe(num)}")
+
+    @staticmethod
+    def _modified(node: ast.Expr, target: ast.VectorSelector | ast.Subquery) -> ast.Expr:
+        if isinstance(node, ast.MatrixSelector):
+            assert isinstance(target, ast.VectorSelector)
+            return ast.MatrixSelector(target, node.range_ms)
+        return target
 
     def parse_duration(self) -> int:
         t = self.tok
@@ -300,11 +373,12 @@ PRECEDENCE = {
 COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})
 AGGREGATIONS = frozenset(
-    {"sum", "avg", "min", "max", "count", "topk", "bottomk", "quantile", "stddev", "stdvar", "group"}
+    {"sum", "avg", "min", "max", "count", "topk", "bottomk", "quantile", "stddev", "stdvar", "group", "count_values"}
 )
-PARAM_AGGREGATIONS = frozenset({"topk", "bottomk", "quantile"})
+PARAM_AGGREGATIONS = frozenset({"topk", "bottomk", "quantile", "count_values"})
 TYPE_NAMES = {"scalar": "scalar", "vector": "instant vector", "matrix": "range vector", "string": "string"}
-# name -> (argument types, return type, how many trailing arguments are optional)
+# name -> (argument types, return type, how many trailing arguments are optional;
+# -1: the last may be left out or repeated)
 FUNCTIONS: dict[str, tuple[tuple[str, ...], str, int]] = {
     **{f: (("matrix",), "vector", 0) for f in (
         "rate", "irate", "increase", "delta", "idelta", "deriv", "changes", "resets",
@@ -315,7 +389,17 @@ FUNCTIONS: dict[str, tuple[tuple[str, ...], str, int]] = {
     "predict_linear": (("matrix", "scalar"), "vector", 0),
     **{f: (("vector",), "vector", 0) for f in (
         "abs", "ceil", "floor", "exp", "sqrt", "ln", "log2", "log10", "sgn", "absent",
+        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+        "deg", "rad", "sort", "sort_desc", "timestamp", "histogram_count", "histogram_sum",
     )},
+    **{f: (("vector",), "vector", 1) for f in (
+        "year", "month", "day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute",
+    )},
+    "label_replace": (("vector", "string", "string", "string", "string"), "vector", 0),
+    "label_join": (("vector", "string", "string", "string"), "vector", -1),
+    "histogram_fraction": (("scalar", "scalar", "vector"), "vector", 0),
+    "holt_winters": (("matrix", "scalar", "scalar"), "vector", 0),
+    "pi": ((), "scalar", 0),
     "round": (("vector", "scalar"), "vector", 1),
     "clamp": (("vector", "scalar", "scalar"), "vector", 0),
     "clamp_min": (("vector", "scalar"), "vector", 0),
@@ -335,7 +419,7 @@ def value_type(node: ast.Expr) -> str:
         return "string"
     if isinstance(node, ast.VectorSelector | ast.Aggregate):
         return "vector"
-    if isinstance(node, ast.MatrixSelector):
+    if isinstance(node, ast.MatrixSelector | ast.Subquery):
         return "matrix"
     if isinstance(node, ast.Paren | ast.Unary):
         return value_type(node.expr)

@@ -61,11 +61,12 @@ def _run_rules(
     times += [duration_ms(c.get("eval_time", "0s")) for c in (test.get("promql_expr_test") or [])]
     wanted = {duration_ms(c.get("eval_time", "0s")) for c in (test.get("alert_rule_test") or [])}
     end = max(times, default=0)
-    ev = Evaluator(src)
+    ev = Evaluator(src, default_step_ms=eval_interval)
     state = {id(r): AlertingRule(r) for g in groups for r in g.rules if r.kind == "alerting"}
     firing: dict[int, dict[str, list[Alert]]] = {}
     ts = 0
     while groups and ts <= end:
+        src.horizon_ms = ts  # as promtool, rules see the input samples up to now only
         for g in groups:
             for r in g.rules:
                 if r.kind == "recording":
@@ -83,6 +84,7 @@ def _run_rules(
                     Alert(dict(a.labels), dict(a.annotations), a.state, a.active_at_ms, a.value) for a in ar.firing()
                 )
         ts += eval_interval
+    src.horizon_ms = end  # promql_expr_test cases see the samples up to the last eval time
     return firing
 
 
@@ -154,7 +156,7 @@ def run_file(path: Path) -> FileReport:
             expr = str(case.get("expr", ""))
             try:
                 at = duration_ms(case.get("eval_time", "0s"))
-                got = evaluate(src, expr, at)
+                got = evaluate(src, expr, at, eval_interval)
                 exp = []
                 for s in case.get("exp_samples") or []:
                     labels_text = str(s.get("labels", "{}")) or "{}"

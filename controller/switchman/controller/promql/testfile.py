@@ -18,7 +18,10 @@ from switchman.proto.durations import parse_duration_ms
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _STEP = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_TERM = re.compile(rf"^(?P<start>{_NUM}|_|stale|[-+]?Inf|NaN)(?:(?P<sign>[-+])(?P<step>{_STEP}))?(?:x(?P<n>\d+))?$")
+_SPECIAL = r"[-+]?(?i:inf|nan)"  # as the PromQL lexer reads them: any case, signed
+_TERM = re.compile(
+    rf"^(?P<start>{_NUM}|_|stale|{_SPECIAL})(?:(?P<sign>[-+])(?P<step>{_STEP}|{_SPECIAL}))?(?:x(?P<n>\d+))?$"
+)
 
 
 class TestFileError(ValueError):
@@ -44,7 +47,9 @@ def expand_values(notation: str) -> list[float | None]:
             out.append(a)
             continue
         b = float(step or 0) * (-1 if sign == "-" else 1)
-        out += [a + b * i for i in range(int(n) + 1)]
+        for _ in range(int(n) + 1):  # accumulated, as promtool does (not a + b*i: rounding differs)
+            out.append(a)
+            a += b
     return out
 
 
@@ -63,6 +68,9 @@ class MemorySource:
 
     index: SeriesIndex = field(default_factory=SeriesIndex)
     data: dict[int, Series] = field(default_factory=dict)
+    # promtool loads input samples lazily: up to the rules' evaluation time, then up to the
+    # group's last eval time for promql_expr_test; later samples are not visible
+    horizon_ms: int | None = None
 
     def add(self, name: str, labels: dict[str, str], points: Sequence[tuple[int, float]]) -> None:
         sid = len(self.data) + 1
@@ -83,6 +91,8 @@ class MemorySource:
         s.vs.append(value)
 
     def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
+        if self.horizon_ms is not None:
+            end_ms = min(end_ms, self.horizon_ms)
         out = []
         for info in match_series(self.index, matchers):
             s = self.data[info.id]
@@ -108,8 +118,10 @@ class ExprResult:
     value: float
 
 
-def evaluate(src: MemorySource, expr: str, eval_time_ms: int) -> list[ExprResult]:
-    value = Evaluator(src).instant(parse(expr), eval_time_ms)
+def evaluate(src: MemorySource, expr: str, eval_time_ms: int, step_ms: int = 60_000) -> list[ExprResult]:
+    """``expr`` at ``eval_time_ms``; a subquery without a step steps by ``step_ms``
+    (promtool: the file's evaluation_interval)."""
+    value = Evaluator(src, default_step_ms=step_ms).instant(parse(expr), eval_time_ms)
     if isinstance(value, Scalar):
         return [ExprResult({}, value.v)]
     if not isinstance(value, list):
