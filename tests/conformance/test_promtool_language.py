@@ -17,6 +17,8 @@ from switchman.controller.promql import parse
 from switchman.controller.promql.parser import value_type
 from switchman.controller.promql.testfile import ExprResult, evaluate, format_labels, load_input
 
+from tests.helpers import BIN
+
 Series = list[dict[str, str]]
 
 WEB = [
@@ -326,6 +328,10 @@ def test_promtool_agrees_on_the_whole_language(tmp_path: Path) -> None:
     assert n > 300
     r = subprocess.run(["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"promtool disagrees ({n} cases):\n{r.stdout[-8000:]}{r.stderr[-2000:]}"
+    ours = subprocess.run(
+        [str(BIN / "switchman"), "rules", "test", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert ours.returncode == 0 and "SUCCESS" in ours.stdout, ours.stdout[-3000:]
 
 
 @pytest.mark.parametrize(
