@@ -29,4 +29,4 @@ def test_humanize_family() -> None:
 
 def test_expand_labels_value_and_pipes() -> None:
     text = "{{ $labels.host }} at {{ $value }} ({{ $value | humanize }}, {{ humanizePercentage $value }}) {{ $labels.nope }}"
-    assert expand(text, {"host": "h1"}, 0.25) == "h1 at 0.25 (250m, 25%) <no value>"
+    assert expand(text, {"host": "h1"}, 0.25) == "h1 at 0.25 (250m, 25%) "  # missingkey=zero: a missing label is ""
