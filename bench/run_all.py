@@ -13,6 +13,7 @@ RUNS = [
     ["ingest.py", "--agents", "50", "--samples", "40", "--interval", "0", "--duration", "15"],
     ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3"],
     ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3", "--distinct"],
+    ["query_api.py", "--hosts", "400", "--minutes", "60", "--resolution", "15", "--repeats", "5"],
     ["faults.py", "--rounds", "10"],
     ["switch.py", "--seconds", "20", "--router", "builtin"],
     ["switch.py", "--seconds", "20", "--router", "haproxy"],
