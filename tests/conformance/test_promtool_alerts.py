@@ -38,6 +38,12 @@ RULES = """groups:
       - alert: Down
         expr: up == 0
         labels: {severity: page}
+      - alert: HostSummary
+        expr: max by (host, role) (node_load1) > 2
+        labels:
+          severity: "{{ if gt $value 3.0 }}page{{ else }}ticket{{ end }}"
+        annotations:
+          description: '{{ $labels }} VALUE = {{ printf "%.2f" $value }} {{ range $k, $v := $labels }}{{ $k }}={{ $v | toUpper }};{{ end }} {{- /* trimmed */ -}} {{ humanize1024 $value }}'
 """
 SERIES = [
     {"series": 'node_load1{host="h1", role="web"}', "values": "1 1 2.5 2.5 2.5 2.5 1 1 4 4 4 1 1 1 1"},
@@ -52,7 +58,7 @@ def write(tmp: Path, mutate: bool = False) -> Path:
     (tmp / "rules.yml").write_text(RULES)
     groups = load_rule_file(tmp / "rules.yml").groups
     cases: list[dict[str, Any]] = [
-        {"eval_time": t, "alertname": a} for t in TIMES for a in ("HighLoad", "RoleHot", "Down")
+        {"eval_time": t, "alertname": a} for t in TIMES for a in ("HighLoad", "RoleHot", "Down", "HostSummary")
     ]
     test = {"interval": "1m", "input_series": SERIES, "alert_rule_test": cases}
     firing = _run_rules(groups, load_input(SERIES, 60_000), test, 60_000)
