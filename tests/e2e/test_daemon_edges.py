@@ -138,7 +138,7 @@ def test_cli_outputs_and_exit_codes(tmp_path: Path, daemons: list[Daemon]) -> No
         return json.loads(r.stdout)["result"] if r.returncode == 0 else []
 
     [sample] = wait_until(vector, 20, what="node_load1 for q1")
-    assert sample["metric"] == {"__name__": "node_load1", "host": "q1"}
+    assert sample["metric"] == {"__name__": "node_load1", "host": "q1", "instance": "q1", "job": "node"}
     ts, value = sample["value"]
     assert abs(ts - time.time()) < 30 and float(value) >= 0
     r = run([*cli, "-o", "json", "query", "node_time_seconds", "--range", "30s", "--step", "1s"])
