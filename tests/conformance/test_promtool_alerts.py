@@ -38,6 +38,9 @@ RULES = """groups:
       - alert: Down
         expr: up == 0
         labels: {severity: page}
+        annotations:
+          description: '{{ $labels }} is down; {{ with query "count(up == 0)" }}{{ . | first | value }}{{ end }} down'
+          name: "{{ $labels.__name__ }}"
       - alert: HostSummary
         expr: max by (host, role) (node_load1) > 2
         labels:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from switchman.controller.alerts.rules import Rule
-from switchman.controller.alerts.templates import expand
+from switchman.controller.alerts.templates import Context, expand
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.values import Labels, Sample, Scalar
@@ -50,18 +50,19 @@ class AlertingRule:
     rule: Rule
     active: dict[tuple[tuple[str, str], ...], Alert] = field(default_factory=dict)
 
-    def evaluate(self, results: list[Sample], ts: int) -> list[Sample]:
+    def evaluate(self, results: list[Sample], ts: int, ctx: Context | None = None) -> list[Sample]:
         """Advance the state machine with the expression's result at ``ts``;
-        returns the ALERTS and ALERTS_FOR_STATE samples."""
+        returns the ALERTS and ALERTS_FOR_STATE samples. Templates see the
+        sample's labels with ``__name__``, as Prometheus' do; ``ctx`` gives
+        them ``query`` and the external labels."""
         r = self.rule
         current: dict[tuple[tuple[str, str], ...], Alert] = {}
         for s in results:
-            base = {k: v for k, v in s.labels.items() if k != "__name__"}
-            labels = dict(base)
+            labels = {k: v for k, v in s.labels.items() if k != "__name__"}
             for k, v in r.labels.items():
-                labels[k] = expand(v, base, s.v)
+                labels[k] = expand(v, s.labels, s.v, ctx, alert=r.name)
             labels["alertname"] = r.name
-            annotations = {k: expand(v, base, s.v) for k, v in r.annotations.items()}
+            annotations = {k: expand(v, s.labels, s.v, ctx, alert=r.name) for k, v in r.annotations.items()}
             key = _key(labels)
             if key in current:
                 raise PromQLError("vector contains metrics with the same labelset after applying alert labels")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
 from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
+from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
@@ -165,7 +166,7 @@ class RuleManager:
                     raise outcome
                 if r.kind == "alerting":
                     ar = self.alerting[key]
-                    written += ar.evaluate(outcome, ts)
+                    written += ar.evaluate(outcome, ts, Context(ts_ms=ts, query=query_func(self.evaluator, ts)))
                     states[key] = ar
                 health.last_error = ""
             except PromQLError as exc:

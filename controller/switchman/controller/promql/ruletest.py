@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from switchman.controller.alerts.engine import Alert, AlertingRule, evaluate_recording
 from switchman.controller.alerts.rules import Group, load_rule_file
+from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.testfile import (
@@ -74,7 +75,7 @@ def _run_rules(
                 else:
                     value = ev.instant(r.expr, ts)
                     samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
-                    written = state[id(r)].evaluate(samples, ts)
+                    written = state[id(r)].evaluate(samples, ts, Context(ts_ms=ts, query=query_func(ev, ts)))
                 for s in written:
                     src.append(s.labels, ts, s.v)
         for t in [t for t in wanted if ts <= t < ts + eval_interval]:
