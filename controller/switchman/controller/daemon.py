@@ -147,6 +147,10 @@ class ControllerDaemon:
             raise
         c = self.c
         await self._check_certs()
+        # the HTTP API listens before the admin token appears: whoever waits for the token can call it
+        http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir)
+        if cfg.http_listen:
+            self.http_port = await http.start()
         if await c.tokens.ensure_admin_file(cfg.data_dir / "admin.token", c.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
@@ -155,10 +159,6 @@ class ControllerDaemon:
             host, mport = split_host_port(cfg.metrics_listen)
             http_server, _ = start_http_server(mport, addr=host, registry=self.metrics.registry)
             self.metrics_port = int(http_server.server_address[1])
-
-        http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir)
-        if cfg.http_listen:
-            self.http_port = await http.start()
 
         scheduler = self._start_scheduler(loop)
 
