@@ -136,3 +136,31 @@ def test_regex_matchers_are_re2_and_fully_anchored() -> None:
     partial = ast.Matcher.make("path", ast.MatchOp.RE, "/v1")
     assert partial.matches("/v1") and not partial.matches("/v1/users")
     assert not ast.Matcher.make("x", ast.MatchOp.RE, "a.b").matches("a\nb")  # . is not newline, as in Go
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "-{__name__=~'m1|m2'}",  # the unary minus drops the names: two series with the same labels
+        'histogram_quantile(0.9, {__name__=~"h1_bucket|h2_bucket"})',  # grouped by name, then the name is dropped
+    ],
+)
+def test_results_that_lose_the_name_must_stay_distinct(expr: str) -> None:
+    """As Prometheus' test data expects (operators.test, histograms.test): an error, not two identical series."""
+    from switchman.controller.promql.testfile import load_input
+
+    src = load_input(
+        [
+            {"series": 'm1{job="a"}', "values": "1"},
+            {"series": 'm2{job="a"}', "values": "2"},
+            {"series": 'h1_bucket{job="a", le="1"}', "values": "1"},
+            {"series": 'h1_bucket{job="a", le="+Inf"}', "values": "2"},
+            {"series": 'h2_bucket{job="a", le="1"}', "values": "1"},
+            {"series": 'h2_bucket{job="a", le="+Inf"}', "values": "2"},
+        ],
+        60_000,
+    )
+    with pytest.raises(PromQLError, match="same labelset"):
+        Evaluator(src).instant(parse(expr), 0)
+    one = Evaluator(src).instant(parse("-m1"), 0)
+    assert isinstance(one, list) and [s.v for s in one if isinstance(s, Sample)] == [-1.0]

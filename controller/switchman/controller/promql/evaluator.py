@@ -208,7 +208,8 @@ class Evaluator:
             v = self.eval(node.expr, t)
             if isinstance(v, Scalar):
                 return Scalar(t, -v.v)
-            return [Sample(fn.drop_name(s.labels), t, -s.v) for s in self._as_vector(v)]
+            vec = self._as_vector(v)
+            return _unique([Sample(fn.drop_name(s.labels), t, -s.v) for s in vec], vec)
         if isinstance(node, ast.Call):
             return self._call(node, t)
         if isinstance(node, ast.Aggregate):
@@ -430,11 +431,13 @@ class Evaluator:
                 bound = float(le)
             except ValueError:
                 continue
-            rest = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
-            key = _key(rest)
+            # grouped with the metric name, as Prometheus does: two histograms that differ only by
+            # name give two results with the same labels, which is an error
+            key = _key({k: v for k, v in s.labels.items() if k != "le"})
             groups.setdefault(key, []).append((bound, s.v))
-            labels_of[key] = rest
-        return [Sample(labels_of[k], t, fn.histogram_quantile(q, b)) for k, b in groups.items()]
+            labels_of[key] = {k: v for k, v in s.labels.items() if k not in ("le", "__name__")}
+        out = [Sample(labels_of[k], t, fn.histogram_quantile(q, b)) for k, b in groups.items()]
+        return _unique(out, out, always=True)
 
     # aggregation -------------------------------------------------------------
     def _aggregate(self, node: ast.Aggregate, t: int) -> Vector:
