@@ -56,11 +56,16 @@ def test_controller_bad_input_is_one_clear_line_and_exit_2(tmp_path: Path) -> No
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
+    taken = busy.getsockname()[1]
     try:
-        r = run(controller_argv(tmp_path, busy.getsockname()[1]))
+        r = run(controller_argv(tmp_path, taken))
+        # the HTTP API's port in use: one line naming the key, no traceback from half-started servers
+        http = run(controller_argv(tmp_path / "h", free_port(), None, "--http-listen", f"127.0.0.1:{taken}"))
     finally:
         busy.close()
     assert r.returncode == 2 and "cannot listen" in r.stderr and "Traceback" not in r.stderr
+    assert http.returncode == 2 and "Traceback" not in http.stderr and "Exception" not in http.stderr, http.stderr
+    assert f"http_listen 127.0.0.1:{taken}:" in http.stderr and "address already in use" in http.stderr
 
 
 def test_notify_ready_watchdog_stopping_and_sighup_reload(tmp_path: Path, daemons: list[Daemon]) -> None:

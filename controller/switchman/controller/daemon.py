@@ -150,7 +150,12 @@ class ControllerDaemon:
         # the HTTP API listens before the admin token appears: whoever waits for the token can call it
         http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir)
         if cfg.http_listen:
-            self.http_port = await http.start()
+            try:
+                self.http_port = await http.start()
+            except OSError as exc:  # a port in use: one line, and nothing left half-started
+                await server.stop(0)
+                await c.close()
+                raise OSError(f"http_listen {cfg.http_listen}: {exc.strerror or exc}") from None
         if await c.tokens.ensure_admin_file(cfg.data_dir / "admin.token", c.clock_ms()):
             log.info("first start: admin token written to %s", cfg.data_dir / "admin.token")
 
