@@ -121,6 +121,8 @@ class SeriesCatalog:
             found = {i.id: i for ms in matcher_sets for i in match_series(self._index, ms)}
         else:
             found = {i.id: i for i in self._index.all()}
+        if start_ms <= -UNBOUNDED_MS and end_ms >= UNBOUNDED_MS:  # no time range asked: every series known
+            return _sorted([{"__name__": i.name, **dict(i.labels)} for i in found.values()])
         conn = self._reader()
         live = [
             info
@@ -131,6 +133,12 @@ class SeriesCatalog:
                 (sid, start_ms, end_ms, sid, start_ms - 60_000, end_ms),
             ).fetchone()[0]
         ]
-        out = [{"__name__": i.name, **dict(i.labels)} for i in live]
-        out.sort(key=lambda labels: sorted(labels.items()))
-        return out
+        return _sorted([{"__name__": i.name, **dict(i.labels)} for i in live])
+
+
+UNBOUNDED_MS = 9 * 10**15  # (year 287,000) beyond this a start or end is "no bound" (Prometheus' min and max times)
+
+
+def _sorted(series: list[dict[str, str]]) -> list[dict[str, str]]:
+    """In Prometheus' series order: by label pairs, name included."""
+    return sorted(series, key=lambda labels: sorted(labels.items()))
