@@ -102,15 +102,20 @@ def test_low_traffic_is_insufficient_data_never_zero_or_hundred(tmp_path: Path) 
 
 
 def test_burn_alerts_use_the_workbook_thresholds() -> None:
-    [group] = burn_alerts(parse_slo_file(EVENTS, "shop.yml"), 30_000)
+    group, _ = burn_alerts(parse_slo_file(EVENTS, "shop.yml"), 30_000)  # one group per SLO, as Sloth
+    assert group.name == "sloth-slo-alerts-shop-requests"
     page, ticket = group.rules[0], group.rules[1]
     assert page.name == "ShopErrorBudgetBurn" and page.labels["severity"] == "page" and page.labels["service"] == "shop"
     assert (
-        "> (14.4 * 0.001)" in page.expr_text and "ratio_rate1h" in page.expr_text and "> (6 * 0.001)" in page.expr_text
+        "> (14.4 * 0.0009999999999999432)" in page.expr_text
+        and "ratio_rate1h" in page.expr_text
+        and "> (6 * 0.0009999999999999432)" in page.expr_text
     )
     assert (
         "ratio_rate6h" in ticket.expr_text
         and "ratio_rate3d" in ticket.expr_text
+        and "ratio_rate2h" in ticket.expr_text
+        and "ratio_rate1d" in ticket.expr_text
         and ticket.labels["severity"] == "ticket"
     )
     parse(page.expr_text)

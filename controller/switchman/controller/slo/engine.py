@@ -1,8 +1,8 @@
 """Computes every SLO's error ratio over the standard windows, writes them as
 Sloth's ``slo:*`` series, and generates the multiwindow multi-burn-rate
-alerts as rule groups for the rule engine (Sloth's and the SRE workbook's
-thresholds: page 14.4x over 1h and 5m, page 6x over 6h and 30m, ticket 1x
-over 3d and 6h)."""
+alerts as rule groups for the rule engine, as Sloth generates them
+(:mod:`.sloth`; for a 30d period: page 14.4x over 1h and 5m or 6x over 6h
+and 30m, ticket 3x over 2h and 1d or 1x over 6h and 3d)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from switchman.controller.alerts.rules import Group, Rule
 from switchman.controller.promql import ast, parse
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.values import Sample, Scalar
+from switchman.controller.slo import sloth
 from switchman.controller.slo.spec import SLO, WINDOW
 from switchman.controller.store.abc import Store
 
@@ -161,7 +162,7 @@ class SLOEngine:
     def series(self, st: SLOState) -> list[Sample]:
         slo, lbl = st.slo, st.slo.series_labels()
         out = [
-            Sample({"__name__": f"slo:sli_error:ratio_rate{w}", **lbl}, 0, v.ratio)
+            Sample({"__name__": f"slo:sli_error:ratio_rate{w}", **sloth.sli_labels(slo, w)}, 0, v.ratio)
             for w, v in st.windows.items()
             if v.ratio is not None
         ]
@@ -169,7 +170,7 @@ class SLOEngine:
             Sample({"__name__": "slo:objective:ratio", **lbl}, 0, slo.objective / 100),
             Sample({"__name__": "slo:error_budget:ratio", **lbl}, 0, slo.budget),
             Sample({"__name__": "slo:time_period:days", **lbl}, 0, self.period_ms / 86_400_000),
-            Sample({"__name__": "sloth_slo_info", **lbl, "sloth_objective": f"{slo.objective:g}"}, 0, 1.0),
+            Sample({"__name__": "sloth_slo_info", **sloth.info_labels(slo)}, 0, 1.0),
         ]
         short, period = st.windows.get("5m"), st.windows.get(self.period)
         if short is not None and short.ratio is not None:
@@ -181,36 +182,20 @@ class SLOEngine:
         return out
 
 
-def _selector(name: str, slo: SLO) -> str:
-    return f'{name}{{sloth_id="{slo.id}"}}'
+def burn_alerts(slos: Sequence[SLO], interval_ms: int, period_days: float = 30) -> list[Group]:
+    """One group per SLO with its page and ticket alerts, Sloth's (``sloth-slo-alerts-<id>``).
 
-
-def burn_alerts(slos: Sequence[SLO], interval_ms: int) -> list[Group]:
-    """One group per SLO file with the page and ticket alerts of its SLOs."""
-    groups: dict[str, list[Rule]] = {}
+    Switchman adds ``severity`` (``page`` or ``ticket``) and ``service`` under
+    the SLO's own labels, so that the alerts open incidents; a label the file
+    sets wins."""
+    groups = []
     for slo in slos:
-        b = f"{slo.budget:.10g}"
-        r = {w: _selector(f"slo:sli_error:ratio_rate{w}", slo) for w in ("5m", "30m", "1h", "6h", "3d")}
-        base = {
-            **slo.alert.labels,
-            "service": slo.service,
-            "sloth_service": slo.service,
-            "sloth_slo": slo.name,
-            "sloth_id": slo.id,
-        }
-        annotations = {
-            "summary": f"{slo.service} {slo.name}: error budget burning fast",
-            **slo.alert.annotations,
-        }
-        rules = groups.setdefault(slo.file, [])
-        if slo.alert.page:
-            expr = f"({r['5m']} > (14.4 * {b}) and {r['1h']} > (14.4 * {b})) or ({r['30m']} > (6 * {b}) and {r['6h']} > (6 * {b}))"
-            labels = {**base, "severity": "page", "sloth_severity": "page", **slo.alert.page_labels}
-            rules.append(Rule(slo.alert.name, "alerting", parse(expr), expr, labels=labels, annotations=annotations))
-        if slo.alert.ticket:
-            expr = f"{r['6h']} > (1 * {b}) and {r['3d']} > (1 * {b})"
-            labels = {**base, "severity": "ticket", "sloth_severity": "ticket", **slo.alert.ticket_labels}
+        rules = []
+        for line, r in enumerate(sloth.alert_rules(slo, period_days)):
+            labels = {"service": slo.service, "severity": r.labels["sloth_severity"], **r.labels}
             rules.append(
-                Rule(slo.alert.name, "alerting", parse(expr), expr, labels=labels, annotations=annotations, line=1)
+                Rule(r.alert, "alerting", parse(r.expr), r.expr, labels=labels, annotations=r.annotations, line=line)
             )
-    return [Group(f"slo:{file}", interval_ms, tuple(rules), file) for file, rules in groups.items() if rules]
+        if rules:
+            groups.append(Group(f"sloth-slo-alerts-{slo.id}", interval_ms, tuple(rules), slo.file))
+    return groups
