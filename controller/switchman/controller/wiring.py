@@ -161,7 +161,9 @@ class Controller:
         if errors:
             return errors
         self.slo.configure(slos)
-        self.rules.extra_groups = burn_alerts(slos, int(self.config.slo_interval * 1000))
+        self.rules.extra_groups = burn_alerts(
+            slos, int(self.config.slo_interval * 1000), period_days=self.slo.period_ms / 86_400_000
+        )
         log.info("%d SLO(s) loaded", len(slos))
         return []
 
