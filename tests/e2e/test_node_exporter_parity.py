@@ -104,8 +104,7 @@ def scrape(url: str) -> str:
 
 @pytest.fixture
 def node_exporter(tmp_path: Path) -> Iterator[str]:
-    if not Path(NODE_EXPORTER).exists():
-        pytest.skip("prometheus-node-exporter is not installed (make system-deps)")
+    assert Path(NODE_EXPORTER).exists(), "prometheus-node-exporter is not installed: run `make system-deps`"
     port = free_port()
     daemon = Daemon([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"], tmp_path / "node_exporter.log").start()
     url = f"http://127.0.0.1:{port}/metrics"

@@ -60,7 +60,7 @@ def api(fn: Callable[[web.Request, MultiDict[str], Controller], Awaitable[str]])
 
 
 class ExecutionError(Exception):
-    pass
+    """An expression that parsed but failed to evaluate (Prometheus' 422 ``execution``)."""
 
 
 def _time(values: MultiDict[str], name: str, default: int) -> int:
