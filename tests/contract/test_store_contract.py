@@ -238,9 +238,9 @@ def test_queued_messages_come_back_whole_in_order_when_due(store: Store) -> None
 
 def test_a_rescheduled_message_counts_its_attempt_and_waits(store: Store) -> None:
     m = Message("hook", "http://127.0.0.1:9/", b"{}")
-    first, second = queue(store, m, m)
+    first, _second = queue(store, m, m)
     write(store, lambda tx: store.outbox.reschedule(tx, first, 5000, "HTTP 503"))
-    assert [q.id for q in store.outbox.due(4999, 10)] == [second]
+    assert store.outbox.due(4999, 10) == [], "the second waits behind the first: same destination"
     [again] = [q for q in store.outbox.due(5000, 10) if q.id == first]
     assert (again.next_ms, again.attempts, again.last_error) == (5000, 1, "HTTP 503")
     write(store, lambda tx: store.outbox.reschedule(tx, first, 9000, "timed out"))
@@ -248,6 +248,17 @@ def test_a_rescheduled_message_counts_its_attempt_and_waits(store: Store) -> Non
     assert (again.attempts, again.last_error) == (2, "timed out")
     write(store, lambda tx: store.outbox.reschedule(tx, 999, 1, "unknown"))
     assert store.outbox.pending() == 2
+
+
+def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_its_destination_only(store: Store) -> None:
+    hook, pd = Message("hook", "http://127.0.0.1:9/a", b"1"), Message("pd", "http://127.0.0.1:9/b", b"2")
+    other_url = Message("hook", "http://127.0.0.1:9/c", b"3")
+    first, to_pd, to_c, after = queue(store, hook, pd, other_url, hook)
+    write(store, lambda tx: store.outbox.reschedule(tx, first, 5000, "HTTP 503"))
+    assert [q.id for q in store.outbox.due(4999, 10)] == [to_pd, to_c]
+    assert [q.id for q in store.outbox.due(5000, 10)] == [first, to_pd, to_c, after]
+    write(store, lambda tx: store.outbox.remove(tx, [first]))
+    assert [q.id for q in store.outbox.due(1, 10)] == [to_pd, to_c, after]
 
 
 def test_removed_messages_are_gone_and_a_failed_update_changes_nothing(store: Store) -> None:
@@ -262,7 +273,8 @@ def test_removed_messages_are_gone_and_a_failed_update_changes_nothing(store: St
         write(store, fails_after(update))
     assert [(q.id, q.attempts) for q in store.outbox.due(1, 10)] == [(first, 0), (second, 0), (third, 0)]
     write(store, update)
-    assert [q.id for q in store.outbox.due(1, 10)] == [third] and store.outbox.pending() == 2
+    assert store.outbox.due(1, 10) == [] and store.outbox.pending() == 2, "the third waits behind the second"
+    assert [(q.id, q.attempts) for q in store.outbox.due(7000, 10)] == [(second, 1), (third, 0)]
 
 
 # notifier state ------------------------------------------------------------------------

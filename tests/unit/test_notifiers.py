@@ -267,6 +267,27 @@ def test_the_outbox_removes_delivered_and_dropped_messages_and_reschedules_faile
     assert store.outbox.pending() == 0 and outbox.outcomes[("down", "dropped")] == 1
 
 
+def test_the_outbox_delivers_each_destination_in_order_and_a_failure_holds_back_what_follows() -> None:
+    store, clock = MemoryStore(), Clock(1_000)
+    received: list[bytes] = []
+    failing = {b"trigger"}
+
+    def post(url: str, body: bytes, content_type: str, timeout_s: float) -> None:
+        if body in failing:
+            raise DeliveryError("connection reset")
+        received.append(body)
+
+    outbox = Outbox(store, clock, post)
+    messages = [Message("pd", "http://127.0.0.1:9/pd", body) for body in (b"trigger", b"resolve")]
+    asyncio.run(store.write(lambda tx: store.outbox.enqueue(tx, messages, clock.now)))
+    assert asyncio.run(outbox.deliver_due()) == 0 and received == [], "the resolve waits behind its failed trigger"
+    clock.now += 2 * S
+    assert asyncio.run(outbox.deliver_due()) == 0 and received == []
+    failing.clear()
+    clock.now += 60 * S
+    assert asyncio.run(outbox.deliver_due()) == 2 and received == [b"trigger", b"resolve"]
+
+
 def test_the_silence_store_stores_each_change_before_it_counts_and_reloads_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -83,14 +83,14 @@ class Outbox:
         rows, self.pending = await asyncio.to_thread(due)
         if not rows:
             return 0
-        outcomes = await asyncio.gather(*(self._send(q) for q in rows))
+        lanes: dict[tuple[str, str], list[QueuedMessage]] = {}
+        for q in rows:
+            lanes.setdefault((q.message.notifier, q.message.url), []).append(q)
+        sent = [pair for lane in await asyncio.gather(*(self._send_lane(lane) for lane in lanes.values())) for pair in lane]
+        outcomes = [o for _, o in sent]
         later = self._clock_ms()
-        done = [q.id for q, o in zip(rows, outcomes, strict=True) if o.finished]
-        retry = [
-            (q.id, later + backoff_ms(q.attempts + 1), o.error)
-            for q, o in zip(rows, outcomes, strict=True)
-            if not o.finished
-        ]
+        done = [q.id for q, o in sent if o.finished]
+        retry = [(q.id, later + backoff_ms(q.attempts + 1), o.error) for q, o in sent if not o.finished]
 
         def update(tx: Tx) -> None:
             outbox.remove(tx, done)
@@ -100,6 +100,17 @@ class Outbox:
         await self._store.write(update)
         self.pending -= len(done)
         return sum(1 for o in outcomes if o.delivered)
+
+    async def _send_lane(self, lane: list[QueuedMessage]) -> list[tuple[QueuedMessage, Outcome]]:
+        """One destination's due messages, one after another in queue order;
+        after a failure the rest wait (they are not due while it waits)."""
+        sent: list[tuple[QueuedMessage, Outcome]] = []
+        for queued in lane:
+            outcome = await self._send(queued)
+            sent.append((queued, outcome))
+            if not outcome.finished:
+                break
+        return sent
 
     async def _send(self, queued: QueuedMessage) -> Outcome:
         m, attempts = queued.message, queued.attempts

@@ -181,7 +181,10 @@ class OutboxRepo(Protocol):
 
     def due(self, now_ms: int, limit: int) -> list[QueuedMessage]:
         """Queued messages whose next attempt is at or before ``now_ms``, in
-        the order they were queued, at most ``limit``."""
+        the order they were queued, at most ``limit``. A message queued after
+        another one to the same destination (notifier and URL) that is still
+        waiting for its retry is not due: each destination gets its messages
+        in the order they were decided (a resolve never overtakes its trigger)."""
         ...
 
     def remove(self, tx: Tx, message_ids: Sequence[int]) -> None:

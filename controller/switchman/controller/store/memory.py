@@ -234,7 +234,17 @@ class MemoryOutbox:
     def due(self, now_ms: int, limit: int) -> list[QueuedMessage]:
         with self._lock:
             queued = list(self.queued.values())
-        return sorted((q for q in queued if q.next_ms <= now_ms), key=lambda q: q.id)[:limit]
+        waiting: dict[tuple[str, str], int] = {}  # destination -> its first message still waiting for a retry
+        for q in queued:
+            if q.next_ms > now_ms:
+                lane = (q.message.notifier, q.message.url)
+                waiting[lane] = min(waiting.get(lane, q.id), q.id)
+        due = (
+            q
+            for q in queued
+            if q.next_ms <= now_ms and q.id < waiting.get((q.message.notifier, q.message.url), q.id + 1)
+        )
+        return sorted(due, key=lambda q: q.id)[:limit]
 
     def remove(self, tx: Tx, message_ids: Sequence[int]) -> None:
         for i in message_ids:

@@ -33,8 +33,9 @@ class SqliteOutbox:
     def due(self, now_ms: int, limit: int) -> list[QueuedMessage]:
         rows = self._reader().execute(
             "SELECT id, notifier, url, body, content_type, created_ms, next_ms, attempts, last_error FROM outbox"
-            " WHERE next_ms <= ? ORDER BY id LIMIT ?",
-            (now_ms, limit),
+            " WHERE next_ms <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.notifier = outbox.notifier"
+            " AND earlier.url = outbox.url AND earlier.id < outbox.id AND earlier.next_ms > ?) ORDER BY id LIMIT ?",
+            (now_ms, now_ms, limit),
         )
         return [
             QueuedMessage(int(i), Message(str(n), str(u), bytes(b), str(ct)), int(c), int(nxt), int(a), str(e))
