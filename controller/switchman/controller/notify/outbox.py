@@ -86,7 +86,9 @@ class Outbox:
         lanes: dict[tuple[str, str], list[QueuedMessage]] = {}
         for q in rows:
             lanes.setdefault((q.message.notifier, q.message.url), []).append(q)
-        sent = [pair for lane in await asyncio.gather(*(self._send_lane(lane) for lane in lanes.values())) for pair in lane]
+        sent = [
+            pair for lane in await asyncio.gather(*(self._send_lane(lane) for lane in lanes.values())) for pair in lane
+        ]
         outcomes = [o for _, o in sent]
         later = self._clock_ms()
         done = [q.id for q, o in sent if o.finished]
