@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DISTS  := proto agent controller cli
-SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd
+SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd podman runc busybox-static chromium
 
 .PHONY: dev test lint bench demo demo-stop dist deb proto proto-check system-deps clean
 
@@ -19,11 +19,11 @@ $(STAMP): $(foreach d,$(DISTS),$(d)/pyproject.toml) requirements-dev.txt
 	   || { tail -30 $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
-# Real HAProxy, Prometheus (promtool), Alertmanager, node_exporter, wrk and
-# systemd-analyze from Debian's packages: the tests and benchmarks use them.
+# Real HAProxy, Prometheus (promtool), Alertmanager, node_exporter, wrk, podman (runc),
+# busybox-static (test images), Chromium and systemd-analyze from Debian's packages: the tests and benchmarks use them.
 system-deps:
 	@missing=""; \
-	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk systemd-analyze; do \
+	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk systemd-analyze podman runc busybox chromium; do \
 		command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; \
 	done; \
 	if [ -n "$$missing" ]; then \
