@@ -1,17 +1,35 @@
-"""The docker/podman drivers at the command boundary (no engine runs on the
-build machines), and against a real engine when one answers."""
+"""The docker/podman drivers: at the command boundary (a fake engine), and
+against real podman with an image built at test time (tests/images.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from switchman.agent.services.drivers.base import SlotRun
-from switchman.agent.services.drivers.container import ContainerDriver, container_name, run_command
+from switchman.agent.services.drivers.container import ContainerDriver, container_name, host_network
+from switchman.agent.services.drivers.engine import INSPECT_FORMAT, run_command
 from switchman.agent.services.errors import InvalidService
+from switchman.proto.services import SpecError, parse_toml
+
+from tests.helpers import free_port, in_own_loop
+from tests.images import (
+    ENGINE_ARGS,
+    RUN_ARGS,
+    WebImage,
+    remove_containers,
+    rootfs_tar,
+    web_image_fixture,  # noqa: F401 (offers the session fixture `web_image` here)
+)
 
 RUN = SlotRun(
     "web",
@@ -22,6 +40,7 @@ RUN = SlotRun(
     ("--listen", ":{port}"),
     "registry.local/web:{version}",
     {"GREETING": "hi {slot}"},
+    ("--runtime", "runc"),
 )
 
 
@@ -35,7 +54,7 @@ class FakeEngine:
 
     async def __call__(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
         self.calls.append(argv)
-        cmd = argv[1]
+        cmd = next(a for a in argv[1:] if not a.startswith("-") and a != "runc")
         if cmd == "run":
             if self.fail_run:
                 return 125, "", self.fail_run
@@ -43,27 +62,61 @@ class FakeEngine:
             return 0, "c0ffee\n", ""
         if cmd == "inspect":
             if not self.running:
-                return 1, "", "Error: No such object"
-            return 0, json.dumps([{"State": {"Running": True, "Pid": 0, "Error": ""}, "RestartCount": 2}]), ""
+                return 125, "", "Error: no such object"
+            name = argv[-1]
+            return 0, f'c0ffee|/{name}|running|4242|2|0|2026-01-01T00:00:00Z|{{"switchman.slot":"green"}}\n', ""
         if cmd in ("stop", "rm"):
             self.running = False
+            return 0, "", ""
+        if cmd == "ps":
             return 0, "", ""
         return 1, "", f"unexpected {cmd}"
 
 
+def test_spec_takes_engine_args_and_run_args_for_container_drivers() -> None:
+    base = 'name = "web"\ndriver = "podman"\nimage = "localhost/web:{version}"\nfront_port = 1\nback_ports = { blue = 2, green = 3 }\n'
+    spec = parse_toml(base + 'engine_args = ["--runtime", "runc"]\nrun_args = ["--network", "host"]\n', "web.toml")
+    assert spec.engine_args == ("--runtime", "runc") and spec.run_args == ("--network", "host")
+    with pytest.raises(SpecError, match=r"web.toml: engine_args: expected a list of non-empty strings"):
+        parse_toml(base + 'engine_args = "--runtime runc"\n', "web.toml")
+    with pytest.raises(SpecError, match=r"web.toml: run_args: expected a list of non-empty strings"):
+        parse_toml(base + 'run_args = ["--network", 7]\n', "web.toml")
+    with pytest.raises(SpecError, match=r"web.toml: engine_args: 'runc' is not a flag"):
+        parse_toml(base + 'engine_args = ["runc"]\n', "web.toml")
+    with pytest.raises(SpecError, match=r"web.toml: run_args: --name is set by the podman driver itself"):
+        parse_toml(base + 'run_args = ["--name=x"]\n', "web.toml")
+    process = base.replace('driver = "podman"', 'driver = "process"\ncommand = ["x"]')
+    with pytest.raises(SpecError, match=r"web.toml: run_args: only the docker and podman drivers take engine flags"):
+        parse_toml(process + 'run_args = ["--network", "host"]\n', "web.toml")
+
+
 @pytest.mark.parametrize("engine", ["docker", "podman"])
-def test_start_runs_the_image_with_port_env_labels_and_restart_policy(engine: str) -> None:
+def test_start_runs_the_image_with_engine_args_port_env_labels_and_restart_policy(engine: str, tmp_path: Path) -> None:
     fake = FakeEngine()
-    d = ContainerDriver(engine, fake)
+    d = ContainerDriver(engine, fake, log_dir=tmp_path)
     st = asyncio.run(d.start(RUN))
-    run = next(c for c in fake.calls if c[1] == "run")
-    assert run[0] == engine
-    assert run[run.index("--name") + 1] == "switchman-web-green"
+    name = container_name("web", "green", str(tmp_path))
+    run = next(c for c in fake.calls if "run" in c)
+    assert run[:4] == [engine, "--runtime", "runc", "run"]
+    assert run[run.index("--name") + 1] == name and name.startswith("switchman-web-green-")
     assert "registry.local/web:2.4.1" in run and run[-2:] == ["--listen", ":18082"]
     assert "127.0.0.2:18082:18082" in run and "PORT=18082" in run and "GREETING=hi green" in run
-    assert "switchman.version=2.4.1" in run and run[run.index("--restart") + 1] == "on-failure"
-    assert st.running and st.restarts == 2
-    assert fake.calls[0][1:] == ["rm", "--force", "switchman-web-green"]  # leftovers go first
+    assert {"switchman.service=web", "switchman.slot=green", "switchman.version=2.4.1"} <= set(run)
+    assert f"switchman.owner={tmp_path}" in run and run[run.index("--restart") + 1] == "on-failure"
+    if engine == "podman":  # the slot's log file, as process slots have it
+        assert run[run.index("--log-opt") + 1] == f"path={tmp_path / 'web' / 'green.log'}"
+    else:
+        assert "--log-driver" not in run
+    assert st.running and st.pid == 4242
+    assert fake.calls[0][1:] == ["--runtime", "runc", "rm", "--force", name]  # leftovers go first
+    assert any(INSPECT_FORMAT in c for c in fake.calls)
+
+
+def test_run_args_on_the_host_network_publish_nothing() -> None:
+    d = ContainerDriver("podman", FakeEngine())
+    argv = d.run_argv(SlotRun("web", "blue", "1", "127.0.0.1", 18081, (), "img:{version}", run_args=RUN_ARGS))
+    assert "--publish" not in argv and argv[-len(RUN_ARGS) - 1 : -1] == list(RUN_ARGS)
+    assert host_network(("--net=host",)) and not host_network(("--network", "bridge"))
 
 
 def test_stop_and_a_failed_run_are_reported() -> None:
@@ -71,7 +124,7 @@ def test_stop_and_a_failed_run_are_reported() -> None:
     d = ContainerDriver("docker", fake)
     asyncio.run(d.start(RUN))
     asyncio.run(d.stop("web", "green", 7.0))
-    assert ["docker", "stop", "--time", "7", container_name("web", "green")] in fake.calls
+    assert ["docker", "--runtime", "runc", "stop", "--time", "7", container_name("web", "green")] in fake.calls
     fake.fail_run = "Unable to find image 'registry.local/web:9' locally"
     with pytest.raises(InvalidService, match="docker run failed: Unable to find image"):
         asyncio.run(d.start(SlotRun("web", "blue", "9", "127.0.0.2", 18081, (), "registry.local/web:{version}")))
@@ -84,20 +137,199 @@ def test_missing_engine_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
         asyncio.run(ContainerDriver("podman").start(RUN))
 
 
-def _engine_answers(engine: str) -> bool:
-    if shutil.which(engine) is None:
-        return False
-    return subprocess.run([engine, "info"], capture_output=True, timeout=20).returncode == 0
+# real engines ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", ["docker", "podman"])
-def test_against_a_real_engine_when_one_answers(engine: str) -> None:
-    if not _engine_answers(engine):
-        pytest.skip(f"no {engine} engine answers `{engine} info` on this machine (the CLI alone is not enough)")
-    d = ContainerDriver(engine, run_command)
-    run = SlotRun("smtest", "blue", "3.20", "127.0.0.1", 18999, ("sleep", "30"), "docker.io/library/alpine:{version}")
+def docker_unavailable() -> str:
+    """Why docker cannot run containers here ('' when it can), from what this machine has."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed"
+    done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=20)
+    if done.returncode == 0:
+        return ""
+    dockerd = shutil.which("dockerd")
+    socket = Path("/var/run/docker.sock")
+    why = [
+        f"`docker info` fails: {done.stderr.decode(errors='replace').strip().splitlines()[-1:]}",
+        f"{socket} {'exists' if socket.exists() else 'does not exist'}",
+        f"dockerd {'is at ' + dockerd + ' but does not answer' if dockerd else 'is not installed (Debian package docker.io)'}",
+    ]
+    return "; ".join(why)
+
+
+@pytest.fixture
+def podman_owner(tmp_path: Path) -> Iterator[Path]:
+    """A log directory (the driver's owner label); its containers are removed at the end."""
+    logs = tmp_path / "logs"
+    yield logs
+    remove_containers("podman", f"switchman.owner={logs}")
+
+
+def slot_run(image: WebImage, version: str, port: int, slot: str = "blue") -> SlotRun:
+    return SlotRun(
+        "web",
+        slot,
+        version,
+        "127.0.0.1",
+        port,
+        ("/bin/serve", "{address}", "{port}"),
+        image.image,
+        {},
+        ENGINE_ARGS,
+        RUN_ARGS,
+    )
+
+
+def http_get(port: int, path: str, timeout: float = 1.0) -> str:
     try:
-        st = asyncio.run(d.start(run))
-        assert st.running and st.pid > 0
-    finally:
-        asyncio.run(d.stop("smtest", "blue", 1.0))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return str(r.read().decode().strip())
+    except OSError:
+        return ""
+
+
+async def eventually(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``predicate`` (in a thread: it may block on the network) until truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(predicate):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def podman_inspect(name: str) -> dict[str, object]:
+    out = subprocess.run(["podman", *ENGINE_ARGS, "inspect", name], capture_output=True, text=True, timeout=30)
+    docs: list[dict[str, object]] = json.loads(out.stdout or "[]")
+    return docs[0] if docs else {}
+
+
+def test_podman_runs_a_labelled_slot_that_serves_http_and_logs_to_the_slot_log(
+    web_image: WebImage, podman_owner: Path
+) -> None:
+    port = free_port()
+
+    @in_own_loop(60)
+    async def body() -> None:
+        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
+        st = await d.start(slot_run(web_image, "2", port))
+        await eventually(lambda: http_get(port, "/version") == "2", 20, "the container to serve /version")
+        doc = podman_inspect(d.name("web", "blue"))
+        labels = doc["Config"]["Labels"]
+        assert labels["switchman.service"] == "web" and labels["switchman.slot"] == "blue"
+        assert labels["switchman.version"] == "2" and labels["switchman.owner"] == str(podman_owner)
+        assert doc["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
+        assert st.running and st.pid == doc["State"]["Pid"] > 0
+        assert d.status("web", "blue").rss_bytes > 0  # measured from the container's main process
+        log = podman_owner / "web" / "blue.log"
+        await eventually(lambda: log.exists() and "listening on 127.0.0.1" in log.read_text(), 10, "the slot log")
+        await d.stop("web", "blue", 5.0)
+        assert "serve: drained" in log.read_text()  # SIGTERM first: it drained and exited
+        assert not podman_inspect(d.name("web", "blue")) and http_get(port, "/version") == ""
+        await d.close()
+
+    body()
+
+
+def test_podman_container_is_adopted_by_label_after_the_agent_goes(web_image: WebImage, podman_owner: Path) -> None:
+    port = free_port()
+
+    @in_own_loop(60)
+    async def body() -> None:
+        first = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
+        run = slot_run(web_image, "1", port, "green")
+        started_pid = (await first.start(run)).pid
+        await first.close()  # the agent goes; the container stays
+        await eventually(lambda: http_get(port, "/version") == "1", 20, "the container to serve")
+        second = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
+        other = ContainerDriver("podman", run_command, log_dir=podman_owner.parent / "other-agent")
+        assert not await other.adopt(run, 0, 0.0)  # another agent's labels do not match
+        assert not await second.adopt(slot_run(web_image, "2", port, "green"), 0, 0.0)  # nor another version
+        assert await second.adopt(run, 0, 0.0)
+        st = second.status("web", "green")
+        assert st.running and st.pid == started_pid == podman_inspect(second.name("web", "green"))["State"]["Pid"]
+        await second.stop("web", "green", 5.0)
+        assert not await ContainerDriver("podman", run_command, log_dir=podman_owner).adopt(run, 0, 0.0)
+        await second.close()
+
+    body()
+
+
+def test_podman_kill_goes_through_the_engine_and_the_restart_policy_brings_it_back(
+    web_image: WebImage, podman_owner: Path
+) -> None:
+    port = free_port()
+    events: list[tuple[str, str, str]] = []
+
+    @in_own_loop(90)
+    async def body() -> None:
+        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2, on_event=lambda *e: events.append(e))
+        first_pid = (await d.start(slot_run(web_image, "1", port))).pid
+        await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve")
+        name = d.name("web", "blue")
+        assert await d.signal("web", "blue", signal.SIGKILL)  # `podman kill`: the engine leaves it stopped ...
+        await eventually(lambda: podman_inspect(name)["State"]["Status"] == "exited", 10, "podman to see it exit")
+        # ... and the driver's supervisor starts it again (backoff 0.5 s)
+        await eventually(lambda: d.status("web", "blue").restarts == 1, 20, "the driver to restart it")
+        await eventually(lambda: http_get(port, "/health") == "ok", 20, "the restarted container to serve")
+        second = d.status("web", "blue")
+        assert second.running and second.pid != first_pid
+        assert podman_inspect(name)["State"]["Pid"] == second.pid
+        # a crash inside the container (its main process dies): podman's on-failure policy restarts it
+        os.kill(second.pid, signal.SIGKILL)
+        await eventually(lambda: d.status("web", "blue").restarts == 2, 20, "the engine's restart to be counted")
+        await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve again")
+        assert podman_inspect(name)["RestartCount"] >= 1
+        assert [e[1] for e in events] == ["slot.died", "slot.died"] and "exit code 137" in events[0][2]
+        await d.stop("web", "blue", 5.0)
+        await d.close()
+
+    body()
+
+
+def test_podman_pause_freezes_the_container_through_the_engine(web_image: WebImage, podman_owner: Path) -> None:
+    port = free_port()
+
+    @in_own_loop(60)
+    async def body() -> None:
+        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
+        await d.start(slot_run(web_image, "1", port))
+        await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve")
+        name = d.name("web", "blue")
+        assert await d.signal("web", "blue", signal.SIGSTOP)
+        assert podman_inspect(name)["State"]["Status"] == "paused"
+        assert await asyncio.to_thread(http_get, port, "/health", 0.5) == ""  # frozen: no answer
+        assert d.status("web", "blue").running and d.status("web", "blue").restarts == 0
+        assert await d.signal("web", "blue", signal.SIGCONT)
+        await eventually(lambda: http_get(port, "/health") == "ok", 10, "the unpaused container to serve")
+        assert podman_inspect(name)["State"]["Status"] == "running"
+        await d.stop("web", "blue", 5.0)
+        await d.close()
+
+    body()
+
+
+def test_docker_runs_a_real_container_when_a_daemon_answers(tmp_path: Path) -> None:
+    why = docker_unavailable()
+    if why:
+        pytest.skip(f"docker cannot run containers on this machine: {why}")
+    logs = tmp_path / "logs"
+    image = "switchman-test-web:1"
+    subprocess.run(
+        ["docker", "import", "-", image], input=rootfs_tar("1"), check=True, capture_output=True, timeout=120
+    )
+    port = free_port()
+    run = SlotRun("web", "blue", "1", "127.0.0.1", port, ("/bin/serve", "{address}", "{port}"), image, {}, (), RUN_ARGS)
+
+    @in_own_loop(60)
+    async def body() -> None:
+        d = ContainerDriver("docker", run_command, log_dir=logs, poll=0.2)
+        try:
+            st = await d.start(run)
+            assert st.running and st.pid > 0
+            await eventually(lambda: http_get(port, "/version") == "1", 20, "the container to serve")
+        finally:
+            await d.stop("web", "blue", 1.0)
+            await d.close()
+
+    body()

@@ -40,6 +40,8 @@ class ServiceDef:
     healthy_deadline_ms: int = 120_000
     haproxy_socket: str = ""  # router = "haproxy": attach to this admin socket instead of starting one
     metrics_path: str = ""  # the agent scrapes each running slot's back port at this path
+    engine_args: tuple[str, ...] = ()  # docker / podman: global engine flags, before every subcommand
+    run_args: tuple[str, ...] = ()  # docker / podman: extra flags of `run`, before the image
     revision: int = 0
     source_toml: str = ""
 
@@ -64,6 +66,26 @@ def _port(file: str, key: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
         raise SpecError(f"{file}: {key}: expected a port number from 1 to 65535, got {value!r}")
     return value
+
+
+# what the container drivers set themselves; a spec that sets them too would run a slot the agent cannot find
+_DRIVER_RUN_FLAGS = ("--name", "--label", "-l", "--detach", "-d", "--restart", "--rm", "--log-driver", "--log-opt")
+
+
+def _engine_flags(file: str, key: str, value: object, driver: str) -> tuple[str, ...]:
+    """``engine_args`` / ``run_args``: a list of non-empty strings, for a container driver only."""
+    if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+        raise SpecError(f'{file}: {key}: expected a list of non-empty strings such as ["--runtime", "runc"]')
+    if value and driver == "process":
+        raise SpecError(f"{file}: {key}: only the docker and podman drivers take engine flags (driver is process)")
+    if value and not value[0].startswith("-"):
+        raise SpecError(f"{file}: {key}: {value[0]!r} is not a flag (flags start with -)")
+    if key == "run_args":
+        for a in value:
+            flag = a.split("=", 1)[0]
+            if flag in _DRIVER_RUN_FLAGS:
+                raise SpecError(f"{file}: run_args: {flag} is set by the {driver} driver itself")
+    return tuple(value)
 
 
 def parse_toml(text: str, file: str = "service.toml") -> ServiceDef:
@@ -92,6 +114,8 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         "healthy_deadline",
         "haproxy_socket",
         "metrics_path",
+        "engine_args",
+        "run_args",
     }
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -135,6 +159,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
     metrics_path = str(doc.get("metrics_path", ""))
     if metrics_path and not metrics_path.startswith("/"):
         raise SpecError(f"{file}: metrics_path: expected a path such as /metrics, got {metrics_path!r}")
+    engine_args, run_args = (_engine_flags(file, k, doc.get(k, []), driver) for k in ("engine_args", "run_args"))
     probe = doc.get("probe", {"kind": "tcp"})
     if not isinstance(probe, dict):
         raise SpecError(f"{file}: probe: expected a table")
@@ -155,6 +180,8 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         healthy_deadline_ms=_ms(file, "healthy_deadline", doc.get("healthy_deadline", "2m")),
         haproxy_socket=str(doc.get("haproxy_socket", "")),
         metrics_path=metrics_path,
+        engine_args=engine_args,
+        run_args=run_args,
         source_toml=source,
     )
     try:

@@ -89,7 +89,13 @@ class ServiceManager:
         return st, probe, version.version if version else ""
 
     def driver_of(self, name: str) -> Driver:
-        return self._drivers(self.spec(name).driver)
+        return self._driver(self.spec(name))
+
+    def _driver(self, spec: ServiceDef) -> Driver:
+        """The driver of ``spec``'s slots, told how to reach them."""
+        driver = self._drivers(spec.driver)
+        driver.bind(spec.name, spec.engine_args)
+        return driver
 
     def spec(self, name: str) -> ServiceDef:
         s = self._specs.get(name)
@@ -99,7 +105,18 @@ class ServiceManager:
 
     # lifecycle ---------------------------------------------------------------
     def _run(self, spec: ServiceDef, slot: str, version: str) -> SlotRun:
-        return SlotRun(spec.name, slot, version, self._address, spec.port(slot), spec.command, spec.image, spec.env)
+        return SlotRun(
+            spec.name,
+            slot,
+            version,
+            self._address,
+            spec.port(slot),
+            spec.command,
+            spec.image,
+            spec.env,
+            spec.engine_args,
+            spec.run_args,
+        )
 
     def _check_port_free(self, spec: ServiceDef, slot: str) -> None:
         with socket.socket() as s:
@@ -130,7 +147,7 @@ class ServiceManager:
         return router
 
     async def _start_slot(self, spec: ServiceDef, slot: str, version: str) -> SlotProcess:
-        driver = self._drivers(spec.driver)
+        driver = self._driver(spec)
         await driver.stop(spec.name, slot, 5.0)  # whatever ran there before
         self._check_port_free(spec, slot)
         proc = await driver.start(self._run(spec, slot, version))
@@ -139,7 +156,7 @@ class ServiceManager:
 
     async def _stop_slot(self, spec: ServiceDef, slot: str, grace: float) -> None:
         self._probes.remove(f"{spec.name}:{slot}")
-        await self._drivers(spec.driver).stop(spec.name, slot, grace)
+        await self._driver(spec).stop(spec.name, slot, grace)
         await asyncio.to_thread(self._store.drop_slot, spec.name, slot)
 
     async def _wait_healthy(self, spec: ServiceDef, slot: str, deadline_s: float) -> float:
@@ -152,7 +169,7 @@ class ServiceManager:
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline_s
         last = ""
-        driver = self._drivers(spec.driver)
+        driver = self._driver(spec)
         while loop.time() < end:
             started = loop.time()
             outcome = await run_probe(probe)
@@ -220,7 +237,7 @@ class ServiceManager:
         router = await self._ensure_router(spec)
         self._specs[spec.name] = spec
         if current.active_version == version and router.active_slot is not None:
-            proc = self._drivers(spec.driver).status(spec.name, current.active_slot)
+            proc = self._driver(spec).status(spec.name, current.active_slot)
             if proc.running:
                 return SwitchResult(current, False, message=f"{version} is already active on {current.active_slot}")
         target = other(current.active_slot) if current.active_slot else "blue"
@@ -305,7 +322,7 @@ class ServiceManager:
             raise SwitchFailed(f"service {name}: there is no previous version to roll back to")
         slot = rec.previous_slot
         probe = self._probes.states.get(f"{name}:{slot}")
-        proc = self._drivers(spec.driver).status(name, slot)
+        proc = self._driver(spec).status(name, slot)
         if not (proc.running and probe is not None and probe.status is Status.PASSING):
             return await self._switch(spec, rec.previous_version, spec.healthy_deadline_ms / 1000)
         started = asyncio.get_running_loop().time()
@@ -375,7 +392,7 @@ class ServiceManager:
                 log.exception("reconciling %s failed", rec.name)
 
     async def _reconcile_one(self, spec: ServiceDef, rec: ServiceRecord) -> None:
-        driver = self._drivers(spec.driver)
+        driver = self._driver(spec)
         slots = self._store.slots(spec.name)
         if rec.phase is Phase.SWITCHING and rec.target_slot:
             log.warning("%s: a switch to %s was cut short; undoing it", spec.name, rec.target_version)

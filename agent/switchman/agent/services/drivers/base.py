@@ -18,6 +18,8 @@ class SlotRun:
     command: tuple[str, ...] = ()
     image: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    engine_args: tuple[str, ...] = ()  # containers: global engine flags (`podman --runtime runc ...`)
+    run_args: tuple[str, ...] = ()  # containers: extra `run` flags
 
     def substitute(self, text: str) -> str:
         return (
@@ -43,6 +45,12 @@ class SlotProcess:
 
 
 class Driver(Protocol):
+    def bind(self, service: str, engine_args: tuple[str, ...]) -> None:
+        """How to reach the service's slots (a container engine's global
+        flags), before ``stop`` or ``signal`` of a slot this run of the agent
+        has not started or adopted. Processes need nothing."""
+        ...
+
     async def start(self, run: SlotRun) -> SlotProcess:
         """Start the slot and supervise it (restart with backoff when it dies).
 

@@ -44,6 +44,18 @@ class ProcessDriver:
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._on_event = on_event or (lambda service, kind, message: None)
 
+    @property
+    def log_dir(self) -> Path:
+        """Each slot's output goes to ``LOG_DIR/SERVICE/SLOT.log``."""
+        return self._log_dir
+
+    @property
+    def on_event(self) -> Callable[[str, str, str], None]:
+        return self._on_event
+
+    def bind(self, service: str, engine_args: tuple[str, ...]) -> None:
+        """Processes need no engine."""
+
     def _log_path(self, run: SlotRun) -> Path:
         return self._log_dir / run.service / f"{run.slot}.log"
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from switchman.agent.services.drivers.base import Driver
 from switchman.agent.services.drivers.container import ContainerDriver
+from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.errors import InvalidService
 
 CONTAINER_ENGINES = ("docker", "podman")
@@ -16,10 +17,17 @@ class Drivers:
     """The process driver it is handed, and one container driver per engine
     made on first use. Called with a kind, as the service manager does."""
 
-    def __init__(self, process: Driver, container: Callable[[str], ContainerDriver] = ContainerDriver) -> None:
+    def __init__(self, process: Driver, container: Callable[[str], ContainerDriver] | None = None) -> None:
         self._process = process
-        self._container = container
+        self._container = container or self._default_container
         self._containers: dict[str, ContainerDriver] = {}
+
+    def _default_container(self, engine: str) -> ContainerDriver:
+        """Container logs go where the process driver puts its slots' logs
+        (``DATA_DIR/logs``), and slot events the same way."""
+        if isinstance(self._process, ProcessDriver):
+            return ContainerDriver(engine, log_dir=self._process.log_dir, on_event=self._process.on_event)
+        return ContainerDriver(engine)
 
     def __call__(self, kind: str) -> Driver:
         """:raises InvalidService: a kind this agent cannot run."""

@@ -1,0 +1,143 @@
+"""Container images built at test time (no registry is reachable): a root
+filesystem with Debian's static busybox, imported with ``podman import``.
+
+The web image serves ``/www`` with ``busybox httpd`` on the address and port
+it is given (``/bin/serve ADDRESS PORT``): ``/health`` answers ``ok`` and
+``/version`` the image's tag, so a response says which version served it.
+On SIGTERM it stops accepting, lets the requests in flight finish, and
+exits 0 (what a well-behaved service does when its slot drains).
+
+``ENGINE_ARGS`` and ``RUN_ARGS`` are what podman needs on this kind of host
+(docs/services.md): runc (crun fails on setrlimit), cgroupfs (no systemd),
+the host's network and explicit ulimits.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+BUSYBOX = Path("/bin/busybox")  # busybox-static: `make system-deps`
+ENGINE_ARGS = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
+RUN_ARGS = ("--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
+REPOSITORY = "localhost/switchman-test-web"
+VERSIONS = ("1", "2")
+
+SERVE = """#!/bin/sh
+# serve ADDRESS PORT: busybox httpd in the foreground; SIGTERM drains
+/bin/busybox httpd -f -p "$1:$2" -h /www &
+httpd=$!
+echo "serve: version $(cat /www/version) listening on $1:$2"
+trap 'kill -TERM $httpd' TERM INT
+wait $httpd
+wait $httpd
+# the forked children answering requests in flight are ours now (pid 1): let them finish
+n=0
+while [ $n -lt 200 ]; do
+  busy=""
+  for d in /proc/[0-9]*; do
+    [ "$d" = /proc/1 ] && continue
+    read -r comm < "$d/comm" 2>/dev/null && [ "$comm" = httpd ] && busy=1 && break
+  done
+  [ -z "$busy" ] && echo "serve: drained" && exit 0
+  /bin/busybox usleep 10000
+  n=$((n + 1))
+done
+"""
+
+
+@dataclass(frozen=True)
+class WebImage:
+    engine: str
+    repository: str
+    versions: tuple[str, ...]
+
+    @property
+    def image(self) -> str:
+        """The spec's ``image``: the tag is the version."""
+        return f"{self.repository}:{{version}}"
+
+    def ref(self, version: str) -> str:
+        return f"{self.repository}:{version}"
+
+
+def rootfs_tar(version: str) -> bytes:
+    """A tar of the image's root filesystem: /bin/busybox, /bin/sh, /bin/serve, /www."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+
+        def add(name: str, data: bytes, mode: int = 0o644) -> None:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+
+        for d in ("bin", "www", "tmp", "proc", "sys", "dev", "etc"):
+            info = tarfile.TarInfo(d)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        add("bin/busybox", BUSYBOX.read_bytes(), 0o755)
+        link = tarfile.TarInfo("bin/sh")
+        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+        tar.addfile(link)
+        add("bin/serve", SERVE.encode(), 0o755)
+        add("www/health", b"ok\n")
+        add("www/version", f"{version}\n".encode())
+        add("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n")
+    return buf.getvalue()
+
+
+def build_web_image(engine: str = "podman", versions: tuple[str, ...] = VERSIONS) -> WebImage:
+    """Import one tag per version (each serves its own /version)."""
+    if not BUSYBOX.exists():
+        raise AssertionError(f"{BUSYBOX} is missing: install busybox-static (make system-deps)")
+    if shutil.which(engine) is None:
+        raise AssertionError(f"`{engine}` is not installed (make system-deps)")
+    for version in versions:
+        cmd = [engine, *ENGINE_ARGS, "import", "--change", 'CMD ["/bin/serve", "127.0.0.1", "8080"]', "-"]
+        done = subprocess.run(
+            [*cmd, f"{REPOSITORY}:{version}"], input=rootfs_tar(version), capture_output=True, timeout=120
+        )
+        if done.returncode != 0:
+            raise AssertionError(f"{engine} import failed: {done.stderr.decode(errors='replace')}")
+    return WebImage(engine, REPOSITORY, versions)
+
+
+def containers(engine: str, label: str) -> list[dict[str, object]]:
+    """``ENGINE ps --all`` of the containers with ``label`` (k=v), as the engine reports them."""
+    import json
+
+    out = subprocess.run(
+        [engine, *ENGINE_ARGS, "ps", "--all", "--format", "json", "--filter", f"label={label}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    found: list[dict[str, object]] = json.loads(out or "[]")
+    return found
+
+
+def remove_containers(engine: str, label: str) -> None:
+    """``rm --force`` every container carrying ``label`` (k=v)."""
+    ids = subprocess.run(
+        [engine, *ENGINE_ARGS, "ps", "--all", "--quiet", "--filter", f"label={label}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    if ids:
+        subprocess.run([engine, *ENGINE_ARGS, "rm", "--force", "--time", "1", *ids], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session", name="web_image")
+def web_image_fixture() -> Iterator[WebImage]:
+    """The podman web image, built once per test session (import this into a
+    test module to offer the fixture ``web_image`` there)."""
+    yield build_web_image("podman")
