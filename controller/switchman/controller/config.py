@@ -7,6 +7,7 @@ from pathlib import Path
 
 from switchman.controller.notify.inhibit import parse_inhibit_rules
 from switchman.controller.notify.registry import build_notifiers
+from switchman.controller.remote_write.config import parse_endpoints
 from switchman.proto.channel import split_host_port
 from switchman.proto.settings import ConfigError, Key, build, check_common, check_writable_dir, load_toml, make_config
 
@@ -44,6 +45,12 @@ KEYS = (
     Key("auto_resolve_after", "duration", 300.0, "resolve an incident this long after its last alert resolved"),
     Key("notifiers", "tables", [], "[[notifiers]] tables: webhook, alertmanager or pagerduty (docs/alerting.md)"),
     Key("inhibit_rules", "tables", [], "[[inhibit_rules]] tables: source_matchers, target_matchers, equal"),
+    Key(
+        "remote_write",
+        "tables",
+        [],
+        "[[remote_write]] tables: Prometheus remote-write receivers of every stored sample (docs/remote-write.md)",
+    ),
     Key("raw_retention", "duration", 48 * 3600.0, "how long raw samples are kept"),
     Key("rollup_1m_retention", "duration", 30 * 86400.0, "how long 1-minute rollups are kept"),
     Key("rollup_1h_retention", "duration", 400 * 86400.0, "how long 1-hour rollups are kept"),
@@ -87,6 +94,7 @@ class ControllerConfig:
     log_format: str
     notifiers: list[dict[str, object]] = field(default_factory=list)
     inhibit_rules: list[dict[str, object]] = field(default_factory=list)
+    remote_write: list[dict[str, object]] = field(default_factory=list)
     source: str = ""
 
 
@@ -120,6 +128,7 @@ def load(path: str | None, flags: dict[str, object], *, check_dir: bool = True) 
         parse_inhibit_rules(v.get_tables("inhibit_rules"), source)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    parse_endpoints(v.get_tables("remote_write"), source)
     data_dir = Path(str(v["data_dir"]))
     if check_dir:
         check_writable_dir(data_dir, source)

@@ -166,6 +166,7 @@ class ControllerDaemon:
             self.metrics_port = int(http_server.server_address[1])
 
         scheduler = self._start_scheduler(loop)
+        await c.remote_write.start()  # its own tasks, one per endpoint: ingest never waits on a receiver
 
         await set_serving(health, True, ["switchman.v1.Controller", "switchman.v1.Ops"])
         log.info(

@@ -12,6 +12,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from switchman.controller import __version__
 from switchman.controller.promql.values import Sample
+from switchman.controller.remote_write.metrics import RemoteWriteCollector
 from switchman.controller.wiring import ControllerRef
 
 
@@ -26,6 +27,7 @@ class ControllerMetrics:
             registry=self.registry,
         )
         self.registry.register(_FleetCollector(ref))
+        self.registry.register(RemoteWriteCollector(lambda: ref.get().remote_write.stats() if ref.ready else []))
 
 
 OWN_JOB = "switchman-controller"

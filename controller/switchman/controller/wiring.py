@@ -38,6 +38,7 @@ from switchman.controller.notify.registry import build_notifiers
 from switchman.controller.notify.silences import SilenceStore
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.evaluator import Evaluator
+from switchman.controller.remote_write import RemoteWrite, parse_endpoints
 from switchman.controller.rollouts.executor import Pace, RolloutDeps, RolloutManager
 from switchman.controller.rollouts.model import Rollout
 from switchman.controller.security.audit import AuditLog
@@ -117,6 +118,7 @@ class Controller:
     drills: DrillRunner
     drill_files: DrillFiles
     rate: IngestRate
+    remote_write: RemoteWrite
 
     @property
     def heartbeat_interval_ms(self) -> int:
@@ -137,6 +139,7 @@ class Controller:
         await self.storage.run(lambda c: roll_up(c, HOUR, now))
         await self.storage.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
         await self.silences.collect_garbage(now)
+        await self.remote_write.prune(now)
 
     async def checkpoint(self) -> None:
         await asyncio.to_thread(self.storage.db.checkpoint)
@@ -146,6 +149,7 @@ class Controller:
 
     async def close(self) -> None:
         """Stop what runs in the background, then the store."""
+        await self.remote_write.close()
         await self.rollouts.close()
         await self.drills.close()
         if isinstance(self.agents, GrpcAgentGateway):
@@ -239,6 +243,9 @@ async def build(
     retention = Retention.of(config)
     storage, fleet, ingest, tokens, silences = await asyncio.to_thread(_base, config, clock_ms)
     evaluator = make_evaluator(storage, retention, clock_ms)
+    # before ingest starts: from here on every stored sample is logged for the endpoints
+    endpoints = parse_endpoints(config.remote_write, config.source)
+    remote_write = await RemoteWrite.open(endpoints, storage, clock_ms, retention.raw_ms)
     outbox = Outbox(storage, clock_ms)
     rules = RuleManager(storage, evaluator, clock_ms, list(config.rule_files))
     dispatcher = Dispatcher(storage, silences, outbox, rules.all_alerts, fingerprint, clock_ms)
@@ -294,6 +301,7 @@ async def build(
         drills=drills,
         drill_files=DrillFiles(list(config.drill_files)),
         rate=IngestRate(),
+        remote_write=remote_write,
     )
     try:
         await _start(c)

@@ -226,4 +226,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0012_remote_write",
+        """
+        -- every sample row written while remote-write endpoints are configured, in
+        -- commit order (the writer's temporary triggers fill it): the read position
+        -- of each endpoint (AUTOINCREMENT: a number is never used twice)
+        CREATE TABLE remote_write_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            series_id INTEGER NOT NULL,
+            ts INTEGER NOT NULL
+        );
+        CREATE TABLE remote_write_cursor (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            sent_seq INTEGER NOT NULL,     -- the log up to here was answered (2xx, or refused for good)
+            inflight_seq INTEGER NOT NULL, -- the chunk being sent ends here: re-sent alike after a crash
+            updated_ms INTEGER NOT NULL
+        );
+        """,
+    ),
 ]
