@@ -148,7 +148,7 @@ class ControllerDaemon:
         c = self.c
         await self._check_certs()
         # the HTTP API listens before the admin token appears: whoever waits for the token can call it
-        http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir)
+        http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir, cfg.data_dir, FEATURES)
         if cfg.http_listen:
             try:
                 self.http_port = await http.start()

@@ -1,6 +1,7 @@
 """The HTTP server on ``http_listen``: aiohttp in the controller's event
-loop, TLS with the controller's certificate, and the Ops tokens (Bearer, or
-HTTP basic auth with the token as the password)."""
+loop, TLS with the controller's certificate. The API takes the Ops tokens
+(Bearer, or HTTP basic auth with the token as the password); the web
+console beside it has its own login and session cookie."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from aiohttp import web
+from switchman.controller.console.app import add_console
 from switchman.controller.http import promapi, status
 from switchman.controller.http.context import REF
 from switchman.controller.http.encode import error
@@ -48,8 +50,8 @@ def token_of(headers: Mapping[str, str]) -> str | None:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in OPEN_PATHS:
-        return await handler(request)
+    if request.path in OPEN_PATHS or not request.path.startswith("/api/"):
+        return await handler(request)  # the console's pages check their session themselves
     ref = request.app[REF]
     if not ref.ready:
         return json_error(503, "unavailable", "controller is starting (running migrations)")
@@ -75,9 +77,10 @@ async def ready(request: web.Request) -> web.Response:
     return web.Response(status=503, text="Service Unavailable")
 
 
-def make_app(ref: ControllerRef) -> web.Application:
+def make_app(ref: ControllerRef, data_dir: Path | None = None, features: list[str] | None = None) -> web.Application:
     app = web.Application(middlewares=[authenticate], client_max_size=16 * 1024 * 1024)
     app[REF] = ref
+    add_console(app, ref, data_dir, features or [])
     app.router.add_get("/-/healthy", healthy)
     app.router.add_get("/-/ready", ready)
     for path, handler in (*promapi.ROUTES, *status.ROUTES):
@@ -89,8 +92,17 @@ def make_app(ref: ControllerRef) -> web.Application:
 class HttpServer:
     """Started after the store opens, stopped before it closes."""
 
-    def __init__(self, ref: ControllerRef, listen: str, tls_dir: str | None) -> None:
+    def __init__(
+        self,
+        ref: ControllerRef,
+        listen: str,
+        tls_dir: str | None,
+        data_dir: Path | None = None,
+        features: list[str] | None = None,
+    ) -> None:
         self._ref = ref
+        self._data_dir = data_dir
+        self._features = features or []
         self._listen = listen
         self._tls_dir = tls_dir
         self._runner: web.AppRunner | None = None
@@ -102,7 +114,9 @@ class HttpServer:
         if self._tls_dir:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(Path(self._tls_dir) / "cert.pem", Path(self._tls_dir) / "key.pem")
-        self._runner = web.AppRunner(make_app(self._ref), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            make_app(self._ref, self._data_dir, self._features), access_log=None, handle_signals=False
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=context, reuse_address=True)
         await site.start()
