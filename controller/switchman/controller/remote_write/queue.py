@@ -148,13 +148,15 @@ class EndpointQueue:
         return chunk
 
     def _labelled(self, sid: int) -> LabelPairs | None:
-        """The labels a series is sent with (None: gone, or write_relabel drops it), cached."""
+        """The labels a series is sent with, sorted by name (None: gone, or
+        write_relabel drops it), cached."""
         if sid in self._labels:
             return self._labels[sid]
         info = self._storage.index.info(sid)
         labels: LabelPairs | None = None
         if info is not None:
-            pairs = tuple(sorted((("__name__", info.name), *info.labels)))
+            # an empty value is no label in Prometheus' data model: not sent
+            pairs = tuple(sorted((("__name__", info.name), *((k, v) for k, v in info.labels if v))))
             labels = pairs if keeps(self.endpoint.relabel, dict(pairs)) else None
         self._labels[sid] = labels
         return labels
