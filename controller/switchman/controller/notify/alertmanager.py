@@ -2,7 +2,11 @@
 does: every firing alert is re-sent every ``resend_delay`` with an ``endsAt``
 four resend periods ahead (so Alertmanager resolves it if the controller goes
 quiet), changes are sent at once, and a resolved alert is sent once with its
-real ``endsAt``. Grouping, silencing and routing are Alertmanager's job."""
+real ``endsAt``. Grouping, silencing and routing are Alertmanager's job.
+
+An Alertmanager cluster is given as ``urls``: every message goes to each of
+them (as Prometheus does: the cluster deduplicates by gossip), each URL its
+own outbox destination, so one that is down delays none of the others."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from switchman.controller.notify.base import (
     COMMON_KEYS,
     BaseNotifier,
     Message,
+    NotifierConfigError,
     NotifyAlert,
     Plan,
     Table,
@@ -23,13 +28,14 @@ from switchman.controller.notify.base import (
 )
 from switchman.controller.notify.webhook import generator_url
 
-KEYS = COMMON_KEYS | {"resend_delay", "external_url"}
+KEYS = COMMON_KEYS | {"urls", "resend_delay", "external_url"}
 
 
 @dataclass
 class AlertmanagerNotifier(BaseNotifier):
     resend_delay_ms: int
     external_url: str = ""
+    urls: tuple[str, ...] = ()  # every Alertmanager of the cluster; empty: common.url alone
     sent: dict[str, tuple[str, int]] = field(default_factory=dict)  # fingerprint -> (status, last sent)
 
     def load_state(self, state: Mapping[str, str]) -> None:
@@ -67,11 +73,35 @@ class AlertmanagerNotifier(BaseNotifier):
                 }
                 for a in due
             ]
-            plan.messages.append(Message(self.name, f"{self.common.url}/api/v2/alerts", dumps(body)))
+            payload = dumps(body)
+            for url in self.urls or (self.common.url,):
+                plan.messages.append(Message(self.name, f"{url}/api/v2/alerts", payload))
         return plan
 
 
 def build(t: Table) -> AlertmanagerNotifier:
+    urls = _urls(t)
     return AlertmanagerNotifier(
-        common(t, "alertmanager"), t.duration_ms("resend_delay", "1m"), external_url=t.text("external_url", "")
+        common(t, "alertmanager", urls[0] if urls else None),
+        t.duration_ms("resend_delay", "1m"),
+        external_url=t.text("external_url", ""),
+        urls=tuple(urls),
     )
+
+
+def _urls(t: Table) -> list[str]:
+    """``urls`` (one Alertmanager cluster), or none when ``url`` names the only one."""
+    if "urls" not in t.raw:
+        return []
+    if "url" in t.raw:
+        raise NotifierConfigError(f"{t.where}: key 'urls': give url or urls, not both")
+    urls = [u.rstrip("/") for u in t.strlist("urls", [])]
+    if not urls:
+        raise NotifierConfigError(f"{t.where}: key 'urls': expected at least one URL")
+    for u in urls:
+        if not u.startswith(("http://", "https://")):
+            raise NotifierConfigError(f"{t.where}: key 'urls': expected http:// or https:// URLs, got {u!r}")
+    twice = sorted({u for u in urls if urls.count(u) > 1})
+    if twice:
+        raise NotifierConfigError(f"{t.where}: key 'urls': {twice[0]!r} is given twice")
+    return urls
