@@ -5,7 +5,8 @@ The web image serves ``/www`` with ``busybox httpd`` on the address and port
 it is given (``/bin/serve ADDRESS PORT``): ``/health`` answers ``ok`` and
 ``/version`` the image's tag, so a response says which version served it.
 On SIGTERM it stops accepting, lets the requests in flight finish, and
-exits 0 (what a well-behaved service does when its slot drains).
+exits 0 (what a well-behaved service does when its slot drains). Version
+``3-slow`` waits ``SLOW_START`` seconds before it listens.
 
 ``ENGINE_ARGS`` and ``RUN_ARGS`` are what podman needs on this kind of host
 (docs/services.md): runc (crun fails on setrlimit), cgroupfs (no systemd),
@@ -15,12 +16,14 @@ the host's network and explicit ulimits.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,10 +31,16 @@ BUSYBOX = Path("/bin/busybox")  # busybox-static: `make system-deps`
 ENGINE_ARGS = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
 RUN_ARGS = ("--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
 REPOSITORY = "localhost/switchman-test-web"
-VERSIONS = ("1", "2")
+VERSIONS = ("1", "2", "3-slow")  # 3-slow starts serving after SLOW_START seconds
+SLOW_START = 120
 
 SERVE = """#!/bin/sh
 # serve ADDRESS PORT: busybox httpd in the foreground; SIGTERM drains
+if [ -f /etc/start-delay ]; then  # a version that is slow to start (its probe fails meanwhile)
+  trap 'exit 0' TERM INT
+  /bin/busybox sleep "$(cat /etc/start-delay)" &
+  wait $!
+fi
 /bin/busybox httpd -f -p "$1:$2" -h /www &
 httpd=$!
 echo "serve: version $(cat /www/version) listening on $1:$2"
@@ -90,6 +99,8 @@ def rootfs_tar(version: str) -> bytes:
         add("www/health", b"ok\n")
         add("www/version", f"{version}\n".encode())
         add("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n")
+        if version.endswith("-slow"):
+            add("etc/start-delay", f"{SLOW_START}\n".encode())
     return buf.getvalue()
 
 
@@ -109,10 +120,8 @@ def build_web_image(engine: str = "podman", versions: tuple[str, ...] = VERSIONS
     return WebImage(engine, REPOSITORY, versions)
 
 
-def containers(engine: str, label: str) -> list[dict[str, object]]:
+def containers(engine: str, label: str) -> list[dict[str, Any]]:
     """``ENGINE ps --all`` of the containers with ``label`` (k=v), as the engine reports them."""
-    import json
-
     out = subprocess.run(
         [engine, *ENGINE_ARGS, "ps", "--all", "--format", "json", "--filter", f"label={label}"],
         capture_output=True,
@@ -120,7 +129,7 @@ def containers(engine: str, label: str) -> list[dict[str, object]]:
         timeout=60,
         check=True,
     ).stdout
-    found: list[dict[str, object]] = json.loads(out or "[]")
+    found: list[dict[str, Any]] = json.loads(out or "[]")
     return found
 
 

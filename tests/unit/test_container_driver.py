@@ -108,7 +108,10 @@ def test_start_runs_the_image_with_engine_args_port_env_labels_and_restart_polic
     else:
         assert "--log-driver" not in run
     assert st.running and st.pid == 4242
-    assert fake.calls[0][1:] == ["--runtime", "runc", "rm", "--force", name]  # leftovers go first
+    if engine == "docker":  # leftovers go first
+        assert fake.calls[0][1:] == ["--runtime", "runc", "rm", "--force", name]
+    else:
+        assert "--replace" in run and fake.calls[0] is run
     assert any(INSPECT_FORMAT in c for c in fake.calls)
 
 
@@ -125,6 +128,9 @@ def test_stop_and_a_failed_run_are_reported() -> None:
     asyncio.run(d.start(RUN))
     asyncio.run(d.stop("web", "green", 7.0))
     assert ["docker", "--runtime", "runc", "stop", "--time", "7", container_name("web", "green")] in fake.calls
+    podman = FakeEngine()
+    asyncio.run(ContainerDriver("podman", podman).stop("web", "green", 3.0))
+    assert podman.calls == [["podman", "rm", "--force", "--time", "3", container_name("web", "green")]]
     fake.fail_run = "Unable to find image 'registry.local/web:9' locally"
     with pytest.raises(InvalidService, match="docker run failed: Unable to find image"):
         asyncio.run(d.start(SlotRun("web", "blue", "9", "127.0.0.2", 18081, (), "registry.local/web:{version}")))

@@ -128,6 +128,8 @@ class ContainerDriver:
         """The ``run`` arguments for a slot (after the engine flags)."""
         labels = {**self.labels(run.service, run.slot), f"{LABEL}.version": run.version}
         argv = ["run", "--detach", "--name", self.name(run.service, run.slot)]
+        if self.engine == "podman":
+            argv.append("--replace")  # a leftover of an earlier run goes
         for k, v in labels.items():
             argv += ["--label", f"{k}={v}"]
         argv += ["--restart", "on-failure"]
@@ -158,8 +160,9 @@ class ContainerDriver:
         key = (run.service, run.slot)
         self._slots.pop(key, None)
         name = self.name(run.service, run.slot)
-        with contextlib.suppress(InvalidService):
-            await self._engine.cli(run.engine_args, "rm", "--force", name)  # a leftover of an earlier run
+        if self.engine == "docker":  # podman's `run --replace` does it in the same call
+            with contextlib.suppress(InvalidService):
+                await self._engine.cli(run.engine_args, "rm", "--force", name)  # a leftover of an earlier run
         path = self.log_path(run.service, run.slot)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,12 +197,18 @@ class ContainerDriver:
         return True
 
     async def stop(self, service: str, slot: str, grace: float) -> None:
-        """``stop --time GRACE`` (SIGTERM, SIGKILL after grace), then ``rm``. Idempotent."""
+        """SIGTERM, SIGKILL after ``grace``, then remove the container
+        (podman: ``rm --force --time``; docker: ``stop --time``, ``rm``). Idempotent."""
         s = self._slots.pop((service, slot), None)
         name = s.name if s is not None else self.name(service, slot)
         args = s.run.engine_args if s is not None else self._args(service)
+        seconds = str(max(1, round(grace)))
+        if self.engine == "podman":  # one call: stop with the grace period, then remove
+            with contextlib.suppress(InvalidService):
+                await self._engine.cli(args, "rm", "--force", "--time", seconds, name, timeout=grace + 30)
+            return
         with contextlib.suppress(InvalidService):
-            await self._engine.cli(args, "stop", "--time", str(max(1, round(grace))), name, timeout=grace + 30)
+            await self._engine.cli(args, "stop", "--time", seconds, name, timeout=grace + 30)
         with contextlib.suppress(InvalidService):
             await self._engine.cli(args, "rm", "--force", name)
 
