@@ -236,3 +236,38 @@ def test_podman_agent_killed_mid_switch_leaves_a_serving_container_and_reports_w
     wait_until(lambda: set(a.podman_ps()) == {"blue"}, 20, what="green removed")
     assert a.podman_ps()["blue"] == ("1", blue_pid, "running")
     wait_until(lambda: a.reported() == {"blue": ("1", blue_pid, "healthy")}, 20, what="reported state = podman ps")
+
+
+def test_podman_kill_and_pause_faults_go_through_the_engine(agent: Agent, daemons: list[Daemon]) -> None:
+    a = agent
+    first = start_agent(a, daemons, "a.log")
+    assert a.run("service", "apply", str(a.tmp / "web.toml")).returncode == 0
+    assert a.run("service", "switch", "web", "--host", "web-1", "--version", "1").returncode == 0
+    _, pid, _ = a.podman_ps()["blue"]
+
+    r = a.run("chaos", "inject", "web-1", "pause", "--duration", "60s", "--service", "web")
+    assert r.returncode == 0, r.stderr
+    assert a.podman_ps()["blue"][2] == "paused"  # the cgroup freezer, through `podman pause`
+    assert get(ADDRESS, a.back["blue"], "/health") == ""  # frozen: no answer
+    # an agent killed while the fault is on reverts it at its next start, through the engine
+    first.kill9()
+    start_agent(a, daemons, "a2.log")
+    wait_until(lambda: a.podman_ps()["blue"][2] == "running", 20, what="unpaused by the restarted agent")
+    wait_until(lambda: get(ADDRESS, a.front) == "1", 20, what="served again")
+    assert a.podman_ps()["blue"][1] == pid  # the same container: frozen and thawed, never restarted
+
+    r = a.run("chaos", "inject", "web-1", "kill", "--duration", "30s", "--service", "web", "signal=KILL")
+    assert r.returncode == 0, r.stderr
+    # `podman kill` leaves it stopped; the driver's restart policy starts it again
+    wait_until(lambda: a.podman_ps()["blue"][1] not in (0, pid), 30, what="restarted with a new pid")
+    wait_until(lambda: get(ADDRESS, a.front) == "1", 20, what="served after the kill")
+    wait_until(
+        lambda: a.reported().get("blue", ("", 0, ""))[1:] == (a.podman_ps()["blue"][1], "healthy"),
+        20,
+        0.5,
+        "the agent to report the new container's pid",
+    )
+    r = a.run("-o", "json", "service", "show", "web")
+    [slot] = [s for s in json.loads(r.stdout)["hosts"][0]["slots"] if s["slot"] == "blue"]
+    assert slot["restarts"] >= 1
+    assert a.run("chaos", "halt", "web-1").returncode == 0
