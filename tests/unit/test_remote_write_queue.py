@@ -209,3 +209,20 @@ async def test_without_endpoints_nothing_is_logged_and_old_cursors_go(tmp_path: 
     assert sql.load_cursors(conn) == {}
     assert none.stats() == []
     await asyncio.to_thread(storage.close)
+
+
+@in_own_loop(30)
+async def test_samples_retention_deleted_before_they_were_sent_count_as_failed_once(tmp_path: Path) -> None:
+    storage = await asyncio.to_thread(Storage.open, tmp_path / "c.db")
+    rw = await RemoteWrite.open(endpoint(), storage, clock, 30_000)  # raw retention: 30 s before clock()
+    [q] = rw.queues
+    await store(storage, "old", [(NOW, 1.0), (NOW + 1000, 1.0)])  # older than retention
+    await store(storage, "new", [(clock() - 1000, 2.0), (clock(), 3.0)])
+    await rw.prune(clock())
+    await rw.prune(clock())
+    assert q.stats.failed == 2
+    rx = Receiver()
+    await drain(q, rx.post)
+    assert rx.samples() == {"__name__=new,job=node": [(clock() - 1000, 2.0), (clock(), 3.0)]}
+    assert (q.stats.samples, q.stats.failed) == (2, 2)
+    await asyncio.to_thread(storage.close)

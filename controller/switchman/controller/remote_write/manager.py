@@ -92,4 +92,6 @@ class RemoteWrite:
             return
         sent_by_all = min(q.sent_seq for q in self.queues)
         cutoff = now_ms - self._raw_retention_ms
-        await self._storage.run(lambda conn: sql.prune(conn, sent_by_all, cutoff))
+        kept_from = await self._storage.run(lambda conn: sql.prune(conn, sent_by_all, cutoff))
+        for q in self.queues:
+            q.expired(kept_from)

@@ -57,11 +57,24 @@ class EndpointQueue:
         self._backoff_ms = 0
         self._waiting_since: float | None = None
         self._labels: dict[int, LabelPairs | None] = {}
+        self._expired_until = 0
         self._poll_s = min(POLL_S, endpoint.queue.batch_send_deadline_ms / 4000)
 
     @property
     def sent_seq(self) -> int:
         return self._sent
+
+    def expired(self, kept_from: int) -> None:
+        """Retention deleted the log rows before ``kept_from``: those this
+        endpoint had not sent yet are lost (counted as failed, once)."""
+        held = self._chunk.end if self._chunk is not None else 0  # read already: it is still sent
+        lost = kept_from - 1 - max(self._sent, held, self._expired_until)
+        if lost > 0:
+            self.stats.failed += lost
+            log.error(
+                "remote_write %s: %d sample(s) older than raw retention were never sent", self.endpoint.name, lost
+            )
+        self._expired_until = max(self._expired_until, kept_from - 1)
 
     async def run(self) -> None:
         """Step until cancelled; an unexpected error is logged and retried after a backoff."""

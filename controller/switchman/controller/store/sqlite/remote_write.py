@@ -99,14 +99,13 @@ def oldest_ts(conn: sqlite3.Connection, after: int) -> int | None:
 
 
 def prune(conn: sqlite3.Connection, sent_by_all: int, older_than_ms: int) -> int:
-    """Drop the log rows every endpoint has answered, and those whose samples
-    raw retention deleted (the oldest, in log order); returns how many."""
-    n = conn.execute("DELETE FROM remote_write_log WHERE seq <= ?", (sent_by_all,)).rowcount
+    """Drop the log rows every endpoint has answered, and the oldest ones (in
+    log order) whose samples raw retention deletes. Returns the first row
+    number kept: the rows before it are gone."""
+    conn.execute("DELETE FROM remote_write_log WHERE seq <= ?", (sent_by_all,))
     row = conn.execute(
         "SELECT seq FROM remote_write_log WHERE ts >= ? ORDER BY seq LIMIT 1", (older_than_ms,)
     ).fetchone()
-    if row is None:
-        n += conn.execute("DELETE FROM remote_write_log").rowcount
-    else:
-        n += conn.execute("DELETE FROM remote_write_log WHERE seq < ?", (int(row[0]),)).rowcount
-    return int(n)
+    kept_from = int(row[0]) if row is not None else head(conn) + 1
+    conn.execute("DELETE FROM remote_write_log WHERE seq < ?", (kept_from,))
+    return kept_from
