@@ -12,6 +12,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,13 @@ def test_podman_runs_a_labelled_slot_that_serves_http_and_logs_to_the_slot_log(
         await d.close()
 
     body()
+
+
+def test_podman_reports_a_missing_image_in_the_engines_words(web_image: WebImage, podman_owner: Path) -> None:
+    run = replace(slot_run(web_image, "9", free_port()), run_args=(*RUN_ARGS, "--pull=never"))
+    d = ContainerDriver("podman", run_command, log_dir=podman_owner)
+    with pytest.raises(InvalidService, match=r"^podman run failed: Error: .*switchman-test-web:9: image not known$"):
+        asyncio.run(d.start(run))
 
 
 def test_podman_container_is_adopted_by_label_after_the_agent_goes(web_image: WebImage, podman_owner: Path) -> None:

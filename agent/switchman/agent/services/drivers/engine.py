@@ -81,6 +81,14 @@ def parse_inspect(out: str) -> list[Container]:
     return found
 
 
+def error_text(stderr: str) -> str:
+    """What the engine said went wrong: its ``Error:`` lines (podman logs
+    retries as warnings before them), else all it wrote; at most 400 characters."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("Error", "docker:"))]
+    return " ".join(errors or lines)[:400]
+
+
 class Engine:
     """The engine's CLI: ``COMMAND [ENGINE_ARGS] SUBCOMMAND ...``."""
 
@@ -99,7 +107,7 @@ class Engine:
         self._check_installed()
         rc, out, err = await self._run([self.command, *engine_args, *args], timeout)
         if rc != 0:
-            raise InvalidService(f"{self.command} {args[0]} failed: {(err or out).strip()[:400]}")
+            raise InvalidService(f"{self.command} {args[0]} failed: {error_text(err or out)}")
         return out
 
     async def inspect(self, engine_args: tuple[str, ...], refs: list[str]) -> list[Container]:
