@@ -146,6 +146,7 @@ class ControllerDaemon:
             await server.stop(0)
             raise
         c = self.c
+        await self._start_remote_write(server, c)
         await self._check_certs()
         # the HTTP API listens before the admin token appears: whoever waits for the token can call it
         http = HttpServer(self.ref, cfg.http_listen, None if cfg.insecure else cfg.tls_dir, cfg.data_dir, FEATURES)
@@ -166,7 +167,6 @@ class ControllerDaemon:
             self.metrics_port = int(http_server.server_address[1])
 
         scheduler = self._start_scheduler(loop)
-        await c.remote_write.start()  # its own tasks, one per endpoint: ingest never waits on a receiver
 
         await set_serving(health, True, ["switchman.v1.Controller", "switchman.v1.Ops"])
         log.info(
@@ -193,6 +193,17 @@ class ControllerDaemon:
         await c.close()
         log.info("stopped")
         return 0
+
+    @staticmethod
+    async def _start_remote_write(server: Any, c: Controller) -> None:
+        """One task per remote-write endpoint (ingest never waits on a receiver). A TLS
+        file that cannot be read stops the start: one line, and nothing left half-started."""
+        try:
+            await c.remote_write.start()
+        except OSError:
+            await server.stop(0)
+            await c.close()
+            raise
 
     async def _record_own(self) -> None:
         """The controller's own metrics into its store, as a Prometheus scraping it would."""

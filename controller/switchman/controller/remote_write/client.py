@@ -45,12 +45,20 @@ def classify(status: int, body: str) -> Answer:
 
 
 def tls_context(e: Endpoint) -> ssl.SSLContext | None:
-    """Blocking (reads the files). None for plain http without TLS files."""
+    """Blocking (reads the files). None for plain http.
+
+    :raises OSError: a file that cannot be read or used, naming the endpoint and the key."""
     if not e.url.startswith("https://"):
         return None
-    ctx = ssl.create_default_context(cafile=e.ca_file or None)
+    try:
+        ctx = ssl.create_default_context(cafile=e.ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise OSError(f"remote_write {e.name}: key 'ca_file': {e.ca_file}: {exc}") from None
     if e.cert_file:
-        ctx.load_cert_chain(e.cert_file, e.key_file)
+        try:
+            ctx.load_cert_chain(e.cert_file, e.key_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise OSError(f"remote_write {e.name}: keys 'cert_file', 'key_file': {exc}") from None
     if e.insecure_skip_verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
@@ -76,7 +84,7 @@ class HttpClient:
 
     @classmethod
     async def open(cls, endpoint: Endpoint) -> HttpClient:
-        """:raises OSError, ssl.SSLError: a TLS file that cannot be read."""
+        """:raises OSError: a TLS file that cannot be read."""
         ctx = await asyncio.to_thread(tls_context, endpoint)
         connector = aiohttp.TCPConnector(ssl=ctx if ctx is not None else True, limit=endpoint.queue.max_shards)
         timeout = aiohttp.ClientTimeout(total=endpoint.timeout_ms / 1000)

@@ -65,9 +65,13 @@ class RemoteWrite:
         return cls(storage, queues, raw_retention_ms)
 
     async def start(self) -> None:
-        """One task per endpoint. :raises OSError, ssl.SSLError: a TLS file that cannot be read."""
+        """One task per endpoint. :raises OSError: a TLS file that cannot be read (nothing is left started)."""
         for q in self.queues:
-            client = await HttpClient.open(q.endpoint)
+            try:
+                client = await HttpClient.open(q.endpoint)
+            except OSError:
+                await self.close()
+                raise
             self._clients.append(client)
             q.post = client.post
             self._tasks.append(asyncio.create_task(q.run(), name=f"remote_write:{q.endpoint.name}"))
