@@ -159,6 +159,14 @@ class ContainerDriver:
         self.bind(run.service, run.engine_args)
         key = (run.service, run.slot)
         self._slots.pop(key, None)
+        async with self._lock:  # not while the supervisor restarts what ran there
+            s = await self._run_container(run)
+        self._slots[key] = s
+        self._supervise()
+        log.info("%s/%s: %s started container %s (%s)", run.service, run.slot, self.engine, s.name, run.version)
+        return s.state
+
+    async def _run_container(self, run: SlotRun) -> _Slot:
         name = self.name(run.service, run.slot)
         if self.engine == "docker":  # podman's `run --replace` does it in the same call
             with contextlib.suppress(InvalidService):
@@ -171,10 +179,7 @@ class ContainerDriver:
         found = await self._engine.inspect(run.engine_args, [name])
         if found:
             self._observe(s, found[0])
-        self._slots[key] = s
-        self._supervise()
-        log.info("%s/%s: %s started container %s (%s)", run.service, run.slot, self.engine, name, run.version)
-        return s.state
+        return s
 
     async def adopt(self, run: SlotRun, pid: int, started_at: float) -> bool:
         """Find the slot's container by its labels; adopt it when it runs
@@ -203,14 +208,15 @@ class ContainerDriver:
         name = s.name if s is not None else self.name(service, slot)
         args = s.run.engine_args if s is not None else self._args(service)
         seconds = str(max(1, round(grace)))
-        if self.engine == "podman":  # one call: stop with the grace period, then remove
+        async with self._lock:  # a restart the supervisor has under way finishes first
+            if self.engine == "podman":  # one call: stop with the grace period, then remove
+                with contextlib.suppress(InvalidService):
+                    await self._engine.cli(args, "rm", "--force", "--time", seconds, name, timeout=grace + 30)
+                return
             with contextlib.suppress(InvalidService):
-                await self._engine.cli(args, "rm", "--force", "--time", seconds, name, timeout=grace + 30)
-            return
-        with contextlib.suppress(InvalidService):
-            await self._engine.cli(args, "stop", "--time", seconds, name, timeout=grace + 30)
-        with contextlib.suppress(InvalidService):
-            await self._engine.cli(args, "rm", "--force", name)
+                await self._engine.cli(args, "stop", "--time", seconds, name, timeout=grace + 30)
+            with contextlib.suppress(InvalidService):
+                await self._engine.cli(args, "rm", "--force", name)
 
     def status(self, service: str, slot: str) -> SlotProcess:
         """As last inspected, with RSS, CPU and fds measured from the container's main process."""
