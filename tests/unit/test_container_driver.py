@@ -52,6 +52,7 @@ class FakeEngine:
         self.calls: list[list[str]] = []
         self.running = False
         self.fail_run = ""
+        self.fail_inspect = ""
 
     async def __call__(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
         self.calls.append(argv)
@@ -62,6 +63,8 @@ class FakeEngine:
             self.running = True
             return 0, "c0ffee\n", ""
         if cmd == "inspect":
+            if self.fail_inspect:
+                return 125, "", self.fail_inspect
             if not self.running:
                 return 125, "", "Error: no such object"
             name = argv[-1]
@@ -136,6 +139,25 @@ def test_stop_and_a_failed_run_are_reported() -> None:
     with pytest.raises(InvalidService, match="docker run failed: Unable to find image"):
         asyncio.run(d.start(SlotRun("web", "blue", "9", "127.0.0.2", 18081, (), "registry.local/web:{version}")))
     assert not asyncio.run(d.adopt(RUN, 0, 0.0))
+
+
+def test_an_engine_that_fails_to_inspect_is_not_taken_for_gone_containers() -> None:
+    fake = FakeEngine()
+    d = ContainerDriver("podman", fake)
+
+    async def body() -> None:
+        await d.start(RUN)
+        fake.fail_inspect = "Error: acquiring lock 0 for container: database is locked"
+        runs = sum("run" in c for c in fake.calls)
+        with pytest.raises(InvalidService, match="podman inspect failed: Error: acquiring lock"):
+            await d.refresh()
+        assert sum("run" in c for c in fake.calls) == runs and d.status("web", "green").running
+        fake.fail_inspect, fake.running = "", False  # now really gone: noted, then run again after the backoff
+        await d.refresh()
+        assert not d.status("web", "green").running and d.status("web", "green").last_exit == "container removed"
+        await d.close()
+
+    asyncio.run(body())
 
 
 def test_missing_engine_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -176,9 +176,9 @@ class ContainerDriver:
             path.parent.mkdir(parents=True, exist_ok=True)
         await self._engine.cli(run.engine_args, *self.run_argv(run), timeout=300.0)  # may pull the image
         s = _Slot(run, name)
-        found = await self._engine.inspect(run.engine_args, [name])
-        if found:
-            self._observe(s, found[0])
+        with contextlib.suppress(InvalidService):  # else the supervisor reads it at its next round
+            for c in await self._engine.inspect(run.engine_args, [name]):
+                self._observe(s, c)
         return s
 
     async def adopt(self, run: SlotRun, pid: int, started_at: float) -> bool:
@@ -271,6 +271,8 @@ class ContainerDriver:
         while self._slots:
             try:
                 await self.refresh()
+            except InvalidService as exc:  # the engine did not answer: nothing is taken for gone
+                log.warning("%s", exc)
             except Exception:
                 log.exception("%s: inspecting containers failed", self.engine)
             await asyncio.sleep(self._poll)
@@ -304,7 +306,7 @@ class ContainerDriver:
             st.pid, st.started_at = c.pid, _create_time(c.pid)
         if not st.running or s.down_since:
             s.up_since = time.monotonic()
-        st.running, s.down_since = c.status != "exited", 0.0
+        st.running, s.down_since = True, 0.0
         if time.monotonic() - s.up_since > STABLE_AFTER:
             s.backoff = BACKOFF_START
 
@@ -328,9 +330,9 @@ class ContainerDriver:
         except InvalidService as exc:
             log.error("%s/%s: %s", s.run.service, s.run.slot, exc)
             return
-        found = await self._engine.inspect(s.run.engine_args, [s.name])
-        if found:
-            self._observe(s, found[0])
+        with contextlib.suppress(InvalidService):  # else the next round reads it
+            for found in await self._engine.inspect(s.run.engine_args, [s.name]):
+                self._observe(s, found)
         st.restarts += 1
         self._died(s, f"{why}; restart #{st.restarts}")
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from switchman.agent.services.errors import InvalidService
 
+_NO_SUCH = re.compile(r"no such (object|container)", re.IGNORECASE)  # podman's and docker's words
 Runner = Callable[[list[str], float], Awaitable[tuple[int, str, str]]]
 
 # one line per container, the same template for both engines (docker's Name has a leading /)
@@ -111,12 +113,19 @@ class Engine:
         return out
 
     async def inspect(self, engine_args: tuple[str, ...], refs: list[str]) -> list[Container]:
-        """The containers among ``refs`` (names or ids) that exist; the missing are left out."""
+        """The containers among ``refs`` (names or ids) that exist; the missing are left out.
+
+        :raises InvalidService: the engine failed otherwise (it is not there
+            to say which exist: a caller must not take them for gone).
+        """
         if not refs:
             return []
         self._check_installed()
-        _, out, _ = await self._run([self.command, *engine_args, "inspect", "--format", INSPECT_FORMAT, *refs], 30.0)
-        return parse_inspect(out)  # an engine exits non-zero when one of refs is missing but prints the others
+        rc, out, err = await self._run([self.command, *engine_args, "inspect", "--format", INSPECT_FORMAT, *refs], 30.0)
+        # an engine exits non-zero when one of refs is missing, and prints the others
+        if rc != 0 and not _NO_SUCH.search(err):
+            raise InvalidService(f"{self.command} inspect failed: {error_text(err or out)}")
+        return parse_inspect(out)
 
     async def find(self, engine_args: tuple[str, ...], labels: Mapping[str, str]) -> list[Container]:
         """Every container (running or not) that carries all of ``labels``.
