@@ -2,10 +2,12 @@
 receiver on): a real controller and agents; the receiver is stopped for a
 while, then the controller is killed with -9 while samples wait for it;
 both come back. Every sample the controller stored reaches Prometheus once:
-the same series with the same samples through both Prometheus HTTP APIs."""
+the same series with the same samples through both Prometheus HTTP APIs.
+And what Prometheus does with an out-of-order sample in a request."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -17,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from switchman.controller.promql.values import Sample
+from switchman.controller.remote_write import RemoteWrite, parse_endpoints
+from switchman.controller.remote_write.client import HttpClient
+from switchman.controller.store.storage import Storage
 
-from tests.helpers import Daemon, agent_argv, controller_argv, free_port, wait_until
+from tests.helpers import Daemon, agent_argv, controller_argv, free_port, in_own_loop, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -199,3 +205,49 @@ def test_receiver_outage_and_controller_kill9_lose_and_duplicate_no_sample(
         f"\nremote-write: {total} samples in {len(ours)} series match; {pending:.0f} were pending at kill -9; "
         f"sent {sent_before:.0f} before and {metric(mport, 'switchman_remote_write_samples_total'):.0f} after"
     )
+
+
+@in_own_loop(60)
+async def test_prometheus_refuses_a_request_whole_for_one_out_of_order_sample_and_only_that_one_is_lost(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    prom = Receiver(tmp_path, daemons)
+    await asyncio.to_thread(prom.start)
+    storage = await asyncio.to_thread(Storage.open, tmp_path / "c.db")
+    now = int(time.time() * 1000)
+    [e] = parse_endpoints(
+        [{"url": f"{prom.url}/api/v1/write", "queue": {"max_shards": 1, "max_samples_per_send": 3}}], "c.toml"
+    )
+    rw = await RemoteWrite.open([e], storage, lambda: int(time.time() * 1000), 3_600_000)
+    [q] = rw.queues
+    client = await HttpClient.open(e)
+    q.post = client.post
+
+    async def put(name: str, ts: int, v: float) -> None:
+        sample = Sample({"__name__": name, "job": "t"}, ts, v)
+        await storage.write(lambda tx: storage.samples.add(tx, [sample], ts))
+
+    async def send_all() -> None:
+        for _ in range(20):
+            await q.step()
+            if q.stats.pending == 0:
+                return
+        raise AssertionError(q.stats)
+
+    for i in range(3):
+        await put("a", now - 10_000 + i * 1000, float(i))
+    await send_all()
+    # "a" goes back in time (a receiver that refuses it takes nothing else from the request)
+    await put("a", now - 20_000, 9.0)
+    await put("b", now - 20_000, 1.0)
+    await put("b", now - 19_000, 2.0)
+    await send_all()
+    await client.close()
+    await asyncio.to_thread(storage.close)
+    assert (q.stats.samples, q.stats.failed) == (5, 1)
+    got = await asyncio.to_thread(matrix, prom.url, '{job="t"}', time.time())
+    assert got == {
+        "__name__=a,job=t": [(now - 10_000 + i * 1000, float(i)) for i in range(3)],
+        "__name__=b,job=t": [(now - 20_000, 1.0), (now - 19_000, 2.0)],
+    }
+    assert "out of order sample" in q.stats.last_error

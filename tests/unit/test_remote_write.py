@@ -112,17 +112,18 @@ def test_chunk_splits_by_series_into_bounded_requests_the_same_way_every_time() 
         (14, 4, 1000, None, 1),
         (15, 1, 2000, 2.0, None),
         (16, 5, 1000, 5.0, None),
+        (17, 3, 3000, None, None),  # gone, but newer than retention: a cleared staleness marker, not a loss
     ]
 
     def labeller(sid: int) -> tuple[tuple[str, str], ...] | None:
         return None if sid == 5 else labels[sid]  # write_relabel drops m5
 
-    chunk = make_chunk(rows, labeller, shards=2, max_per_send=2)
-    again = make_chunk(rows, labeller, shards=2, max_per_send=2)
+    chunk = make_chunk(rows, labeller, shards=2, max_per_send=2, expired_before_ms=2000)
+    again = make_chunk(rows, labeller, shards=2, max_per_send=2, expired_before_ms=2000)
     assert [[r.body() for r in s.requests] for s in chunk.shards] == [
         [r.body() for r in s.requests] for s in again.shards
     ]
-    assert chunk.end == 16 and chunk.skipped == 1 and chunk.dropped_by_relabel == 1
+    assert chunk.end == 17 and chunk.expired == 1 and chunk.dropped_by_relabel == 1
     sent: dict[str, list[tuple[int, float]]] = {}
     for shard in chunk.shards:
         for req in shard.requests:

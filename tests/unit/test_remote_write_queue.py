@@ -226,3 +226,19 @@ async def test_samples_retention_deleted_before_they_were_sent_count_as_failed_o
     assert rx.samples() == {"__name__=new,job=node": [(clock() - 1000, 2.0), (clock(), 3.0)]}
     assert (q.stats.samples, q.stats.failed) == (2, 2)
     await asyncio.to_thread(storage.close)
+
+
+@in_own_loop(30)
+async def test_a_request_refused_whole_is_resent_series_by_series_so_only_the_bad_one_is_lost(tmp_path: Path) -> None:
+    storage = await asyncio.to_thread(Storage.open, tmp_path / "c.db")
+    rw = await RemoteWrite.open(endpoint(max_shards=1, max_samples_per_send=3), storage, clock, 3_600_000)
+    [q] = rw.queues
+    await store(storage, "bad", [(NOW, 1.0)])
+    await store(storage, "good", [(NOW, 2.0), (NOW + 1000, 3.0)])
+    rx = Receiver(Outcome.REFUSED, Outcome.REFUSED)  # the pair, then "bad" alone
+    await drain(q, rx.post)
+    together, alone_bad, alone_good = (rx.samples([b]) for b in rx.bodies)
+    assert set(together) == {"__name__=bad,job=node", "__name__=good,job=node"}
+    assert set(alone_bad) == {"__name__=bad,job=node"} and set(alone_good) == {"__name__=good,job=node"}
+    assert (q.stats.samples, q.stats.failed) == (2, 1)
+    await asyncio.to_thread(storage.close)

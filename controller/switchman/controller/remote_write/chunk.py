@@ -48,7 +48,7 @@ class Shard:
 class Chunk:
     end: int  # the last log row it covers
     shards: list[Shard]
-    skipped: int = 0  # rows whose sample is gone (retention, a cleared staleness marker)
+    expired: int = 0  # rows whose sample raw retention deleted before it was sent
     dropped_by_relabel: int = 0  # samples of series write_relabel drops
 
     @property
@@ -68,15 +68,19 @@ def value_of(row: LogRow) -> float | None:
     return value
 
 
-def make_chunk(rows: Sequence[LogRow], labeller: Labeller, shards: int, max_per_send: int) -> Chunk:
-    """``rows`` (in log order, not empty) as shards of requests."""
+def make_chunk(
+    rows: Sequence[LogRow], labeller: Labeller, shards: int, max_per_send: int, expired_before_ms: int
+) -> Chunk:
+    """``rows`` (in log order, not empty) as shards of requests. A row whose
+    sample is gone is left out: older than ``expired_before_ms``, retention
+    deleted it (counted); else a replay cleared that staleness marker."""
     per_series: dict[int, dict[int, float]] = {}
-    skipped = 0
+    expired = 0
     for row in rows:
         _, sid, ts, _, _ = row
         v = value_of(row)
         if v is None:
-            skipped += 1
+            expired += ts < expired_before_ms
             continue
         per_series.setdefault(sid, {})[ts] = v  # the same (series, ts) twice: once, its current value
     groups: list[list[SeriesBatch]] = [[] for _ in range(shards)]
@@ -90,7 +94,7 @@ def make_chunk(rows: Sequence[LogRow], labeller: Labeller, shards: int, max_per_
     return Chunk(
         end=rows[-1][0],
         shards=[Shard(_requests(g, max_per_send)) for g in groups if g],
-        skipped=skipped,
+        expired=expired,
         dropped_by_relabel=relabelled,
     )
 

@@ -58,7 +58,7 @@ class RemoteWrite:
     ) -> RemoteWrite:
         now = clock_ms()
         cursors = await storage.run(lambda conn: _prepare(conn, endpoints, now))
-        queues = [EndpointQueue(e, storage, cursors[e.name], clock_ms, monotonic) for e in endpoints]
+        queues = [EndpointQueue(e, storage, cursors[e.name], clock_ms, raw_retention_ms, monotonic) for e in endpoints]
         for q in queues:
             c = cursors[q.endpoint.name]
             log.info("remote_write %s: %s from log row %d", q.endpoint.name, q.endpoint.url, c.sent_seq)

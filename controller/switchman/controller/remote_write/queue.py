@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from switchman.controller.remote_write.chunk import Chunk, Shard, make_chunk
+from switchman.controller.remote_write.chunk import Chunk, Request, Shard, make_chunk
 from switchman.controller.remote_write.client import Outcome, Post
 from switchman.controller.remote_write.config import Endpoint
 from switchman.controller.remote_write.encode import LabelPairs
@@ -45,6 +45,7 @@ class EndpointQueue:
         storage: Storage,
         cursor: sql.Cursor,
         clock_ms: Callable[[], int],
+        raw_retention_ms: int,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint
@@ -53,6 +54,7 @@ class EndpointQueue:
         self._storage = storage
         self._sent, self._inflight = cursor.sent_seq, cursor.inflight_seq
         self._clock_ms, self._monotonic = clock_ms, monotonic
+        self._raw_retention_ms = raw_retention_ms
         self._chunk: Chunk | None = None
         self._backoff_ms = 0
         self._waiting_since: float | None = None
@@ -149,8 +151,9 @@ class EndpointQueue:
         if not rows:
             await self._save(until, until)
             return None
-        chunk = make_chunk(rows, self._labelled, q.max_shards, q.max_samples_per_send)
-        self.stats.failed += chunk.skipped
+        expired_before = self._clock_ms() - self._raw_retention_ms
+        chunk = make_chunk(rows, self._labelled, q.max_shards, q.max_samples_per_send, expired_before)
+        self.stats.failed += chunk.expired
         if not chunk.shards:
             await self._save(chunk.end, chunk.end)
             return None
@@ -188,6 +191,14 @@ class EndpointQueue:
                     log.warning("remote_write %s: %s (will retry)", name, answer.detail)
                 self.stats.last_error = answer.detail
                 return
+            if answer.outcome is Outcome.REFUSED and len(request.batches) > 1:
+                # the receiver refuses a request whole for one bad series (Prometheus: an
+                # out-of-order sample): the series one by one, so only the bad ones are lost
+                shard.requests[shard.done : shard.done + 1] = [Request([b]) for b in request.batches]
+                log.warning(
+                    "remote_write %s: %s; sending its %d series one by one", name, answer.detail, len(request.batches)
+                )
+                continue
             if answer.outcome is Outcome.REFUSED:
                 self.stats.failed += request.samples
                 self.stats.last_error = answer.detail
