@@ -491,12 +491,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }
     finally:
-        for p in procs:
-            stop(p)
-        if os.environ.get("BENCH_KEEP"):
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        tear_down(procs, work)
+
+
+def tear_down(procs: list[subprocess.Popen[bytes]], work: Path) -> None:
+    """Stop the servers; remove the work directory unless BENCH_KEEP is set."""
+    for p in procs:
+        stop(p)
+    if os.environ.get("BENCH_KEEP"):
+        print(f"kept {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:

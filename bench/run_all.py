@@ -14,6 +14,7 @@ RUNS = [
     ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3"],
     ["rules.py", "--hosts", "2000", "--rules", "200", "--cycles", "3", "--distinct"],
     ["query_api.py", "--hosts", "400", "--minutes", "60", "--resolution", "15", "--repeats", "5"],
+    ["console.py", "--hosts", "2000", "--minutes", "10", "--repeats", "40"],
     ["faults.py", "--rounds", "10"],
     ["switch.py", "--seconds", "20", "--router", "builtin"],
     ["switch.py", "--seconds", "20", "--router", "haproxy"],

@@ -33,11 +33,13 @@ from switchman.controller.slo.rpc import SLORpcs
 from switchman.controller.store.abc import Event
 from switchman.controller.store.backup import stream_backup
 from switchman.controller.views import (
-    alert_message,
+    alert_messages,
     firing_by_severity,
     host_detail,
     host_summary,
     open_by_priority,
+    select_alerts,
+    select_hosts,
     silence_message,
     token_message,
 )
@@ -210,14 +212,7 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
         now = core.clock_ms()
         if request.state not in ("", "up", "down"):
             raise InvalidArgument(f"state: {request.state!r} is not up or down")
-        out = []
-        for h in sorted(core.fleet.hosts.values(), key=lambda h: h.host_id):
-            if any(h.labels.get(k) != v for k, v in request.selector.items()):
-                continue
-            s = host_summary(core, h, now)
-            if request.state and s.state != request.state:
-                continue
-            out.append(s)
+        out = [host_summary(core, h, now) for h in select_hosts(core, request.selector, request.state, now)]
         return ops_pb2.ListHostsResponse(hosts=out)
 
     @rpc
@@ -243,18 +238,10 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
 
     @rpc
     async def ListAlerts(self, request: ops_pb2.ListAlertsRequest, context: Ctx) -> ops_pb2.ListAlertsResponse:
-        alerts = self.core.rules.alerts()
         if request.state and request.state not in ("pending", "firing"):
             raise InvalidArgument(f"state: {request.state!r} is not pending or firing")
-        now = self.core.clock_ms()
-        firing = [a.labels for a in alerts if a.state.value == "firing"]
-        out = []
-        for a in sorted(alerts, key=lambda a: (a.labels.get("alertname", ""), sorted(a.labels.items()))):
-            if request.state and a.state.value != request.state:
-                continue
-            if any(a.labels.get(k) != v for k, v in request.matchers.items()):
-                continue
-            out.append(alert_message(a, self.core.dispatcher.muting(a, firing, now)))
+        found = select_alerts(self.core, request.state, request.matchers)
+        out = alert_messages(self.core, found, self.core.clock_ms())
         return ops_pb2.ListAlertsResponse(alerts=out)
 
     @rpc

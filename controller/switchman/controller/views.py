@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
 
 from switchman.controller.alerts.engine import Alert
 from switchman.controller.alerts.fingerprints import fingerprint
@@ -22,6 +23,37 @@ VITALS = (
     "switchman_node_cpu_utilisation_ratio",
     "switchman_agent_spool_batches",
 )
+
+
+def select_hosts(core: Controller, selector: Mapping[str, str], state: str, now_ms: int) -> list[Host]:
+    """The hosts ``hosts`` and the console list, by id: those with every
+    ``selector`` label and, when given, in ``state`` (up or down)."""
+    out = []
+    for h in sorted(core.fleet.hosts.values(), key=lambda h: h.host_id):
+        if any(h.labels.get(k) != v for k, v in selector.items()):
+            continue
+        if state and ("up" if core.fleet.is_up(h, now_ms) else "down") != state:
+            continue
+        out.append(h)
+    return out
+
+
+def select_alerts(core: Controller, state: str, matchers: Mapping[str, str]) -> list[Alert]:
+    """Active alerts by name then labels, in ``state`` when given, with every ``matchers`` label."""
+    out = []
+    for a in sorted(core.rules.alerts(), key=lambda a: a.order):
+        if state and a.state.value != state:
+            continue
+        if any(a.labels.get(k) != v for k, v in matchers.items()):
+            continue
+        out.append(a)
+    return out
+
+
+def alert_messages(core: Controller, alerts: Iterable[Alert], now_ms: int) -> list[ops_pb2.Alert]:
+    """Alerts as messages, each marked silenced or inhibited as notifications see it."""
+    firing = [a.labels for a in core.rules.alerts() if a.state.value == "firing"]
+    return [alert_message(a, core.dispatcher.muting(a, firing, now_ms)) for a in alerts]
 
 
 def host_summary(core: Controller, h: Host, now_ms: int) -> ops_pb2.HostSummary:

@@ -11,6 +11,7 @@ pending alert is forgotten and a firing one resolves, unless
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -40,9 +41,17 @@ class Alert:
     resolved_at_ms: int = 0
     keep_firing_since_ms: int = 0
 
+    @functools.cached_property
+    def order(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """How lists show alerts: by name, then labels (an alert's labels never change)."""
+        return self.labels.get("alertname", ""), _key(self.labels)
+
 
 def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
+
+
+Prepared = dict[tuple[tuple[str, str], ...], "Alert"]  # an evaluation's alerts by their labels
 
 
 @dataclass
@@ -52,11 +61,18 @@ class AlertingRule:
 
     def evaluate(self, results: list[Sample], ts: int, ctx: Context | None = None) -> list[Sample]:
         """Advance the state machine with the expression's result at ``ts``;
-        returns the ALERTS and ALERTS_FOR_STATE samples. Templates see the
-        sample's labels with ``__name__``, as Prometheus' do; ``ctx`` gives
-        them ``query`` and the external labels."""
+        returns the ALERTS and ALERTS_FOR_STATE samples."""
+        return self.advance(self.prepare(results, ts, ctx), ts)
+
+    def prepare(self, results: list[Sample], ts: int, ctx: Context | None = None) -> Prepared:
+        """The alerts the result makes, labels and annotations expanded; reads
+        nothing of the state, so it may run in a worker thread. Templates see
+        the sample's labels with ``__name__``, as Prometheus' do; ``ctx``
+        gives them ``query`` and the external labels.
+
+        :raises PromQLError: two samples make the same alert."""
         r = self.rule
-        current: dict[tuple[tuple[str, str], ...], Alert] = {}
+        current: Prepared = {}
         for s in results:
             labels = {k: v for k, v in s.labels.items() if k != "__name__"}
             for k, v in r.labels.items():
@@ -67,6 +83,11 @@ class AlertingRule:
             if key in current:
                 raise PromQLError("vector contains metrics with the same labelset after applying alert labels")
             current[key] = Alert(labels, annotations, AlertState.PENDING, ts, s.v)
+        return current
+
+    def advance(self, current: Prepared, ts: int) -> list[Sample]:
+        """The state machine's step at ``ts`` with what :meth:`prepare` made (on the loop)."""
+        r = self.rule
         for key, a in current.items():
             known = self.active.get(key)
             if known is not None and known.state is not AlertState.INACTIVE:

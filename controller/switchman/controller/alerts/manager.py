@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, evaluate_recording
+from switchman.controller.alerts.engine import Alert, AlertingRule, AlertState, Prepared, evaluate_recording
 from switchman.controller.alerts.fingerprints import fingerprint
 from switchman.controller.alerts.rules import Group, Rule, load_rule_file
 from switchman.controller.alerts.templates import Context, query_func
@@ -23,6 +23,8 @@ from switchman.controller.promql.evaluator import Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series, Vector
 from switchman.controller.store.abc import AlertRecord, Store, Tx
+
+Outcome = list[Sample] | Prepared | PromQLError  # a recording rule's samples, an alerting rule's alerts
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +155,9 @@ class RuleManager:
         return n
 
     async def evaluate_group(self, group: Group) -> None:
-        """One evaluation of a group: expressions in a worker thread (one hop
-        per group), alert state machines and the final write on the loop."""
+        """One evaluation of a group: expressions and alert templates in a
+        worker thread (one hop per group), alert state machines and the final
+        write on the loop."""
         ts = self.clock_ms()
         results = await asyncio.to_thread(self._evaluate_expressions, group, ts)
         written: list[Sample] = []
@@ -166,7 +169,8 @@ class RuleManager:
                     raise outcome
                 if r.kind == "alerting":
                     ar = self.alerting[key]
-                    written += ar.evaluate(outcome, ts, Context(ts_ms=ts, query=query_func(self.evaluator, ts)))
+                    assert isinstance(outcome, dict)
+                    written += ar.advance(outcome, ts)
                     states[key] = ar
                 health.last_error = ""
             except PromQLError as exc:
@@ -176,16 +180,16 @@ class RuleManager:
             health.seconds = seconds
         await self._write(written, states, ts)
 
-    def _evaluate_expressions(self, group: Group, ts: int) -> list[tuple[Rule, str, list[Sample] | PromQLError, float]]:
+    def _evaluate_expressions(self, group: Group, ts: int) -> list[tuple[Rule, str, Outcome, float]]:
         """Blocking. Rules of a group share their selectors' reads at this
         instant; a recording rule's output is committed before the next rule
         runs (later rules may use it)."""
         memo = MemoSource.for_group(self.evaluator.source, group, ts)
         ev = Evaluator(memo, shared=memo.vectors)
-        out: list[tuple[Rule, str, list[Sample] | PromQLError, float]] = []
+        out: list[tuple[Rule, str, Outcome, float]] = []
         for r in group.rules:
             started = time.perf_counter()
-            outcome: list[Sample] | PromQLError
+            outcome: Outcome
             try:
                 if r.kind == "recording":
                     outcome = evaluate_recording(r, ev, ts)
@@ -193,7 +197,9 @@ class RuleManager:
                     memo.forget(r.name)
                 else:
                     value = ev.instant(r.expr, ts)
-                    outcome = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+                    samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
+                    ctx = Context(ts_ms=ts, query=query_func(self.evaluator, ts))
+                    outcome = self.alerting[rule_key(group, r)].prepare(samples, ts, ctx)
             except PromQLError as exc:
                 outcome = exc
             out.append((r, rule_key(group, r), outcome, time.perf_counter() - started))

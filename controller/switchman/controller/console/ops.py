@@ -70,6 +70,10 @@ class Ops:
         self._ref = ref
         self._servicer = OpsServicer(ref, features)
 
+    async def allow(self, who: Any, method: str, request: Any) -> None:
+        """The role check of ``method`` alone, for a page that reads the controller directly. :raises OpsFailed:"""
+        await self._allow(who, method, request)
+
     async def _allow(self, who: Any, method: str, request: Any) -> None:
         actor.set(who.name)
         needed = required_role(method)

@@ -48,6 +48,8 @@ class SeriesIndex:
         self._by_key: dict[tuple[str, LabelPairs], int] = {}
         self._info: dict[int, SeriesInfo] = {}
         self._by_name: dict[str, list[int]] = {}
+        # (name, label) -> label value -> ids: built when a selector first asks, dropped when the name changes
+        self._postings: dict[tuple[str, str], dict[str, list[int]]] = {}
         self._lock = threading.Lock()
 
     def load(self, conn: sqlite3.Connection) -> None:
@@ -60,6 +62,12 @@ class SeriesIndex:
             self._by_key[(info.name, info.labels)] = info.id
             self._info[info.id] = info
             self._by_name.setdefault(info.name, []).append(info.id)
+            self._forget_postings(info.name)
+
+    def _forget_postings(self, name: str) -> None:
+        if self._postings:
+            for key in [k for k in self._postings if k[0] == name]:
+                del self._postings[key]
 
     def _remove(self, info: SeriesInfo) -> None:
         with self._lock:
@@ -68,6 +76,7 @@ class SeriesIndex:
             ids = self._by_name.get(info.name)
             if ids and info.id in ids:
                 ids.remove(info.id)
+            self._forget_postings(info.name)
 
     def __len__(self) -> int:
         return len(self._info)
@@ -98,6 +107,29 @@ class SeriesIndex:
         with self._lock:
             ids = list(self._by_name.get(name, ()))
         return [self._info[i] for i in ids if i in self._info]
+
+    def count(self, name: str) -> int:
+        with self._lock:
+            return len(self._by_name.get(name, ()))
+
+    def postings(self, name: str, label: str) -> dict[str, list[int]]:
+        """The ids of ``name``'s series by their value of ``label`` (series
+        without it are not listed). Built once per (name, label), kept until a
+        series of ``name`` comes or goes."""
+        with self._lock:
+            found = self._postings.get((name, label))
+            if found is None:
+                found = {}
+                for i in self._by_name.get(name, ()):
+                    value = next((v for k, v in self._info[i].labels if k == label), None)
+                    if value is not None:
+                        found.setdefault(value, []).append(i)
+                self._postings[(name, label)] = found
+            return found
+
+    def infos(self, ids: Iterable[int]) -> list[SeriesInfo]:
+        with self._lock:
+            return [self._info[i] for i in ids if i in self._info]
 
     def all(self) -> list[SeriesInfo]:
         with self._lock:

@@ -11,10 +11,13 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from switchman.controller.console.ops import OpsFailed
 from switchman.controller.console.session import Session
-from switchman.controller.console.web import Console, Context, action, view
+from switchman.controller.console.web import Console, Context, action, page_of, view
 from switchman.controller.notify.matchers import MatcherError, parse_matcher
+from switchman.controller.views import alert_messages, select_alerts
 from switchman.proto.durations import parse_duration_ms
 from switchman.proto.v1 import ops_pb2
+
+ALERTS_PAGE = 100
 
 
 def matcher_lines(labels: dict[str, str]) -> str:
@@ -24,12 +27,20 @@ def matcher_lines(labels: dict[str, str]) -> str:
 
 @view("alerts.html")
 async def alerts(request: web.Request, s: Session, c: Console) -> Context:
-    found = await c.ops.call(s.token, "ListAlerts", ops_pb2.ListAlertsRequest())
-    shown = sorted(
-        (a for a in found.alerts if a.state in ("firing", "pending")),
-        key=lambda a: (a.state != "firing", a.labels.get("alertname", ""), sorted(a.labels.items())),
-    )
-    return {"title": "Alerts", "alerts": shown, "matchers": matcher_lines}
+    await c.ops.allow(s.token, "ListAlerts", ops_pb2.ListAlertsRequest())
+    found = [a for a in select_alerts(c.core, "", {}) if a.state.value in ("firing", "pending")]
+    shown = sorted(found, key=lambda a: a.state.value != "firing")  # firing first; only the page becomes messages
+    pages = max(1, (len(shown) + ALERTS_PAGE - 1) // ALERTS_PAGE)
+    page = min(page_of(request), pages)
+    return {
+        "title": "Alerts",
+        "alerts": alert_messages(c.core, shown[(page - 1) * ALERTS_PAGE : page * ALERTS_PAGE], c.core.clock_ms()),
+        "firing": sum(1 for a in shown if a.state.value == "firing"),
+        "pending": sum(1 for a in shown if a.state.value == "pending"),
+        "page": page,
+        "pages": pages,
+        "matchers": matcher_lines,
+    }
 
 
 @view("silences.html")

@@ -8,6 +8,7 @@ from switchman.controller.console.data import HOST_CHARTS, ranged, vitals
 from switchman.controller.console.session import Session
 from switchman.controller.console.web import Console, Context, page_of, view
 from switchman.controller.promql import PromQLError
+from switchman.controller.views import host_summary, select_hosts
 from switchman.proto.v1 import ops_pb2
 
 PAGE_SIZE = 50
@@ -29,13 +30,13 @@ async def fleet(request: web.Request, s: Session, c: Console) -> Context:
     state = request.query.get("state", "")
     if state not in ("", "up", "down"):
         state = ""
-    listed = await c.ops.call(
-        s.token, "ListHosts", ops_pb2.ListHostsRequest(selector=parse_selector(selector_text), state=state)
-    )
-    hosts = list(listed.hosts)
+    core = c.core
+    now = core.clock_ms()
+    await c.ops.allow(s.token, "ListHosts", ops_pb2.ListHostsRequest())
+    hosts = select_hosts(core, parse_selector(selector_text), state, now)  # only the shown page becomes messages
     pages = max(1, (len(hosts) + PAGE_SIZE - 1) // PAGE_SIZE)
     page = min(page_of(request), pages)
-    shown = hosts[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    shown = [host_summary(core, h, now) for h in hosts[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
     status = await c.ops.call(s.token, "GetStatus", ops_pb2.GetStatusRequest())
     return {
         "title": "Fleet",
