@@ -10,7 +10,7 @@ exits 0 (what a well-behaved service does when its slot drains). Version
 
 ``ENGINE_ARGS`` and ``RUN_ARGS`` are what podman needs on this kind of host
 (docs/services.md): runc (crun fails on setrlimit), cgroupfs (no systemd),
-the host's network and explicit ulimits.
+the host's network and explicit ulimits; dockerd takes ``DOCKERD_FLAGS``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ import pytest
 BUSYBOX = Path("/bin/busybox")  # busybox-static: `make system-deps`
 ENGINE_ARGS = ("--runtime", "runc", "--cgroup-manager=cgroupfs")
 RUN_ARGS = ("--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
+# docker takes the same settings in its daemon (no bridge network here, no iptables, no systemd)
+DOCKERD_FLAGS = (
+    "--iptables=false",
+    "--ip6tables=false",
+    "--bridge=none",
+    "--exec-opt",
+    "native.cgroupdriver=cgroupfs",
+    "--default-ulimit",
+    "nofile=1024:1024",
+    "--default-ulimit",
+    "nproc=4096:4096",
+)
 REPOSITORY = "localhost/switchman-test-web"
 VERSIONS = ("1", "2", "3-slow")  # 3-slow starts serving after SLOW_START seconds
 SLOW_START = 120
@@ -104,6 +116,33 @@ def rootfs_tar(version: str) -> bytes:
     return buf.getvalue()
 
 
+def engine_args(engine: str) -> tuple[str, ...]:
+    """The global flags each engine needs here (docker's settings live in its daemon: DOCKERD_FLAGS)."""
+    return ENGINE_ARGS if engine == "podman" else ()
+
+
+def docker_unavailable() -> str:
+    """Why docker cannot run containers here ('' when it can), from what this machine has."""
+    if shutil.which("docker") is None:
+        return "the docker CLI is not installed"
+    done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=20)
+    if done.returncode == 0:
+        return ""
+    said = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["nothing"]
+    socket = Path("/var/run/docker.sock")
+    dockerd = shutil.which("dockerd")
+    how = f"start it: dockerd {' '.join(DOCKERD_FLAGS)}"
+    return "; ".join(
+        [
+            f"`docker info` says: {said[0]}",
+            f"{socket} {'exists' if socket.exists() else 'does not exist'}",
+            f"dockerd is at {dockerd} but does not answer ({how})"
+            if dockerd
+            else "dockerd is not installed (Debian package docker.io; make system-deps does not install it)",
+        ]
+    )
+
+
 def build_web_image(engine: str = "podman", versions: tuple[str, ...] = VERSIONS) -> WebImage:
     """Import one tag per version (each serves its own /version)."""
     if not BUSYBOX.exists():
@@ -111,7 +150,7 @@ def build_web_image(engine: str = "podman", versions: tuple[str, ...] = VERSIONS
     if shutil.which(engine) is None:
         raise AssertionError(f"`{engine}` is not installed (make system-deps)")
     for version in versions:
-        cmd = [engine, *ENGINE_ARGS, "import", "--change", 'CMD ["/bin/serve", "127.0.0.1", "8080"]', "-"]
+        cmd = [engine, *engine_args(engine), "import", "--change", 'CMD ["/bin/serve", "127.0.0.1", "8080"]', "-"]
         done = subprocess.run(
             [*cmd, f"{REPOSITORY}:{version}"], input=rootfs_tar(version), capture_output=True, timeout=120
         )
@@ -121,9 +160,9 @@ def build_web_image(engine: str = "podman", versions: tuple[str, ...] = VERSIONS
 
 
 def containers(engine: str, label: str) -> list[dict[str, Any]]:
-    """``ENGINE ps --all`` of the containers with ``label`` (k=v), as the engine reports them."""
+    """``podman ps --all --format json`` of the containers with ``label`` (k=v), as podman reports them."""
     out = subprocess.run(
-        [engine, *ENGINE_ARGS, "ps", "--all", "--format", "json", "--filter", f"label={label}"],
+        [engine, *engine_args(engine), "ps", "--all", "--format", "json", "--filter", f"label={label}"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -135,18 +174,40 @@ def containers(engine: str, label: str) -> list[dict[str, Any]]:
 
 def remove_containers(engine: str, label: str) -> None:
     """``rm --force`` every container carrying ``label`` (k=v)."""
+    flags = engine_args(engine)
     ids = subprocess.run(
-        [engine, *ENGINE_ARGS, "ps", "--all", "--quiet", "--filter", f"label={label}"],
+        [engine, *flags, "ps", "--all", "--quiet", "--filter", f"label={label}"],
         capture_output=True,
         text=True,
         timeout=60,
     ).stdout.split()
     if ids:
-        subprocess.run([engine, *ENGINE_ARGS, "rm", "--force", "--time", "1", *ids], capture_output=True, timeout=120)
+        subprocess.run([engine, *flags, "rm", "--force", *ids], capture_output=True, timeout=120)
+
+
+class WebImages:
+    """Each engine's web image, built on first use in a session."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, WebImage] = {}
+
+    def get(self, engine: str) -> WebImage:
+        """:raises pytest.skip.Exception: docker, when no docker daemon answers (the reason is said)."""
+        if engine == "docker" and (why := docker_unavailable()):
+            pytest.skip(f"docker cannot run containers on this machine: {why}")
+        if engine not in self._built:
+            self._built[engine] = build_web_image(engine)
+        return self._built[engine]
+
+
+@pytest.fixture(scope="session", name="web_images")
+def web_images_fixture() -> WebImages:
+    """Every engine's web image, built once per test session."""
+    return WebImages()
 
 
 @pytest.fixture(scope="session", name="web_image")
-def web_image_fixture() -> Iterator[WebImage]:
-    """The podman web image, built once per test session (import this into a
-    test module to offer the fixture ``web_image`` there)."""
-    yield build_web_image("podman")
+def web_image_fixture(web_images: WebImages) -> Iterator[WebImage]:
+    """The podman web image, built once per test session (import this and
+    ``web_images_fixture`` into a test module to offer ``web_image`` there)."""
+    yield web_images.get("podman")

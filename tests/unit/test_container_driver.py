@@ -12,8 +12,9 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from switchman.agent.services.drivers.base import SlotRun
@@ -24,12 +25,12 @@ from switchman.proto.services import SpecError, parse_toml
 
 from tests.helpers import free_port, in_own_loop
 from tests.images import (
-    ENGINE_ARGS,
     RUN_ARGS,
     WebImage,
+    WebImages,
+    engine_args,
     remove_containers,
-    rootfs_tar,
-    web_image_fixture,  # noqa: F401 (offers the session fixture `web_image` here)
+    web_images_fixture,  # noqa: F401 (offers the session fixture `web_images` here)
 )
 
 RUN = SlotRun(
@@ -166,47 +167,38 @@ def test_missing_engine_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
         asyncio.run(ContainerDriver("podman").start(RUN))
 
 
-# real engines ----------------------------------------------------------------
+# real engines: podman here; docker where a docker daemon answers ----------------------
 
 
-def docker_unavailable() -> str:
-    """Why docker cannot run containers here ('' when it can), from what this machine has."""
-    if shutil.which("docker") is None:
-        return "the docker CLI is not installed"
-    done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=20)
-    if done.returncode == 0:
-        return ""
-    dockerd = shutil.which("dockerd")
-    socket = Path("/var/run/docker.sock")
-    why = [
-        f"`docker info` fails: {done.stderr.decode(errors='replace').strip().splitlines()[-1:]}",
-        f"{socket} {'exists' if socket.exists() else 'does not exist'}",
-        f"dockerd {'is at ' + dockerd + ' but does not answer' if dockerd else 'is not installed (Debian package docker.io)'}",
-    ]
-    return "; ".join(why)
+@dataclass(frozen=True)
+class Real:
+    engine: str
+    image: WebImage
+    logs: Path  # the driver's log directory: its owner label
+
+    def driver(self, **kw: Any) -> ContainerDriver:
+        return ContainerDriver(self.engine, run_command, log_dir=self.logs, poll=0.2, **kw)
+
+    def run(self, version: str, port: int, slot: str = "blue", run_args: tuple[str, ...] = RUN_ARGS) -> SlotRun:
+        command = ("/bin/serve", "{address}", "{port}")
+        flags = engine_args(self.engine)
+        return SlotRun("web", slot, version, "127.0.0.1", port, command, self.image.image, {}, flags, run_args)
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        argv = [self.engine, *engine_args(self.engine), "inspect", name]
+        docs: list[dict[str, Any]] = json.loads(
+            subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout or "[]"
+        )
+        return docs[0] if docs else {}
 
 
-@pytest.fixture
-def podman_owner(tmp_path: Path) -> Iterator[Path]:
-    """A log directory (the driver's owner label); its containers are removed at the end."""
-    logs = tmp_path / "logs"
-    yield logs
-    remove_containers("podman", f"switchman.owner={logs}")
-
-
-def slot_run(image: WebImage, version: str, port: int, slot: str = "blue") -> SlotRun:
-    return SlotRun(
-        "web",
-        slot,
-        version,
-        "127.0.0.1",
-        port,
-        ("/bin/serve", "{address}", "{port}"),
-        image.image,
-        {},
-        ENGINE_ARGS,
-        RUN_ARGS,
-    )
+@pytest.fixture(params=["podman", "docker"])
+def real(request: pytest.FixtureRequest, web_images: WebImages, tmp_path: Path) -> Iterator[Real]:
+    """A real engine with the web image; the containers of this test are removed at the end."""
+    engine = str(request.param)
+    r = Real(engine, web_images.get(engine), tmp_path / "logs")
+    yield r
+    remove_containers(engine, f"switchman.owner={r.logs}")
 
 
 def http_get(port: int, path: str, timeout: float = 1.0) -> str:
@@ -227,95 +219,98 @@ async def eventually(predicate: Callable[[], object], timeout: float, what: str)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def podman_inspect(name: str) -> dict[str, object]:
-    out = subprocess.run(["podman", *ENGINE_ARGS, "inspect", name], capture_output=True, text=True, timeout=30)
-    docs: list[dict[str, object]] = json.loads(out.stdout or "[]")
-    return docs[0] if docs else {}
+def engine_logs(real: Real, name: str) -> str:
+    """What the engine keeps of a container's output (docker: `docker logs`)."""
+    argv = [real.engine, *engine_args(real.engine), "logs", name]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
 
 
-def test_podman_runs_a_labelled_slot_that_serves_http_and_logs_to_the_slot_log(
-    web_image: WebImage, podman_owner: Path
-) -> None:
+def test_a_real_engine_runs_a_labelled_slot_that_serves_http_and_logs(real: Real) -> None:
     port = free_port()
 
     @in_own_loop(60)
     async def body() -> None:
-        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
-        st = await d.start(slot_run(web_image, "2", port))
+        d = real.driver()
+        st = await d.start(real.run("2", port))
         await eventually(lambda: http_get(port, "/version") == "2", 20, "the container to serve /version")
-        doc = podman_inspect(d.name("web", "blue"))
+        name = d.name("web", "blue")
+        doc = real.inspect(name)
         labels = doc["Config"]["Labels"]
         assert labels["switchman.service"] == "web" and labels["switchman.slot"] == "blue"
-        assert labels["switchman.version"] == "2" and labels["switchman.owner"] == str(podman_owner)
+        assert labels["switchman.version"] == "2" and labels["switchman.owner"] == str(real.logs)
         assert doc["HostConfig"]["RestartPolicy"]["Name"] == "on-failure"
         assert st.running and st.pid == doc["State"]["Pid"] > 0
         assert d.status("web", "blue").rss_bytes > 0  # measured from the container's main process
-        log = podman_owner / "web" / "blue.log"
-        await eventually(lambda: log.exists() and "listening on 127.0.0.1" in log.read_text(), 10, "the slot log")
+        log = real.logs / "web" / "blue.log"
+        if real.engine == "podman":  # in the slot's log file, as a process slot's output
+            await eventually(lambda: log.exists() and "listening on 127.0.0.1" in log.read_text(), 10, "slot log")
+        else:  # docker keeps it
+            assert not log.exists()
+            await eventually(lambda: "listening on 127.0.0.1" in engine_logs(real, name), 10, "docker logs")
         await d.stop("web", "blue", 5.0)
-        assert "serve: drained" in log.read_text()  # SIGTERM first: it drained and exited
-        assert not podman_inspect(d.name("web", "blue")) and http_get(port, "/version") == ""
+        if real.engine == "podman":
+            assert "serve: drained" in log.read_text()  # SIGTERM first: it drained and exited
+        assert not real.inspect(name) and http_get(port, "/version") == ""
         await d.close()
 
     body()
 
 
-def test_podman_reports_a_missing_image_in_the_engines_words(web_image: WebImage, podman_owner: Path) -> None:
-    run = replace(slot_run(web_image, "9", free_port()), run_args=(*RUN_ARGS, "--pull=never"))
-    d = ContainerDriver("podman", run_command, log_dir=podman_owner)
-    with pytest.raises(InvalidService, match=r"^podman run failed: Error: .*switchman-test-web:9: image not known$"):
-        asyncio.run(d.start(run))
+def test_a_real_engine_reports_a_missing_image_in_its_own_words(real: Real) -> None:
+    run = real.run("9", free_port(), run_args=(*RUN_ARGS, "--pull=never"))
+    words = "image not known" if real.engine == "podman" else "No such image"
+    with pytest.raises(InvalidService, match=rf"^{real.engine} run failed: .*{words}") as failed:
+        asyncio.run(real.driver().start(run))
+    assert "localhost/switchman-test-web:9" in str(failed.value) and "\n" not in str(failed.value)
 
 
-def test_podman_container_is_adopted_by_label_after_the_agent_goes(web_image: WebImage, podman_owner: Path) -> None:
+def test_a_real_container_is_adopted_by_label_after_the_agent_goes(real: Real) -> None:
     port = free_port()
 
     @in_own_loop(60)
     async def body() -> None:
-        first = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
-        run = slot_run(web_image, "1", port, "green")
+        first = real.driver()
+        run = real.run("1", port, "green")
         started_pid = (await first.start(run)).pid
         await first.close()  # the agent goes; the container stays
         await eventually(lambda: http_get(port, "/version") == "1", 20, "the container to serve")
-        second = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
-        other = ContainerDriver("podman", run_command, log_dir=podman_owner.parent / "other-agent")
+        second = real.driver()
+        other = ContainerDriver(real.engine, run_command, log_dir=real.logs.parent / "other-agent")
         assert not await other.adopt(run, 0, 0.0)  # another agent's labels do not match
-        assert not await second.adopt(slot_run(web_image, "2", port, "green"), 0, 0.0)  # nor another version
+        assert not await second.adopt(real.run("2", port, "green"), 0, 0.0)  # nor another version
         assert await second.adopt(run, 0, 0.0)
         st = second.status("web", "green")
-        assert st.running and st.pid == started_pid == podman_inspect(second.name("web", "green"))["State"]["Pid"]
+        assert st.running and st.pid == started_pid == real.inspect(second.name("web", "green"))["State"]["Pid"]
         await second.stop("web", "green", 5.0)
-        assert not await ContainerDriver("podman", run_command, log_dir=podman_owner).adopt(run, 0, 0.0)
+        assert not await real.driver().adopt(run, 0, 0.0)
         await second.close()
 
     body()
 
 
-def test_podman_kill_goes_through_the_engine_and_the_restart_policy_brings_it_back(
-    web_image: WebImage, podman_owner: Path
-) -> None:
+def test_a_real_kill_goes_through_the_engine_and_the_restart_policy_brings_it_back(real: Real) -> None:
     port = free_port()
     events: list[tuple[str, str, str]] = []
 
     @in_own_loop(90)
     async def body() -> None:
-        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2, on_event=lambda *e: events.append(e))
-        first_pid = (await d.start(slot_run(web_image, "1", port))).pid
+        d = real.driver(on_event=lambda *e: events.append(e))
+        first_pid = (await d.start(real.run("1", port))).pid
         await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve")
         name = d.name("web", "blue")
-        assert await d.signal("web", "blue", signal.SIGKILL)  # `podman kill`: the engine leaves it stopped ...
-        await eventually(lambda: podman_inspect(name)["State"]["Status"] == "exited", 10, "podman to see it exit")
+        assert await d.signal("web", "blue", signal.SIGKILL)  # `kill`: the engine leaves it stopped ...
+        await eventually(lambda: real.inspect(name)["State"]["Status"] == "exited", 10, "the engine to see it exit")
         # ... and the driver's supervisor starts it again (backoff 0.5 s)
         await eventually(lambda: d.status("web", "blue").restarts == 1, 20, "the driver to restart it")
         await eventually(lambda: http_get(port, "/health") == "ok", 20, "the restarted container to serve")
         second = d.status("web", "blue")
         assert second.running and second.pid != first_pid
-        assert podman_inspect(name)["State"]["Pid"] == second.pid
-        # a crash inside the container (its main process dies): podman's on-failure policy restarts it
+        assert real.inspect(name)["State"]["Pid"] == second.pid
+        # a crash inside the container (its main process dies): the engine's on-failure policy restarts it
         os.kill(second.pid, signal.SIGKILL)
         await eventually(lambda: d.status("web", "blue").restarts == 2, 20, "the engine's restart to be counted")
         await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve again")
-        assert podman_inspect(name)["RestartCount"] >= 1
+        assert real.inspect(name)["RestartCount"] >= 1
         assert [e[1] for e in events] == ["slot.died", "slot.died"] and "exit code 137" in events[0][2]
         await d.stop("web", "blue", 5.0)
         await d.close()
@@ -323,49 +318,23 @@ def test_podman_kill_goes_through_the_engine_and_the_restart_policy_brings_it_ba
     body()
 
 
-def test_podman_pause_freezes_the_container_through_the_engine(web_image: WebImage, podman_owner: Path) -> None:
+def test_a_real_pause_freezes_the_container_through_the_engine(real: Real) -> None:
     port = free_port()
 
     @in_own_loop(60)
     async def body() -> None:
-        d = ContainerDriver("podman", run_command, log_dir=podman_owner, poll=0.2)
-        await d.start(slot_run(web_image, "1", port))
+        d = real.driver()
+        await d.start(real.run("1", port))
         await eventually(lambda: http_get(port, "/health") == "ok", 20, "the container to serve")
         name = d.name("web", "blue")
         assert await d.signal("web", "blue", signal.SIGSTOP)
-        assert podman_inspect(name)["State"]["Status"] == "paused"
+        assert real.inspect(name)["State"]["Status"] == "paused"
         assert await asyncio.to_thread(http_get, port, "/health", 0.5) == ""  # frozen: no answer
         assert d.status("web", "blue").running and d.status("web", "blue").restarts == 0
         assert await d.signal("web", "blue", signal.SIGCONT)
         await eventually(lambda: http_get(port, "/health") == "ok", 10, "the unpaused container to serve")
-        assert podman_inspect(name)["State"]["Status"] == "running"
+        assert real.inspect(name)["State"]["Status"] == "running"
         await d.stop("web", "blue", 5.0)
         await d.close()
-
-    body()
-
-
-def test_docker_runs_a_real_container_when_a_daemon_answers(tmp_path: Path) -> None:
-    why = docker_unavailable()
-    if why:
-        pytest.skip(f"docker cannot run containers on this machine: {why}")
-    logs = tmp_path / "logs"
-    image = "switchman-test-web:1"
-    subprocess.run(
-        ["docker", "import", "-", image], input=rootfs_tar("1"), check=True, capture_output=True, timeout=120
-    )
-    port = free_port()
-    run = SlotRun("web", "blue", "1", "127.0.0.1", port, ("/bin/serve", "{address}", "{port}"), image, {}, (), RUN_ARGS)
-
-    @in_own_loop(60)
-    async def body() -> None:
-        d = ContainerDriver("docker", run_command, log_dir=logs, poll=0.2)
-        try:
-            st = await d.start(run)
-            assert st.running and st.pid > 0
-            await eventually(lambda: http_get(port, "/version") == "1", 20, "the container to serve")
-        finally:
-            await d.stop("web", "blue", 1.0)
-            await d.close()
 
     body()
