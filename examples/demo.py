@@ -146,6 +146,16 @@ def api_query(fleet: Fleet, expr: str) -> str:
     return "\n".join(f"  {r['metric']} => {r['value'][1]}" for r in result)
 
 
+def console_url(fleet: Fleet) -> str:
+    """The web console's address, once its login page answers."""
+    url = f"https://127.0.0.1:{fleet.http_port}"
+    context = ssl.create_default_context(cafile=str(PKI / "ca.pem"))
+    with urllib.request.urlopen(f"{url}/login", timeout=30, context=context) as resp:
+        if resp.status != 200:
+            raise SystemExit(f"demo: the console's login page answered {resp.status}")
+    return url
+
+
 def cli(fleet: Fleet, *args: str, check: bool = True) -> str:
     token = (RUN / "controller" / "admin.token").read_text().strip()
     argv = [
@@ -331,6 +341,8 @@ def main() -> int:
 
         say(f"Prometheus' HTTP API on https://127.0.0.1:{fleet.http_port} (Grafana, promtool): /api/v1/query?query=up")
         print(api_query(fleet, "up"))
+        say(f"the web console: {console_url(fleet)}/  (log in with the admin token)")
+        print(f"  token: {(RUN / 'controller' / 'admin.token').read_text().strip()}")
 
         say("kill -9 web-3: it turns down after the heartbeat TTL (4s here), its spool waits")
         fleet.procs["web-3"].kill()
@@ -354,6 +366,7 @@ def main() -> int:
                 f"  export SWITCHMAN_CONTROLLER=127.0.0.1:{fleet.ops_port} SWITCHMAN_TOKEN=$(cat {token})"
                 f" SWITCHMAN_TLS_DIR={PKI}"
             )
+            print(f"  open {console_url(fleet)}/ and log in with the token in {token} (its CA: {PKI / 'ca.pem'})")
             print("  .venv/bin/switchman status")
             print("  .venv/bin/switchman hosts show web-1")
             print("  .venv/bin/switchman query 'node_cpu_seconds_total{mode=\"user\"}' -o json")

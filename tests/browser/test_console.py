@@ -6,11 +6,13 @@ refused. Screenshots of each page are kept under the test's directory."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.test_rollouts import HOSTS, Fleet, start_fleet
-from tests.helpers import BIN, Daemon, db_rows, free_port, wait_until
+from tests.helpers import BIN, Daemon, controller_argv, db_rows, free_port, wait_until
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium")
@@ -242,4 +244,58 @@ def test_the_console_in_chromium(tmp_path: Path, daemons: list[Daemon], browser:
     watching.wait_for_url(f"{console.url}/login")
     watching.goto(f"{console.url}/alerts")
     assert "/login?next=%2Falerts" in watching.url
+    assert console.errors == []
+
+
+LOAD_RULE = """groups:
+  - name: load
+    interval: 5s
+    rules:
+      - alert: LoadSeen
+        expr: node_load1 >= 0
+        labels: {severity: ticket}
+"""
+
+
+def first_render_ms(page: Page, url: str) -> float:
+    response = page.goto(url)
+    assert response is not None and response.status == 200
+    timing = page.evaluate("JSON.stringify(performance.getEntriesByType('navigation')[0])")
+    entry = json.loads(timing)
+    return float(entry["domContentLoadedEventEnd"] - entry["startTime"])
+
+
+@pytest.mark.timeout(240)
+def test_fleet_and_alerts_pages_of_2000_hosts_render_within_a_second(
+    tmp_path: Path, daemons: list[Daemon], browser: Browser
+) -> None:
+    from bench.query_api import Shape, load_controller  # the query benchmark's fleet: 2,000 node-shaped hosts
+
+    shape = Shape(2000, int(time.time()) - 2, 2, 15, 7)
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+        pool.submit(asyncio.run, load_controller(shape, tmp_path / "c")).result()
+    (tmp_path / "rules.yml").write_text(LOAD_RULE)
+    http = free_port()
+    argv = controller_argv(tmp_path / "c", free_port(), None, "--http-listen", f"127.0.0.1:{http}")
+    daemons.append(
+        Daemon([*argv, "--heartbeat-ttl", "1h", "--rule-file", str(tmp_path / "rules.yml")], tmp_path / "c.log").start()
+    )
+    wait_until(lambda: (tmp_path / "c" / "admin.token").exists(), 30, what="the controller")
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    console = Console(browser, f"http://127.0.0.1:{http}", shots)
+    _, page = console.open((tmp_path / "c" / "admin.token").read_text().strip())
+    assert "2000 hosts" in page.inner_text("p.count")
+    assert page.locator("#hosts tbody tr[data-host]").count() == 50 and "page 1 of 40" in page.inner_text(".pager")
+    wait_until(
+        lambda: page.goto(f"{console.url}/alerts") and "2000 firing" in page.inner_text("#alert-count"),
+        60,
+        what="an alert per host",
+    )
+    for path in ("/fleet", "/fleet?page=21", "/alerts", "/alerts?page=11"):
+        renders = sorted(first_render_ms(page, f"{console.url}{path}") for _ in range(3))
+        assert renders[1] < 1000, f"{path}: first render {renders} ms"
+    page.screenshot(path=str(shots / "alerts-2000.png"))
+    page.click("a[rel=next]")
+    assert "page 12 of 20" in page.inner_text(".pager")
     assert console.errors == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,4 +67,5 @@ def test_demo_runs_on_mtls_and_cleans_up() -> None:
     assert "succeeded" in r.stdout and "baking batch 1/2" in r.stdout
     assert "# Drill 1: latency on one web host" in r.stdout and "(HelloFrontSlow)" in r.stdout  # detected by the alert
     assert "P2   resolved  hello is slow or down on" in r.stdout  # the incident opened and resolved itself
+    assert re.search(r"the web console: https://127\.0\.0\.1:\d+/ ", r.stdout) and "token: smt_" in r.stdout
     assert demo_leftovers() == []
