@@ -34,6 +34,7 @@ from tests.images import (
     containers,
     remove_containers,
     web_image_fixture,  # noqa: F401 (offers the session fixture `web_image` here)
+    web_images_fixture,  # noqa: F401 (which `web_image` uses)
 )
 
 pytestmark = pytest.mark.slow
