@@ -45,6 +45,16 @@ slos:
     alerting: {name: HelloAvailabilityBurn}
 """
 
+DRILL = """title: fleet check
+targets: {selector: {role: web}, mode: all}
+steady_state:
+  - name: every host up
+    expr: count(up{job="node"} == 1) == 3
+faults:
+  - {kind: latency, duration: 5s, service: hello, params: {latency: 10ms}}
+recovery_timeout: 30s
+"""
+
 # the page records when each host's state cell changes, in the browser's clock (the same machine's)
 RECORD_CHANGES = """() => {
   window.__changes = [];
@@ -216,10 +226,23 @@ def test_the_console_in_chromium(tmp_path: Path, daemons: list[Daemon], browser:
     wait_until(lambda: f.run("-o", "json", "slo", "list").stdout.count('"attained"'), 30, what="an SLO")
     console.visit(page, "/slos", "slos")
     assert "hello / availability" in page.inner_text("main")
+    (tmp_path / "drill.yml").write_text(DRILL)
+    f.run("drill", "run", str(tmp_path / "drill.yml"), "--dry-run", "--wait")
     console.visit(page, "/drills", "drills")
+    page.click("#drills tbody a >> nth=0")
+    assert "fleet check" in page.inner_text("#report")
+    page.screenshot(path=str(shots / "drill.png"), full_page=True)
     console.visit(page, "/audit?verify=1", "audit")
     assert "The chain holds" in page.inner_text("#verdict")
     console.visit(page, "/services", "services")
+    # a narrow window: nothing spills sideways (wide tables scroll in their own box); the keyboard reaches the content
+    page.set_viewport_size({"width": 420, "height": 800})
+    console.visit(page, "/fleet", "fleet-narrow")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
 
     # a viewer sees no buttons, and a forged post is refused and audited
     _, watching = console.open(viewer)
