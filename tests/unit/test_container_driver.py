@@ -63,6 +63,8 @@ class FakeEngine:
                 return 125, "", self.fail_run
             self.running = True
             return 0, "c0ffee\n", ""
+        if cmd == "inspect" and "{{.LogPath}}" in argv:
+            return 0, "/var/lib/docker/containers/c0ffee/c0ffee-json.log\n", ""
         if cmd == "inspect":
             if self.fail_inspect:
                 return 125, "", self.fail_inspect
@@ -110,8 +112,9 @@ def test_start_runs_the_image_with_engine_args_port_env_labels_and_restart_polic
     assert f"switchman.owner={tmp_path}" in run and run[run.index("--restart") + 1] == "on-failure"
     if engine == "podman":  # the slot's log file, as process slots have it
         assert run[run.index("--log-opt") + 1] == f"path={tmp_path / 'web' / 'green.log'}"
-    else:
+    else:  # docker cannot be told where: the slot's log path links to the engine's log
         assert "--log-driver" not in run
+        assert os.readlink(tmp_path / "web" / "green.log") == "/var/lib/docker/containers/c0ffee/c0ffee-json.log"
     assert st.running and st.pid == 4242
     if engine == "docker":  # leftovers go first
         assert fake.calls[0][1:] == ["--runtime", "runc", "rm", "--force", name]
@@ -244,9 +247,10 @@ def test_a_real_engine_runs_a_labelled_slot_that_serves_http_and_logs(real: Real
         log = real.logs / "web" / "blue.log"
         if real.engine == "podman":  # in the slot's log file, as a process slot's output
             await eventually(lambda: log.exists() and "listening on 127.0.0.1" in log.read_text(), 10, "slot log")
-        else:  # docker keeps it
-            assert not log.exists()
-            await eventually(lambda: "listening on 127.0.0.1" in engine_logs(real, name), 10, "docker logs")
+        else:  # docker writes its json-file log; the slot's log path links to it
+            assert log.is_symlink() and str(log.readlink()) == doc["LogPath"]
+            await eventually(lambda: "listening on 127.0.0.1" in log.read_text(), 10, "the linked docker log")
+            assert "listening on 127.0.0.1" in engine_logs(real, name)
         await d.stop("web", "blue", 5.0)
         if real.engine == "podman":
             assert "serve: drained" in log.read_text()  # SIGTERM first: it drained and exited

@@ -17,10 +17,11 @@ engine's CLI (:mod:`~switchman.agent.services.drivers.engine`).
   engine, exit 0, removed by hand) is started again by the driver's own
   supervisor with exponential backoff, like a process slot. Both count as
   restarts and are reported as ``slot.died`` events.
-* Logs: podman writes the container's output to the slot's log file,
-  ``DATA_DIR/logs/SERVICE/SLOT.log``, as process slots have it (the engine's
+* Logs are read at the slot's log path, ``DATA_DIR/logs/SERVICE/SLOT.log``,
+  as for process slots: podman writes the container's output there (the
   ``k8s-file`` driver, written by conmon, so it goes on while the agent is
-  down); docker keeps them (``docker logs NAME``).
+  down); for docker, which cannot be told where to write, the path is a
+  symlink to the container's json-file log.
 * Faults: SIGSTOP/SIGCONT become ``pause``/``unpause``, every other signal
   ``kill --signal``.
 """
@@ -113,10 +114,34 @@ class ContainerDriver:
         return found
 
     def log_path(self, service: str, slot: str) -> Path | None:
-        """Where the slot's output goes (podman), as for process slots."""
-        if self._log_dir is None or self.engine != "podman":
+        """Where the slot's output can be read, as for process slots (podman
+        writes it there; for docker it is a symlink to the engine's log)."""
+        if self._log_dir is None:
             return None
         return self._log_dir / service / f"{slot}.log"
+
+    async def _link_log(self, s: _Slot) -> None:
+        """docker: point the slot's log path at the container's json-file log
+        (docker cannot be told where to write it)."""
+        path = self.log_path(s.run.service, s.run.slot)
+        if self.engine != "docker" or path is None:
+            return
+        try:
+            target = (await self._engine.cli(s.run.engine_args, "inspect", "--format", "{{.LogPath}}", s.name)).strip()
+        except InvalidService as exc:
+            log.warning("%s/%s: no log link: %s", s.run.service, s.run.slot, exc)
+            return
+        if not target:  # a log driver that keeps no file (journald, syslog, ...)
+            return
+        link = path.with_name(f".{path.name}.link")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+            link.symlink_to(target)
+            link.replace(path)
+        except OSError as exc:
+            log.warning("%s/%s: cannot link %s to %s: %s", s.run.service, s.run.slot, path, target, exc)
 
     def bind(self, service: str, engine_args: tuple[str, ...]) -> None:
         self._engine_args[service] = engine_args
@@ -134,7 +159,7 @@ class ContainerDriver:
             argv += ["--label", f"{k}={v}"]
         argv += ["--restart", "on-failure"]
         path = self.log_path(run.service, run.slot)
-        if path is not None:
+        if path is not None and self.engine == "podman":
             argv += ["--log-driver", "k8s-file", "--log-opt", f"path={path}"]
         if not host_network(run.run_args):
             argv += ["--publish", f"{run.address}:{run.port}:{run.port}"]
@@ -179,6 +204,7 @@ class ContainerDriver:
         with contextlib.suppress(InvalidService):  # else the supervisor reads it at its next round
             for c in await self._engine.inspect(run.engine_args, [name]):
                 self._observe(s, c)
+        await self._link_log(s)
         return s
 
     async def adopt(self, run: SlotRun, pid: int, started_at: float) -> bool:
@@ -196,6 +222,7 @@ class ContainerDriver:
             return False
         s = _Slot(run, live[0].name)
         self._observe(s, live[0])
+        await self._link_log(s)
         self._slots[(run.service, run.slot)] = s
         self._supervise()
         log.info("%s/%s: adopted container %s (%s, pid %d)", run.service, run.slot, s.name, run.version, s.state.pid)
@@ -327,6 +354,7 @@ class ContainerDriver:
                 await self._engine.cli(s.run.engine_args, "start", s.name)
             else:
                 await self._engine.cli(s.run.engine_args, *self.run_argv(s.run), timeout=300.0)
+                await self._link_log(s)
         except InvalidService as exc:
             log.error("%s/%s: %s", s.run.service, s.run.slot, exc)
             return
