@@ -14,6 +14,7 @@ from switchman.proto.validate import ValidationError, check_identifier, check_la
 
 DRIVERS = ("process", "docker", "podman")
 ROUTERS = ("builtin", "haproxy")
+PROTOCOLS = ("tcp", "http")  # what the router understands of the front port's traffic
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = {"version", "port", "address", "slot"}
 
@@ -32,6 +33,7 @@ class ServiceDef:
     blue_port: int
     green_port: int
     router: str = "builtin"
+    protocol: str = "tcp"  # tcp: connections are proxied whole; http: each request is routed (ADR 0019)
     drain_timeout_ms: int = 30_000
     keep_previous: bool = True
     selector: dict[str, str] = field(default_factory=dict)
@@ -66,6 +68,12 @@ def _port(file: str, key: str, value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
         raise SpecError(f"{file}: {key}: expected a port number from 1 to 65535, got {value!r}")
     return value
+
+
+def _choice(file: str, key: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SpecError(f"{file}: {key}: {value!r} is not one of {', '.join(choices)}")
+    return str(value)
 
 
 # what the container drivers set themselves; a spec that sets them too would run a slot the agent cannot find
@@ -106,6 +114,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         "front_port",
         "back_ports",
         "router",
+        "protocol",
         "drain_timeout",
         "keep_previous",
         "selector",
@@ -124,12 +133,9 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         name = check_identifier("name", str(doc.get("name", "")))
     except ValidationError as exc:
         raise SpecError(f"{file}: {exc}") from None
-    driver = str(doc.get("driver", "process"))
-    if driver not in DRIVERS:
-        raise SpecError(f"{file}: driver: {driver!r} is not one of {', '.join(DRIVERS)}")
-    router = str(doc.get("router", "builtin"))
-    if router not in ROUTERS:
-        raise SpecError(f"{file}: router: {router!r} is not one of {', '.join(ROUTERS)}")
+    driver = _choice(file, "driver", doc.get("driver", "process"), DRIVERS)
+    router = _choice(file, "router", doc.get("router", "builtin"), ROUTERS)
+    protocol = _choice(file, "protocol", doc.get("protocol", "tcp"), PROTOCOLS)
     command = doc.get("command", [])
     if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
         raise SpecError(f"{file}: command: expected a list of strings")
@@ -172,6 +178,7 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         blue_port=blue,
         green_port=green,
         router=router,
+        protocol=protocol,
         drain_timeout_ms=_ms(file, "drain_timeout", doc.get("drain_timeout", "30s")),
         keep_previous=bool(doc.get("keep_previous", True)),
         selector={str(k): str(v) for k, v in selector.items()},
