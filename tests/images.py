@@ -172,6 +172,31 @@ def containers(engine: str, label: str) -> list[dict[str, Any]]:
     return found
 
 
+def engine_slots(engine: str, label: str) -> dict[str, tuple[str, int, str]]:
+    """slot -> (version, pid, state) of the containers with ``label``, as the
+    engine lists them: ``podman ps``; docker's ``ps`` has no pids, so ``docker
+    ps --quiet`` and ``docker inspect``."""
+    if engine == "podman":
+        return {
+            c["Labels"]["switchman.slot"]: (c["Labels"]["switchman.version"], int(c["Pid"]), str(c["State"]))
+            for c in containers(engine, label)
+        }
+    ids = subprocess.run(
+        [engine, "ps", "--all", "--quiet", "--filter", f"label={label}"], capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    if not ids:
+        return {}
+    out = subprocess.run([engine, "inspect", *ids], capture_output=True, text=True, timeout=60).stdout
+    return {
+        d["Config"]["Labels"]["switchman.slot"]: (
+            d["Config"]["Labels"]["switchman.version"],
+            int(d["State"]["Pid"]),
+            str(d["State"]["Status"]),
+        )
+        for d in json.loads(out or "[]")
+    }
+
+
 def remove_containers(engine: str, label: str) -> None:
     """``rm --force`` every container carrying ``label`` (k=v)."""
     flags = engine_args(engine)

@@ -1,8 +1,9 @@
-"""A real agent runs a service in podman containers (the web image built at
-test time, tests/images.py): a blue-green switch and a rollback through the
-agent's router under wrk load fail no request; kill -9 of the agent in the
-middle of a switch leaves the active container serving, and once the agent
-is back what it reports matches ``podman ps``."""
+"""A real agent runs a service in podman containers (and docker ones where a
+docker daemon answers; the web image built at test time, tests/images.py):
+a blue-green switch and a rollback through the agent's router under wrk
+load fail no request; kill -9 of the agent in the middle of a switch leaves
+the active container serving, and once the agent is back what it reports
+matches ``podman ps``; kill and pause faults go through the engine."""
 
 from __future__ import annotations
 
@@ -28,13 +29,12 @@ from tests.helpers import (
 )
 from tests.helpers import switchman as sm
 from tests.images import (
-    ENGINE_ARGS,
     RUN_ARGS,
-    WebImage,
-    containers,
+    WebImages,
+    engine_args,
+    engine_slots,
     remove_containers,
-    web_image_fixture,  # noqa: F401 (offers the session fixture `web_image` here)
-    web_images_fixture,  # noqa: F401 (which `web_image` uses)
+    web_images_fixture,  # noqa: F401 (offers the session fixture `web_images` here)
 )
 
 pytestmark = pytest.mark.slow
@@ -66,6 +66,7 @@ end
 
 @dataclass
 class Agent:
+    engine: str
     tmp: Path
     tls: TlsController
     cli: list[str]
@@ -87,12 +88,9 @@ class Agent:
         [host] = json.loads(r.stdout)["hosts"]
         return {s["slot"]: (s["version"], int(s.get("pid", 0)), s["state"]) for s in host["slots"] if s["version"]}
 
-    def podman_ps(self) -> dict[str, tuple[str, int, str]]:
-        """slot -> (version, pid, state) of this agent's containers, as ``podman ps`` has them."""
-        return {
-            c["Labels"]["switchman.slot"]: (c["Labels"]["switchman.version"], int(c["Pid"]), str(c["State"]))
-            for c in containers("podman", self.owner)
-        }
+    def engine_ps(self) -> dict[str, tuple[str, int, str]]:
+        """slot -> (version, pid, state) of this agent's containers, as the engine lists them (``podman ps``)."""
+        return engine_slots(self.engine, self.owner)
 
 
 def get(address: str, port: int, path: str = "/version") -> str:
@@ -105,17 +103,21 @@ def get(address: str, port: int, path: str = "/version") -> str:
         return ""
 
 
-@pytest.fixture
-def agent(tmp_path: Path, daemons: list[Daemon], web_image: WebImage) -> Iterator[Agent]:
+@pytest.fixture(params=["podman", "docker"])
+def agent(
+    request: pytest.FixtureRequest, tmp_path: Path, daemons: list[Daemon], web_images: WebImages
+) -> Iterator[Agent]:
+    engine = str(request.param)
+    image = web_images.get(engine)  # docker: skipped, saying why, when no daemon answers
     tls = start_tls_controller(tmp_path, daemons, ("web-1",))
-    a = Agent(tmp_path, tls, tls.cli_args(tmp_path / "c"), free_port(ADDRESS), {})
+    a = Agent(engine, tmp_path, tls, tls.cli_args(tmp_path / "c"), free_port(ADDRESS), {})
     a.back = {"blue": free_port(ADDRESS), "green": free_port(ADDRESS)}
     (tmp_path / "web.toml").write_text(f"""
 name = "web"
-driver = "podman"
-image = "{web_image.image}"
+driver = "{engine}"
+image = "{image.image}"
 command = ["/bin/serve", "{{address}}", "{{port}}"]
-engine_args = {json.dumps(list(ENGINE_ARGS))}
+engine_args = {json.dumps(list(engine_args(engine)))}
 run_args = {json.dumps(list(RUN_ARGS))}
 front_port = {a.front}
 back_ports = {{ blue = {a.back["blue"]}, green = {a.back["green"]} }}
@@ -133,7 +135,7 @@ success_before_passing = 2
     finally:
         for d in daemons:
             d.stop()
-        remove_containers("podman", a.owner)
+        remove_containers(engine, a.owner)
 
 
 def start_agent(a: Agent, daemons: list[Daemon], log: str) -> Daemon:
@@ -159,7 +161,7 @@ def parse_wrk(text: str) -> dict[str, int | float]:
     }
 
 
-def test_podman_switch_and_rollback_under_load_fail_no_request(agent: Agent, daemons: list[Daemon]) -> None:
+def test_container_switch_and_rollback_under_load_fail_no_request(agent: Agent, daemons: list[Daemon]) -> None:
     a = agent
     start_agent(a, daemons, "a.log")
     assert a.run("service", "apply", str(a.tmp / "web.toml")).returncode == 0
@@ -170,7 +172,7 @@ def test_podman_switch_and_rollback_under_load_fail_no_request(agent: Agent, dae
     script.write_text(WRK_SCRIPT)
     url = f"http://{ADDRESS}:{a.front}/version"
     quiet = subprocess.run(["wrk", "-t1", "-c8", "-d3s", url], capture_output=True, text=True, timeout=30).stdout
-    print(f"podman, through the router, nothing switching: {parse_wrk(quiet)}")
+    print(f"{a.engine}, through the router, nothing switching: {parse_wrk(quiet)}")
     wrk = subprocess.Popen(
         ["wrk", "-t1", "-c8", f"-d{MAX_SECONDS}s", "--timeout", "5s", "-s", str(script), url, "--", str(MAX_REQUESTS)],
         stdout=subprocess.PIPE,
@@ -194,27 +196,27 @@ def test_podman_switch_and_rollback_under_load_fail_no_request(agent: Agent, dae
         wrk.send_signal(signal.SIGINT)  # wrk prints its summary on SIGINT
         out, _ = wrk.communicate(timeout=30)
     got = parse_wrk(out)
-    print(f"podman switch+rollback under load: {got}")
+    print(f"{a.engine} switch+rollback under load: {got}")
     assert got["failed"] == 0, out
     assert got["served_1"] > 0 and got["served_2"] > 0, out  # both versions answered during the run
     assert got["served_1"] + got["served_2"] == got["requests"], out
     assert got["rate"] >= MIN_RATE, out
     assert get(ADDRESS, a.front) == "1"
-    # what the agent reports is what podman runs: blue 1 active, green 2 warm, same pids
-    wait_until(lambda: a.reported() == {k: (v, p, "healthy") for k, (v, p, _) in a.podman_ps().items()}, 20)
-    assert {k: v[0] for k, v in a.podman_ps().items()} == {"blue": "1", "green": "2"}
+    # what the agent reports is what the engine runs: blue 1 active, green 2 warm, same pids
+    wait_until(lambda: a.reported() == {k: (v, p, "healthy") for k, (v, p, _) in a.engine_ps().items()}, 20)
+    assert {k: v[0] for k, v in a.engine_ps().items()} == {"blue": "1", "green": "2"}
     log = (a.tmp / "a" / "logs" / "web" / "blue.log").read_text()
     assert "serve: version 1 listening on" in log  # container output in the slot's log, as for processes
 
 
-def test_podman_agent_killed_mid_switch_leaves_a_serving_container_and_reports_what_podman_runs(
+def test_agent_killed_mid_switch_leaves_a_serving_container_and_reports_what_the_engine_runs(
     agent: Agent, daemons: list[Daemon]
 ) -> None:
     a = agent
     first = start_agent(a, daemons, "a.log")
     assert a.run("service", "apply", str(a.tmp / "web.toml")).returncode == 0
     assert a.run("service", "switch", "web", "--host", "web-1", "--version", "1").returncode == 0
-    blue_pid = a.podman_ps()["blue"][1]
+    blue_pid = a.engine_ps()["blue"][1]
     # the switch to 3-slow probes a container that does not listen yet: kill the agent meanwhile
     switching = subprocess.Popen(
         [str(BIN / "switchman"), *a.cli, "service", "switch", "web", "--host", "web-1", "--version", "3-slow"],
@@ -223,47 +225,47 @@ def test_podman_agent_killed_mid_switch_leaves_a_serving_container_and_reports_w
     )
     state = a.tmp / "a" / "services.db"
     wait_until(lambda: db_rows(state, "SELECT phase FROM services") == [("switching",)], 20, what="switch under way")
-    wait_until(lambda: a.podman_ps().get("green", ("", 0, ""))[2] == "running", 20, what="green container started")
+    wait_until(lambda: a.engine_ps().get("green", ("", 0, ""))[2] == "running", 20, what="green container started")
     first.kill9()
     switching.wait(60)
     # the agent is gone (and its router with it): the active container still serves on its back port
     assert get(ADDRESS, a.back["blue"]) == "1"
-    assert a.podman_ps()["blue"] == ("1", blue_pid, "running")
+    assert a.engine_ps()["blue"] == ("1", blue_pid, "running")
     second = start_agent(a, daemons, "a2.log")
     wait_until(lambda: get(ADDRESS, a.front) == "1", 30, what="front port served again after the restart")
     wait_until(lambda: db_rows(state, "SELECT phase, active_version FROM services") == [("idle", "1")], 20)
     assert "undoing it" in second.log() and "adopted container" in second.log()
     # the half-started green container is gone; blue was adopted, not restarted
-    wait_until(lambda: set(a.podman_ps()) == {"blue"}, 20, what="green removed")
-    assert a.podman_ps()["blue"] == ("1", blue_pid, "running")
+    wait_until(lambda: set(a.engine_ps()) == {"blue"}, 20, what="green removed")
+    assert a.engine_ps()["blue"] == ("1", blue_pid, "running")
     wait_until(lambda: a.reported() == {"blue": ("1", blue_pid, "healthy")}, 20, what="reported state = podman ps")
 
 
-def test_podman_kill_and_pause_faults_go_through_the_engine(agent: Agent, daemons: list[Daemon]) -> None:
+def test_container_kill_and_pause_faults_go_through_the_engine(agent: Agent, daemons: list[Daemon]) -> None:
     a = agent
     first = start_agent(a, daemons, "a.log")
     assert a.run("service", "apply", str(a.tmp / "web.toml")).returncode == 0
     assert a.run("service", "switch", "web", "--host", "web-1", "--version", "1").returncode == 0
-    _, pid, _ = a.podman_ps()["blue"]
+    _, pid, _ = a.engine_ps()["blue"]
 
     r = a.run("chaos", "inject", "web-1", "pause", "--duration", "60s", "--service", "web")
     assert r.returncode == 0, r.stderr
-    assert a.podman_ps()["blue"][2] == "paused"  # the cgroup freezer, through `podman pause`
+    assert a.engine_ps()["blue"][2] == "paused"  # the cgroup freezer, through `podman pause` / `docker pause`
     assert get(ADDRESS, a.back["blue"], "/health") == ""  # frozen: no answer
     # an agent killed while the fault is on reverts it at its next start, through the engine
     first.kill9()
     start_agent(a, daemons, "a2.log")
-    wait_until(lambda: a.podman_ps()["blue"][2] == "running", 20, what="unpaused by the restarted agent")
+    wait_until(lambda: a.engine_ps()["blue"][2] == "running", 20, what="unpaused by the restarted agent")
     wait_until(lambda: get(ADDRESS, a.front) == "1", 20, what="served again")
-    assert a.podman_ps()["blue"][1] == pid  # the same container: frozen and thawed, never restarted
+    assert a.engine_ps()["blue"][1] == pid  # the same container: frozen and thawed, never restarted
 
     r = a.run("chaos", "inject", "web-1", "kill", "--duration", "30s", "--service", "web", "signal=KILL")
     assert r.returncode == 0, r.stderr
-    # `podman kill` leaves it stopped; the driver's restart policy starts it again
-    wait_until(lambda: a.podman_ps()["blue"][1] not in (0, pid), 30, what="restarted with a new pid")
+    # `podman kill` / `docker kill` leaves it stopped; the driver's restart policy starts it again
+    wait_until(lambda: a.engine_ps()["blue"][1] not in (0, pid), 30, what="restarted with a new pid")
     wait_until(lambda: get(ADDRESS, a.front) == "1", 20, what="served after the kill")
     wait_until(
-        lambda: a.reported().get("blue", ("", 0, ""))[1:] == (a.podman_ps()["blue"][1], "healthy"),
+        lambda: a.reported().get("blue", ("", 0, ""))[1:] == (a.engine_ps()["blue"][1], "healthy"),
         20,
         0.5,
         "the agent to report the new container's pid",
