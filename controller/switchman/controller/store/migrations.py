@@ -231,9 +231,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         -- every sample row written while remote-write endpoints are configured, in
         -- commit order (the writer's temporary triggers fill it): the read position
-        -- of each endpoint (AUTOINCREMENT: a number is never used twice)
+        -- of each endpoint. A new seq is one more than the largest, and pruning
+        -- always keeps the largest, so a number is never used twice
         CREATE TABLE remote_write_log (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            seq INTEGER PRIMARY KEY,
             series_id INTEGER NOT NULL,
             ts INTEGER NOT NULL
         );
