@@ -142,17 +142,13 @@ class EndpointQueue:
     async def _next_chunk(self, head: int) -> Chunk | None:
         """The chunk to send (written as in flight first); None when the rows
         turned out to be gone or unsent (the cursor moves past them)."""
-        q = self.endpoint.queue
         resuming = self._inflight > self._sent
         until = self._inflight if resuming else head
-        limit = -1 if resuming else q.max_shards * q.max_samples_per_send
-        rows = await asyncio.to_thread(lambda: sql.read_log(self._storage.reader(), self._sent, until, limit))
+        chunk = await asyncio.to_thread(self._build, until, resuming)
         self._waiting_since = None
-        if not rows:
+        if chunk is None:
             await self._save(until, until)
             return None
-        expired_before = self._clock_ms() - self._raw_retention_ms
-        chunk = make_chunk(rows, self._labelled, q.max_shards, q.max_samples_per_send, expired_before)
         self.stats.failed += chunk.expired
         if not chunk.shards:
             await self._save(chunk.end, chunk.end)
@@ -161,6 +157,21 @@ class EndpointQueue:
             await self._save(self._sent, chunk.end)
         elif self._sent:
             log.info("remote_write %s: re-sending the chunk in flight before the restart", self.endpoint.name)
+        return chunk
+
+    def _build(self, until: int, resuming: bool) -> Chunk | None:
+        """Worker thread: read the rows after the cursor, split and encode them
+        (tens of milliseconds for a full chunk, kept off the event loop)."""
+        q = self.endpoint.queue
+        limit = -1 if resuming else q.max_shards * q.max_samples_per_send
+        rows = sql.read_log(self._storage.reader(), self._sent, until, limit)
+        if not rows:
+            return None
+        expired_before = self._clock_ms() - self._raw_retention_ms
+        chunk = make_chunk(rows, self._labelled, q.max_shards, q.max_samples_per_send, expired_before)
+        for shard in chunk.shards:
+            for request in shard.requests:
+                request.body()
         return chunk
 
     def _labelled(self, sid: int) -> LabelPairs | None:
