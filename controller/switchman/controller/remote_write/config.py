@@ -138,9 +138,6 @@ class _Table:
             raise self.fail(key, f"expected a table, got {v!r}")
         return v
 
-    def file(self, key: str) -> str:
-        return self.text(key)
-
 
 def default_name(url: str) -> str:
     """What an endpoint without ``name`` is called: its host, port and path."""
@@ -164,11 +161,11 @@ def _endpoint(t: _Table) -> Endpoint:
     if not url.startswith(("http://", "https://")) or not urlsplit(url).netloc:
         raise t.fail("url", f"expected an http:// or https:// URL, got {url!r}")
     name = t.text("name") or default_name(url)
-    bearer = t.file("bearer_token_file")
+    bearer = t.text("bearer_token_file")
     basic = _basic_auth(t)
     if bearer and basic is not None:
         raise t.fail("bearer_token_file", "use bearer_token_file or basic_auth, not both")
-    cert, key = t.file("cert_file"), t.file("key_file")
+    cert, key = t.text("cert_file"), t.text("key_file")
     if bool(cert) != bool(key):
         raise t.fail("cert_file" if key else "key_file", "cert_file and key_file go together")
     return Endpoint(
@@ -177,7 +174,7 @@ def _endpoint(t: _Table) -> Endpoint:
         headers=_headers(t),
         bearer_token_file=bearer,
         basic_auth=basic,
-        ca_file=t.file("ca_file"),
+        ca_file=t.text("ca_file"),
         cert_file=cert,
         key_file=key,
         insecure_skip_verify=t.flag("insecure_skip_verify", False),

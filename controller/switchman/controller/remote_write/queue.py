@@ -5,7 +5,8 @@ after a crash the same chunk is sent again as the same requests.
 
 Retryable failures back off exponentially from ``min_backoff`` to
 ``max_backoff`` and retry without end: the log keeps the samples (within
-raw retention). A request refused for good is counted, logged and dropped."""
+raw retention). A refused request of several series is sent again one series
+per request; what is still refused is counted, logged and dropped."""
 
 from __future__ import annotations
 
