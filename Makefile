@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DISTS  := proto agent controller cli
-SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd podman runc busybox-static chromium
+SYSTEM_PACKAGES := haproxy prometheus prometheus-alertmanager prometheus-node-exporter wrk systemd podman runc busybox-static chromium docker.io
 
 .PHONY: dev test lint bench demo demo-stop dist deb proto proto-check system-deps clean
 
@@ -23,7 +23,7 @@ $(STAMP): $(foreach d,$(DISTS),$(d)/pyproject.toml) requirements-dev.txt
 # busybox-static (test images), Chromium and systemd-analyze from Debian's packages: the tests and benchmarks use them.
 system-deps:
 	@missing=""; \
-	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk systemd-analyze podman runc busybox chromium; do \
+	for c in haproxy promtool prometheus-alertmanager prometheus-node-exporter wrk systemd-analyze podman runc busybox chromium dockerd; do \
 		command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -20,6 +20,7 @@ import json
 import shutil
 import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,25 +211,71 @@ def remove_containers(engine: str, label: str) -> None:
         subprocess.run([engine, *flags, "rm", "--force", *ids], capture_output=True, timeout=120)
 
 
-class WebImages:
-    """Each engine's web image, built on first use in a session."""
+class Dockerd:
+    """Debian's dockerd with this host's settings (DOCKERD_FLAGS), started for
+    the session when none answers and stopped at its end."""
 
-    def __init__(self) -> None:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def ensure(self) -> str:
+        """'' once a daemon answers; otherwise why it cannot."""
+        if not (why := docker_unavailable()) or self.proc is not None:
+            return why
+        dockerd = shutil.which("dockerd")
+        if dockerd is None or shutil.which("docker") is None:
+            return why
+        self.work.mkdir(parents=True, exist_ok=True)
+        log = (self.work / "dockerd.log").open("ab")
+        self.proc = subprocess.Popen(
+            [dockerd, *DOCKERD_FLAGS], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if not docker_unavailable():
+                return ""
+            time.sleep(0.2)
+        tail = (self.work / "dockerd.log").read_text(errors="replace")[-1500:]
+        return f"dockerd {' '.join(DOCKERD_FLAGS)} did not answer within 60 s: {tail}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class WebImages:
+    """Each engine's web image, built on first use in a session (docker's
+    daemon started first when it is installed and not running)."""
+
+    def __init__(self, dockerd: Dockerd) -> None:
         self._built: dict[str, WebImage] = {}
+        self._dockerd = dockerd
 
     def get(self, engine: str) -> WebImage:
-        """:raises pytest.skip.Exception: docker, when no docker daemon answers (the reason is said)."""
-        if engine == "docker" and (why := docker_unavailable()):
-            pytest.skip(f"docker cannot run containers on this machine: {why}")
+        """:raises AssertionError: the engine cannot run containers here (the reason is said)."""
+        if engine == "docker" and (why := self._dockerd.ensure()):
+            raise AssertionError(
+                f"docker cannot run containers on this machine: {why} (make system-deps installs docker.io)"
+            )
         if engine not in self._built:
             self._built[engine] = build_web_image(engine)
         return self._built[engine]
 
 
 @pytest.fixture(scope="session", name="web_images")
-def web_images_fixture() -> WebImages:
+def web_images_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebImages]:
     """Every engine's web image, built once per test session."""
-    return WebImages()
+    dockerd = Dockerd(tmp_path_factory.mktemp("dockerd"))
+    try:
+        yield WebImages(dockerd)
+    finally:
+        dockerd.stop()
 
 
 @pytest.fixture(scope="session", name="web_image")

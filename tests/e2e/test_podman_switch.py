@@ -108,7 +108,7 @@ def agent(
     request: pytest.FixtureRequest, tmp_path: Path, daemons: list[Daemon], web_images: WebImages
 ) -> Iterator[Agent]:
     engine = str(request.param)
-    image = web_images.get(engine)  # docker: skipped, saying why, when no daemon answers
+    image = web_images.get(engine)  # docker: its daemon started for the session when it is not running
     tls = start_tls_controller(tmp_path, daemons, ("web-1",))
     a = Agent(engine, tmp_path, tls, tls.cli_args(tmp_path / "c"), free_port(ADDRESS), {})
     a.back = {"blue": free_port(ADDRESS), "green": free_port(ADDRESS)}
