@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-from switchman.agent.services.routers.haproxy import CONFIG, HaproxyRouter
+from switchman.agent.services.routers.haproxy import HaproxyRouter, render_config
 from switchman.proto.services import parse_toml
 
 from tests.helpers import free_port
@@ -50,8 +50,15 @@ def test_attaches_to_an_existing_haproxy(tmp_path: Path) -> None:
     run_dir.mkdir()
     sock, pid = run_dir / "admin.sock", run_dir / "haproxy.pid"
     (run_dir / "haproxy.cfg").write_text(
-        CONFIG.format(
-            socket=sock, pidfile=pid, name="web", address=address, front_port=front, blue_port=blue, green_port=green
+        render_config(
+            "http",
+            socket=sock,
+            pidfile=pid,
+            name="web",
+            address=address,
+            front_port=front,
+            blue_port=blue,
+            green_port=green,
         )
     )
     subprocess.run(["haproxy", "-D", "-f", str(run_dir / "haproxy.cfg")], check=True, timeout=20)

@@ -27,6 +27,7 @@ from switchman.agent.services.errors import InvalidService, SwitchFailed, Switch
 from switchman.agent.services.routers import Router
 from switchman.agent.services.routers.builtin import BuiltinRouter
 from switchman.agent.services.routers.haproxy import HaproxyRouter
+from switchman.agent.services.routers.http_proxy import HttpRouter
 from switchman.agent.services.state import Phase, ServiceRecord, SlotRecord, StateStore
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.services import ServiceDef, SpecError, parse_toml
@@ -139,11 +140,15 @@ class ServiceManager:
                     {"blue": spec.blue_port, "green": spec.green_port},
                     self._run_dir / spec.name,
                     spec.haproxy_socket,
+                    spec.protocol,
                 )
             else:
-                router = BuiltinRouter(spec.name, self._address, spec.front_port)
+                kind = HttpRouter if spec.protocol == "http" else BuiltinRouter
+                router = kind(spec.name, self._address, spec.front_port, {s: spec.port(s) for s in SLOTS})
             await router.start()
             self.routers[spec.name] = router
+            for slot in self._store.slots(spec.name).values():
+                router.label(slot.slot, slot.version)
         return router
 
     async def _start_slot(self, spec: ServiceDef, slot: str, version: str) -> SlotProcess:
@@ -152,6 +157,8 @@ class ServiceManager:
         self._check_port_free(spec, slot)
         proc = await driver.start(self._run(spec, slot, version))
         await asyncio.to_thread(self._store.put_slot, SlotRecord(spec.name, slot, version, proc.pid, proc.started_at))
+        if router := self.routers.get(spec.name):
+            router.label(slot, version)  # its request metrics from now on
         return proc
 
     async def _stop_slot(self, spec: ServiceDef, slot: str, grace: float) -> None:
@@ -293,16 +300,21 @@ class ServiceManager:
 
     async def _drain(self, spec: ServiceDef, slot: str, version: str) -> None:
         """Stop the old slot gracefully (it closes its connections), then keep
-        it warm by starting it again when ``keep_previous``."""
+        it warm by starting it again when ``keep_previous``. In http mode the
+        router moved every connection's next request already: the old slot is
+        stopped only once it has answered what it was given (ADR 0019)."""
         router = self.routers[spec.name]
         grace = spec.drain_timeout_ms / 1000
-        await self._stop_slot(spec, slot, grace)
+        if spec.protocol != "http":
+            await self._stop_slot(spec, slot, grace)
         end = time.monotonic() + grace
         await router.refresh()
         while router.connections(slot) and time.monotonic() < end:
             await asyncio.sleep(0.05)
             await router.refresh()
         await router.retire(slot)
+        if spec.protocol == "http":
+            await self._stop_slot(spec, slot, grace)
         if spec.keep_previous:
             try:
                 await self._start_slot(spec, slot, version)

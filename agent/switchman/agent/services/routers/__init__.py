@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from switchman.agent.services.routers.requests import SlotRequests
+
 
 class Router(Protocol):
     """Flips a service's front port between its slots."""
@@ -28,6 +30,22 @@ class Router(Protocol):
         ...
 
     async def refresh(self) -> None: ...
+
+    async def set_weights(self, blue: int, green: int) -> None:
+        """Split new connections (http: requests) between the slots by weight, 0..100 each; a flip ends it.
+
+        :raises InvalidService: a weight out of range, both 0, or (HAProxy) a refused command.
+        """
+        ...
+
+    def label(self, slot: str, version: str) -> None:
+        """``slot`` runs ``version`` from now on: its request metrics start again under that version."""
+        ...
+
+    def request_stats(self) -> list[SlotRequests]:
+        """Requests answered per slot and version (``protocol = "http"``; empty for tcp),
+        as of the last :meth:`refresh` where they are fetched."""
+        ...
 
     async def retire(self, slot: str) -> None:
         """After a drain: make sure nothing more reaches ``slot``."""

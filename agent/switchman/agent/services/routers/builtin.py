@@ -3,7 +3,9 @@
 A flip changes the upstream for *new* connections atomically (one attribute
 assignment on the event loop); connections already open finish on the slot
 they started on. Active connections are counted per slot so a drain knows
-when it is done.
+when it is done. :meth:`BuiltinRouter.set_weights` splits new connections
+between the two slots instead (smooth weighted round robin, as nginx does).
+The http mode (``http_proxy.py``) is a subclass that routes each request.
 
 Chaos faults add *toxics* (toxiproxy's idea): latency and bandwidth act on
 every chunk of open and new connections in the chosen direction, errors
@@ -19,6 +21,8 @@ import random
 import socket
 import struct
 from dataclasses import dataclass, field
+
+from switchman.agent.services.routers.requests import RequestStats, SlotRequests
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +63,22 @@ class Upstream:
 
 
 class BuiltinRouter:
-    def __init__(self, service: str, host: str, port: int) -> None:
+    def __init__(self, service: str, host: str, port: int, ports: dict[str, int] | None = None) -> None:
         self.service = service
         self.host = host
         self.port = port
         self.upstream: Upstream | None = None
+        # the slots' addresses, for weights: from the spec's back ports, and from every flip
+        self.slots: dict[str, Upstream] = {s: Upstream(s, host, p) for s, p in (ports or {}).items()}
+        self.weights: dict[str, int] | None = None  # None: everything goes to ``upstream``
+        self._credit: dict[str, int] = {}  # smooth weighted round robin's running weights
         self.active: dict[str, int] = {"blue": 0, "green": 0}
         self.accepted = 0
         self.failed = 0
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
         self.toxics: dict[str, Toxic] = {}  # fault id -> toxic
+        self.requests = RequestStats()  # counted in http mode only
 
     def add_toxic(self, fault_id: str, toxic: Toxic) -> None:
         self.toxics[fault_id] = toxic
@@ -82,7 +91,7 @@ class BuiltinRouter:
 
     async def start(self) -> None:
         try:
-            self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+            self._server = await self._listen()
         except OSError as exc:
             from switchman.agent.services.errors import InvalidService
 
@@ -90,15 +99,56 @@ class BuiltinRouter:
                 f"service {self.service}: cannot listen on front port {self.host}:{self.port}: {exc.strerror or exc}"
             ) from None
 
+    async def _listen(self) -> asyncio.Server:
+        return await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+
     @property
     def active_slot(self) -> str | None:
         return self.upstream.slot if self.upstream else None
 
     async def flip(self, slot: str, host: str, port: int) -> None:
-        self.upstream = Upstream(slot, host, port)  # one assignment: atomic for new connections
+        up = Upstream(slot, host, port)
+        self.slots[slot] = up
+        self.weights = None
+        self.upstream = up  # one assignment: atomic for new connections
+
+    async def set_weights(self, blue: int, green: int) -> None:
+        """Split new connections (http mode: requests) between the slots, ``blue``
+        to ``green``, each 0..100; :meth:`flip` ends the split.
+
+        :raises InvalidService: a weight out of range, both 0, or a weighted slot whose address is unknown.
+        """
+        weights = check_weights(self.service, blue, green)
+        for slot, w in weights.items():
+            if w and slot not in self.slots:
+                from switchman.agent.services.errors import InvalidService
+
+                raise InvalidService(f"service {self.service}: the {slot} slot's address is unknown")
+        self._credit = dict.fromkeys(weights, 0)
+        self.weights = weights
+
+    def _pick(self) -> Upstream | None:
+        """Where the next connection (or request) goes."""
+        weights = self.weights
+        if weights is None:
+            return self.upstream
+        credit = self._credit
+        best = ""
+        for slot, w in weights.items():
+            credit[slot] += w
+            if not best or credit[slot] > credit[best]:
+                best = slot
+        credit[best] -= sum(weights.values())
+        return self.slots[best]
 
     def connections(self, slot: str) -> int:
         return self.active.get(slot, 0)
+
+    def label(self, slot: str, version: str) -> None:
+        self.requests.label(slot, version)
+
+    def request_stats(self) -> list[SlotRequests]:
+        return self.requests.snapshot()
 
     async def refresh(self) -> None:
         """Counts are kept live; nothing to fetch."""
@@ -120,16 +170,10 @@ class BuiltinRouter:
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
-        up = self.upstream  # read once: this connection stays on this slot
+        up = self._pick()  # read once: this connection stays on this slot
         conn = _Conn()
         try:
-            if up is None:
-                return
-            if self._has("blackhole"):
-                await _swallow(client_r)
-                return
-            if any(t.kind == "errors" and conn.hit(i, t) for i, t in list(self.toxics.items())):
-                _reset(client_w)
+            if up is None or not await self._admit(conn, client_r, client_w):
                 return
             self.accepted += 1
             self.active[up.slot] += 1
@@ -147,6 +191,18 @@ class BuiltinRouter:
             self._conns.discard(task)
             with contextlib.suppress(Exception):
                 client_w.close()
+
+    async def _admit(self, conn: _Conn, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> bool:
+        """The connection-level toxics: False when a blackhole swallowed it or an error reset it."""
+        if not self.toxics:
+            return True
+        if self._has("blackhole"):
+            await _swallow(client_r)
+            return False
+        if any(t.kind == "errors" and conn.hit(i, t) for i, t in list(self.toxics.items())):
+            _reset(client_w)
+            return False
+        return True
 
     async def _delay(self, conn: _Conn, direction: str, size: int) -> bool:
         """Apply this direction's toxics to one chunk; False when it must be dropped (blackhole)."""
@@ -196,6 +252,18 @@ class BuiltinRouter:
         finally:
             with contextlib.suppress(Exception):
                 bw.close()
+
+
+def check_weights(service: str, blue: int, green: int) -> dict[str, int]:
+    """:raises InvalidService: a weight that is not an integer 0..100, or both 0."""
+    from switchman.agent.services.errors import InvalidService
+
+    for slot, w in (("blue", blue), ("green", green)):
+        if not isinstance(w, int) or isinstance(w, bool) or not 0 <= w <= 100:
+            raise InvalidService(f"service {service}: weight of {slot}: expected 0..100, got {w!r}")
+    if blue == green == 0:
+        raise InvalidService(f"service {service}: weights: at least one slot needs a weight above 0")
+    return {"blue": blue, "green": green}
 
 
 async def _swallow(reader: asyncio.StreamReader) -> None:
