@@ -78,3 +78,24 @@ def test_metrics_endpoint_serves_and_survives_garbage() -> None:
         await server.stop()
 
     asyncio.run(go())
+
+
+def test_a_histogram_family_renders_and_parses_as_one_histogram() -> None:
+    from switchman.agent.services.routers.requests import Histogram
+
+    h = Histogram()
+    for seconds in (0.001, 0.02, 0.3, 20.0):
+        h.observe(seconds)
+    f = Family("switchman_service_request_duration_seconds", "histogram", "Latency.")
+    for le, n in h.cumulative():
+        f.add_part("_bucket", n, ("slot", "blue"), ("le", le))
+    f.add_part("_sum", h.sum, ("slot", "blue"))
+    f.add_part("_count", h.count, ("slot", "blue"))
+    [m] = text_string_to_metric_families(render([f]).decode())
+    assert m.type == "histogram"
+    got = {(s.name, s.labels.get("le", "")): s.value for s in m.samples}
+    assert got[("switchman_service_request_duration_seconds_bucket", "0.005")] == 1
+    assert got[("switchman_service_request_duration_seconds_bucket", "0.5")] == 3
+    assert got[("switchman_service_request_duration_seconds_bucket", "+Inf")] == 4
+    assert got[("switchman_service_request_duration_seconds_count", "")] == 4
+    assert abs(got[("switchman_service_request_duration_seconds_sum", "")] - 20.321) < 1e-9

@@ -22,9 +22,9 @@ def to_series(families: Iterable[Family], ts_ms: int, target: Labels = ()) -> It
     Prometheus adds a target's labels to what it scrapes, winning over an
     exposed label of the same name."""
     for fam in families:
-        for labels, value in fam.samples:
+        for name, labels, value in fam.named():
             yield common_pb2.Series(
-                name=fam.name, labels={**dict(labels), **dict(target)}, timestamps_ms=[ts_ms], values=[value]
+                name=name, labels={**dict(labels), **dict(target)}, timestamps_ms=[ts_ms], values=[value]
             )
 
 

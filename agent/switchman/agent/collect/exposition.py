@@ -44,12 +44,12 @@ def render(families: Iterable[Family]) -> bytes:
             continue
         help_text = fam.help.replace("\\", "\\\\").replace("\n", "\\n")
         out.append(f"# HELP {fam.name} {help_text}\n# TYPE {fam.name} {fam.kind}\n")
-        for labels, value in fam.samples:
+        for name, labels, value in fam.named():
             if labels:
                 inner = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels)
-                out.append(f"{fam.name}{{{inner}}} {_value(value)}\n")
+                out.append(f"{name}{{{inner}}} {_value(value)}\n")
             else:
-                out.append(f"{fam.name} {_value(value)}\n")
+                out.append(f"{name} {_value(value)}\n")
     return "".join(out).encode()
 
 

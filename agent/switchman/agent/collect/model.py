@@ -11,7 +11,8 @@ Sample = tuple[Labels, float]
 
 @dataclass(slots=True)
 class Family:
-    """One metric family: ``kind`` is ``counter`` or ``gauge``; names keep their
+    """One metric family: ``kind`` is ``counter``, ``gauge`` or ``histogram``
+    (whose samples carry their suffix, see :meth:`add_part`); names keep their
     ``_total`` suffix as on the wire."""
 
     name: str
@@ -19,8 +20,22 @@ class Family:
     help: str
     samples: list[Sample] = field(default_factory=list)
 
+    suffixes: list[str] = field(default_factory=list)  # a histogram's: "_bucket", "_sum", "_count" per sample
+
     def add(self, value: float, *labels: tuple[str, str]) -> None:
         self.samples.append((labels, float(value)))
+
+    def add_part(self, suffix: str, value: float, *labels: tuple[str, str]) -> None:
+        """A sample of a histogram family: its name is the family's plus ``suffix``."""
+        self.suffixes.extend([""] * (len(self.samples) - len(self.suffixes)))
+        self.suffixes.append(suffix)
+        self.samples.append((labels, float(value)))
+
+    def named(self) -> list[tuple[str, Labels, float]]:
+        """(sample name, labels, value) of every sample."""
+        if not self.suffixes:
+            return [(self.name, labels, value) for labels, value in self.samples]
+        return [(self.name + suffix, lv[0], lv[1]) for suffix, lv in zip(self.suffixes, self.samples, strict=True)]
 
     @classmethod
     def of(cls, name: str, kind: str, help: str, value: float, *labels: tuple[str, str]) -> Family:

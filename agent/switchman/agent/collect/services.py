@@ -1,5 +1,8 @@
 """``switchman_service_slot_*``: one sample per slot that holds a version or
-runs something, read from the slot view the Agent servicer also serves."""
+runs something, read from the slot view the Agent servicer also serves; and
+for ``protocol = "http"`` services the request metrics their routers count
+(``switchman_service_requests_total``, ``..._request_duration_seconds``,
+HAProxy's ``..._response_time_seconds``)."""
 
 from __future__ import annotations
 
@@ -33,4 +36,30 @@ class ServiceSlotCollector:
                 fds.add(proc.open_fds, *labels)
                 restarts.add(proc.restarts, *labels)
                 conns.add(slot.connections, *labels)
-        return [up, active, rss, cpu, fds, restarts, conns]
+        return [up, active, rss, cpu, fds, restarts, conns, *self._requests()]
+
+    def _requests(self) -> list[Family]:
+        total = Family("switchman_service_requests_total", "counter", "Responses the router passed, by status code.")
+        duration = Family(
+            "switchman_service_request_duration_seconds",
+            "histogram",
+            "Time from a request's head at the router to the end of its response (builtin router).",
+        )
+        rtime = Family(
+            "switchman_service_response_time_seconds",
+            "gauge",
+            "Mean time to the response head over the slot's last 1024 requests (HAProxy's rtime).",
+        )
+        for name, router in list(self._services.routers.items()):
+            for st in router.request_stats():
+                labels = (("service", name), ("slot", st.slot), ("version", st.version))
+                for code, n in sorted(st.codes.items()):
+                    total.add(n, *labels, ("code", code))
+                if st.duration is not None:
+                    for le, n in st.duration.cumulative():
+                        duration.add_part("_bucket", n, *labels, ("le", le))
+                    duration.add_part("_sum", st.duration.sum, *labels)
+                    duration.add_part("_count", st.duration.count, *labels)
+                if st.mean_response_s is not None:
+                    rtime.add(st.mean_response_s, *labels)
+        return [total, duration, rtime]
