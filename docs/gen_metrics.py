@@ -97,6 +97,8 @@ LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"switchman_node_cpu_utilisation_ratio", ()),  # no sample at an agent's first reading
     (r"switchman_\w+_build_info", ("version",)),
     (r"switchman_service_slot_\w+", ("service", "slot", "version")),
+    (r"switchman_service_requests_total", ("code", "service", "slot", "version")),
+    (r"switchman_service_(request_duration|response_time)_seconds", ("service", "slot", "version")),
     (r"probe_\w+", ("probe", "service", "slot")),
     (r"up", ("host", "instance", "job")),
     (r"ALERTS", ("alertname", "alertstate")),
@@ -146,6 +148,10 @@ LABEL_MEANINGS: dict[str, str] = {
         "on `node_time_clocksource_*`, the clocksource device's number."
     ),
     "fstype": "Filesystem type (`ext4`, `xfs`, ...).",
+    "code": (
+        "HTTP status of the response the router passed: the code (`200`) from the builtin router, "
+        "the class (`2xx`, `other`) from HAProxy; `code=~\"5..\"` matches both."
+    ),
     "mountpoint": "Where the filesystem is mounted.",
     "version": (
         "The daemon's version; on a slot's series, the service version the slot holds; on `node_uname_info`, "
@@ -537,9 +543,11 @@ SECTIONS: tuple[tuple[str, str], ...] = (
         "Exported by the agent (`/metrics`, and pushed): its spool, its link to the controller, its own process.",
     ),
     (
-        "Service slots: `switchman_service_slot_*`",
+        "Service slots: `switchman_service_*`",
         "Exported by the agent (`/metrics`, and pushed): one series per slot of each service that runs or "
-        "holds a version ([services.md](services.md)).",
+        "holds a version ([services.md](services.md)); the request series for `protocol = \"http\"` "
+        "services only, counted by their router (HAProxy gives response counts per status class and "
+        "`response_time`, the builtin router exact codes and the duration histogram).",
     ),
     (
         "Probes: `probe_*`",
