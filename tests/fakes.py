@@ -19,14 +19,17 @@ class FakeService:
     previous: str = ""
     slot: str = ""  # blue | green
     healthy: bool = True
+    candidate: str = ""  # a weighted step's version on the idle slot
+    weight: int = 0  # its share
 
 
 @dataclass(frozen=True)
 class Call:
     host_id: str
-    op: str  # services switch rollback stop_service inject_fault list_faults halt_faults clear_fault
+    op: str  # services switch rollback set_weight stop_service inject_fault list_faults halt_faults clear_fault
     service: str = ""
     version: str = ""
+    weight: int = -1  # set_weight only
 
 
 Handler = Callable[[Call], Exception | None]
@@ -63,14 +66,19 @@ class FakeAgents:
         slots = {"blue": common_pb2.SLOT_BLUE, "green": common_pb2.SLOT_GREEN}
         active = slots.get(s.slot, common_pb2.SLOT_UNSPECIFIED)
         state = common_pb2.SLOT_STATE_HEALTHY if s.healthy else common_pb2.SLOT_STATE_UNHEALTHY
-        return common_pb2.ServiceStatus(
+        status = common_pb2.ServiceStatus(
             name=name,
             active_slot=active,
             active_version=s.active,
             previous_version=s.previous,
-            phase="idle",
+            phase="weighted" if s.candidate else "idle",
             slots=[common_pb2.SlotStatus(slot=active, state=state, version=s.active)] if s.active else [],
         )
+        if s.candidate:
+            idle = slots["green" if s.slot == "blue" else "blue"]
+            status.candidate_slot, status.candidate_version, status.candidate_weight = idle, s.candidate, s.weight
+            status.slots.append(common_pb2.SlotStatus(slot=idle, state=state, version=s.candidate))
+        return status
 
     async def services(self, host_id: str, timeout: float = 10.0) -> list[common_pb2.ServiceStatus]:
         running = self._call(Call(host_id, "services"))
@@ -87,8 +95,24 @@ class FakeAgents:
         s.healthy = version not in self.unhealthy
         return SwitchOutcome(f"{version} live on {s.slot}", True, self._status(spec.name, s))
 
+    async def set_weight(
+        self, host_id: str, spec: ServiceDef, version: str, weight: int, healthy_deadline_ms: int, timeout: float
+    ) -> SwitchOutcome:
+        """Splits in memory: a candidate in ``unhealthy`` is unhealthy; 100 is :meth:`switch`."""
+        s = self._call(Call(host_id, "set_weight", spec.name, version, weight)).setdefault(spec.name, FakeService())
+        if weight == 100:
+            s.candidate, s.weight = "", 0
+            return await self.switch(host_id, spec, version, healthy_deadline_ms, timeout)
+        changed = (s.candidate, s.weight) != ((version, weight) if weight else ("", 0))
+        s.candidate, s.weight = (version, weight) if weight else ("", 0)
+        s.healthy = s.candidate not in self.unhealthy
+        return SwitchOutcome(f"{version} takes {weight}%", changed, self._status(spec.name, s))
+
     async def rollback(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
         s = self._call(Call(host_id, "rollback", service)).setdefault(service, FakeService())
+        if s.candidate:
+            s.candidate, s.weight, s.healthy = "", 0, True
+            return SwitchOutcome("weight back to 0", True, self._status(service, s))
         s.previous, s.active = s.active, s.previous
         s.slot = "green" if s.slot == "blue" else "blue"
         s.healthy = s.active not in self.unhealthy

@@ -1,8 +1,10 @@
 """The sample HTTP service of the demo and the tests.
 
-    python3 app.py --version 1 --host 127.0.0.2 --port 18081 [--slot blue] [--fail-health]
+    python3 app.py --version 1 --host 127.0.0.2 --port 18081 [--slot blue] [--fail-health] [--latency-ms 20-60]
 
-`GET /` answers ``hello from VERSION (SLOT)``, `GET /bytes/N` N bytes, `GET /health` 200 (or 503 with
+`GET /` answers ``hello from VERSION (SLOT)``, taking --latency-ms LO-HI milliseconds (spread evenly
+over the range, request after request; a version ending in ``-slowN`` takes N % longer), and a version
+ending in ``-errN`` answers N % of them 500 (every 100/N-th, its probe still green), `GET /bytes/N` N bytes, `GET /health` 200 (or 503 with
 --fail-health, or a version ending in ``-unhealthy``: a version that never turns healthy), `GET /metrics`
 its request counts and latencies in Prometheus' text format. HTTP/1.1 keep-alive. On
 SIGTERM it drains like a well-behaved service: it stops accepting, answers
@@ -79,10 +81,36 @@ class Metrics:
         return ("\n".join(lines) + "\n").encode()
 
 
+class Behaviour:
+    """What `GET /` costs and how often it fails, from --latency-ms and the version's suffix."""
+
+    def __init__(self, version: str, latency_ms: str) -> None:
+        lo, _, hi = latency_ms.partition("-")
+        self.low, self.high = float(lo or 0) / 1000, float(hi or lo or 0) / 1000
+        suffix = version.rsplit("-", 1)[-1] if "-" in version else ""
+        self.slower = 1 + int(suffix[4:]) / 100 if suffix.startswith("slow") and suffix[4:].isdigit() else 1.0
+        self.error_share = int(suffix[3:]) / 100 if suffix.startswith("err") and suffix[3:].isdigit() else 0.0
+        self.lock = threading.Lock()
+        self.served = 0
+
+    def next(self) -> tuple[float, bool]:
+        """(seconds to wait, answer 500) for the next request: deterministic, so shares are exact."""
+        with self.lock:
+            n = self.served
+            self.served += 1
+        spread = (n * 0.6180339887498949) % 1.0  # golden-ratio steps cover the range evenly
+        fail = int((n + 1) * self.error_share) > int(n * self.error_share)
+        return (self.low + (self.high - self.low) * spread) * self.slower, fail
+
+
 IDLE_CLOSE_AFTER = 0.25  # while draining, a keep-alive connection idle this long is closed
 
 
-def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    version: str, slot: str, fail_health: bool, behaviour: Behaviour | None = None
+) -> type[BaseHTTPRequestHandler]:
+    costs = behaviour or Behaviour(version, "")
+
     class Handler(DrainAware):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out as separate writes
@@ -125,7 +153,12 @@ def make_handler(version: str, slot: str, fail_health: bool) -> type[BaseHTTPReq
                 content_type = "text/plain; version=0.0.4; charset=utf-8"
             else:
                 route = "/"
-                code, body = 200, f"hello from {version} ({slot})\n".encode()
+                delay, fail = costs.next()
+                if delay > 0:
+                    time.sleep(delay)
+                code, body = (
+                    (500, b"failed on purpose\n") if fail else (200, f"hello from {version} ({slot})\n".encode())
+                )
             Metrics.observe(route, code, time.perf_counter() - started)
             self.send_response(code)
             self.send_header("Content-Type", content_type)
@@ -151,10 +184,14 @@ def main() -> int:
     p.add_argument("--slot", default=os.environ.get("SWITCHMAN_SLOT", ""))
     p.add_argument("--fail-health", action="store_true")
     p.add_argument("--grace", type=float, default=10.0)
+    p.add_argument("--latency-ms", default="", help="LO-HI: GET / takes this long (spread evenly over the range)")
     args = p.parse_args()
     try:
         fail = args.fail_health or args.version.endswith("-unhealthy")
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(args.version, args.slot, fail))
+        server = ThreadingHTTPServer(
+            (args.host, args.port),
+            make_handler(args.version, args.slot, fail, Behaviour(args.version, args.latency_ms)),
+        )
     except OSError as exc:
         print(f"hello: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ from switchman.agent.probes.runner import ProbeRunner
 from switchman.agent.push import Identity, LinkStats
 from switchman.agent.rpc import rpc
 from switchman.agent.services.manager import ServiceManager, SwitchResult
+from switchman.agent.services.state import Phase
 from switchman.agent.services.view import ServiceView, SlotState, service_view, service_views
 from switchman.agent.spool import SpoolStats
 from switchman.agent.telemetry import to_series
@@ -63,7 +64,7 @@ def fault_message(rec: FaultRecord, host_id: str) -> common_pb2.Fault:
 
 def service_status(view: ServiceView) -> common_pb2.ServiceStatus:
     rec = view.record
-    return common_pb2.ServiceStatus(
+    status = common_pb2.ServiceStatus(
         name=rec.name,
         active_slot=SLOT_ENUM[rec.active_slot],
         active_version=rec.active_version,
@@ -86,6 +87,11 @@ def service_status(view: ServiceView) -> common_pb2.ServiceStatus:
         phase=rec.phase.value,
         spec_revision=rec.revision,
     )
+    if rec.phase is Phase.WEIGHTED:  # a weighted step's candidate and its share
+        status.candidate_slot = SLOT_ENUM[rec.target_slot]
+        status.candidate_version = rec.target_version
+        status.candidate_weight = rec.weight
+    return status
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,16 @@ class AgentServicer(agent_pb2_grpc.AgentServicer):
     @rpc
     async def Rollback(self, request: agent_pb2.RollbackRequest, context: ServicerContext) -> agent_pb2.SwitchResponse:
         return self._switched(request.service, await self._services.rollback(request.service))
+
+    @rpc
+    async def SetWeight(
+        self, request: agent_pb2.SetWeightRequest, context: ServicerContext
+    ) -> agent_pb2.SwitchResponse:
+        spec = from_proto(request.spec)
+        deadline = request.healthy_deadline_ms / 1000 if request.healthy_deadline_ms > 0 else None
+        return self._switched(
+            spec.name, await self._services.set_weight(spec, request.version, request.weight, deadline)
+        )
 
     @rpc
     async def StopService(

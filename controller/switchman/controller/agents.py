@@ -106,6 +106,13 @@ class AgentGateway(Protocol):
         """Flip back to the previous slot (instant when it is warm)."""
         ...
 
+    async def set_weight(
+        self, host_id: str, spec: ServiceDef, version: str, weight: int, healthy_deadline_ms: int, timeout: float
+    ) -> SwitchOutcome:
+        """A weighted step: ``version`` in the idle slot gets ``weight`` % of the
+        requests (started and probed first; 100 flips to it, 0 ends the split)."""
+        ...
+
     async def stop_service(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
         """Close the front port, stop both slots, forget the service (no-op if absent)."""
         ...
@@ -175,6 +182,14 @@ class GrpcAgentGateway:
 
     async def rollback(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
         return self._outcome(await self._call(host_id, "Rollback", agent_pb2.RollbackRequest(service=service), timeout))
+
+    async def set_weight(
+        self, host_id: str, spec: ServiceDef, version: str, weight: int, healthy_deadline_ms: int, timeout: float
+    ) -> SwitchOutcome:
+        request = agent_pb2.SetWeightRequest(
+            spec=to_proto(spec), version=version, weight=weight, healthy_deadline_ms=healthy_deadline_ms
+        )
+        return self._outcome(await self._call(host_id, "SetWeight", request, timeout))
 
     async def stop_service(self, host_id: str, service: str, timeout: float) -> SwitchOutcome:
         request = agent_pb2.StopServiceRequest(service=service)

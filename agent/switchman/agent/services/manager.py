@@ -42,6 +42,21 @@ def other(slot: str) -> str:
     return "green" if slot == "blue" else "blue"
 
 
+async def _drained(router: Router, slot: str, grace: float) -> None:
+    """Wait (at most ``grace`` seconds) until ``slot`` has nothing in flight, then retire it."""
+    end = time.monotonic() + grace
+    await router.refresh()
+    while router.connections(slot) and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+        await router.refresh()
+    await router.retire(slot)
+
+
+def _weights(rec: ServiceRecord) -> dict[str, int]:
+    """A weighted record's split as the router's ``set_weights`` keywords."""
+    return {rec.target_slot: rec.weight, rec.active_slot: 100 - rec.weight}
+
+
 @dataclass(frozen=True)
 class SwitchResult:
     record: ServiceRecord
@@ -243,10 +258,26 @@ class ServiceManager:
         current = self._store.get(spec.name) or ServiceRecord(spec.name, spec.source_toml)
         router = await self._ensure_router(spec)
         self._specs[spec.name] = spec
+        if current.phase is Phase.WEIGHTED:  # a weighted step: its candidate is promoted, any other ends it
+            if version == current.target_version:
+                return await self._set_weight(spec, version, 100, deadline_s)
+            current = await self._unweight(spec, current)
         if current.active_version == version and router.active_slot is not None:
             proc = self._driver(spec).status(spec.name, current.active_slot)
             if proc.running:
                 return SwitchResult(current, False, message=f"{version} is already active on {current.active_slot}")
+        rec, healthy_at = await self._start_target(spec, current, version, deadline_s)
+        return await self._promote(spec, rec, healthy_at)
+
+    async def _start_target(
+        self, spec: ServiceDef, current: ServiceRecord, version: str, deadline_s: float
+    ) -> tuple[ServiceRecord, float]:
+        """Start ``version`` in the idle slot and wait for its probe, traffic
+        untouched; returns the record (phase switching) and when it passed.
+
+        :raises SwitchFailed: it did not turn healthy: it is stopped again and
+            the service is as it was (a first deploy leaves nothing behind).
+        """
         target = other(current.active_slot) if current.active_slot else "blue"
         rec = current.evolve(
             spec_toml=spec.source_toml,
@@ -254,6 +285,7 @@ class ServiceManager:
             phase=Phase.SWITCHING,
             target_slot=target,
             target_version=version,
+            weight=0,
         )
         await asyncio.to_thread(self._store.put, rec)  # written before acting
         self._buffer.event("switch.started", f"switching to {version} on {target}", service=spec.name, version=version)
@@ -269,7 +301,16 @@ class ServiceManager:
                 await self._close_router(spec.name)
             self._buffer.event("switch.failed", str(exc), service=spec.name, severity="warning", version=version)
             raise
-        old_slot, old_version = current.active_slot, current.active_version
+        return rec, healthy_at
+
+    async def _promote(
+        self, spec: ServiceDef, rec: ServiceRecord, healthy_at: float, watched: bool = False
+    ) -> SwitchResult:
+        """Flip to ``rec``'s healthy target slot, then drain the old one (the second half of a switch);
+        ``watched``: the target's probe runs already (a weighted step's candidate)."""
+        router = await self._ensure_router(spec)
+        target, version = rec.target_slot, rec.target_version
+        old_slot, old_version = rec.active_slot, rec.active_version
         flipped = rec.evolve(
             active_slot=target,
             active_version=version,
@@ -278,11 +319,13 @@ class ServiceManager:
             phase=Phase.DRAINING,
             target_slot="",
             target_version="",
+            weight=0,
         )
         await asyncio.to_thread(self._store.put, flipped)  # persisted before the flip
         await router.flip(target, self._address, spec.port(target))
         flip_ms = (asyncio.get_running_loop().time() - healthy_at) * 1000
-        self._watch(spec, target)
+        if not watched:
+            self._watch(spec, target)
         log.info("%s: %s is live on %s (flip %.1f ms after healthy)", spec.name, version, target, flip_ms)
         self._buffer.event(
             "switch.flipped",
@@ -307,20 +350,120 @@ class ServiceManager:
         grace = spec.drain_timeout_ms / 1000
         if spec.protocol != "http":
             await self._stop_slot(spec, slot, grace)
-        end = time.monotonic() + grace
-        await router.refresh()
-        while router.connections(slot) and time.monotonic() < end:
-            await asyncio.sleep(0.05)
-            await router.refresh()
-        await router.retire(slot)
+        await _drained(router, slot, grace)
         if spec.protocol == "http":
             await self._stop_slot(spec, slot, grace)
         if spec.keep_previous:
-            try:
-                await self._start_slot(spec, slot, version)
-                self._watch(spec, slot)
-            except InvalidService as exc:
-                log.warning("%s: could not keep %s warm on %s: %s", spec.name, version, slot, exc)
+            await self._keep_warm(spec, slot, version)
+
+    async def _keep_warm(self, spec: ServiceDef, slot: str, version: str) -> None:
+        """Start ``version`` again in ``slot`` for an instant rollback (best effort)."""
+        try:
+            await self._start_slot(spec, slot, version)
+            self._watch(spec, slot)
+        except InvalidService as exc:
+            log.warning("%s: could not keep %s warm on %s: %s", spec.name, version, slot, exc)
+
+    # weighted steps ---------------------------------------------------------
+    async def set_weight(
+        self, spec: ServiceDef, version: str, weight: int, healthy_deadline_s: float | None = None
+    ) -> SwitchResult:
+        """A weighted step (ADR 0022): the *candidate* ``version`` in the idle
+        slot gets ``weight`` % of the front port's requests, the active slot
+        the rest. Above 0 the candidate is started first if it does not run
+        there yet (and must pass its probe, as in a switch); 100 is the flip
+        (the old slot drains and stays warm); 0 ends the split at once and
+        stops the candidate. Asking for the weight the service has is no
+        change. A service with no live version yet can only take 100 (a
+        first deploy) or 0 (nothing to do).
+
+        :raises InvalidService: a bad version or weight, nothing live to split with, or ``version`` is live already.
+        :raises SwitchFailed: the candidate did not turn healthy; traffic stayed on the active slot.
+        :raises SwitchInProgress: another switch, rollback, stop or step runs.
+        """
+        try:
+            check_version(version)
+        except ValidationError as exc:
+            raise InvalidService(str(exc)) from None
+        if isinstance(weight, bool) or not 0 <= weight <= 100:
+            raise InvalidService(f"service {spec.name}: weight: expected 0..100, got {weight!r}")
+        deadline = healthy_deadline_s or spec.healthy_deadline_ms / 1000
+        return await self._exclusive(spec.name, lambda: self._set_weight(spec, version, weight, deadline))
+
+    async def _set_weight(self, spec: ServiceDef, version: str, weight: int, deadline_s: float) -> SwitchResult:
+        current = self._store.get(spec.name) or ServiceRecord(spec.name, spec.source_toml)
+        weighted = current.phase is Phase.WEIGHTED
+        if not current.active_slot:
+            if weight == 100:  # a first deploy: nothing to split with
+                return await self._switch(spec, version, deadline_s)
+            if weight == 0:
+                return SwitchResult(current, False, message=f"{version} takes no traffic")
+            raise InvalidService(
+                f"service {spec.name}: no version is live yet: a weighted step needs one to split with"
+            )
+        if current.active_version == version and not weighted:
+            if weight == 100:
+                return SwitchResult(current, False, message=f"{version} is already active on {current.active_slot}")
+            raise InvalidService(
+                f"service {spec.name}: {version} is live on {current.active_slot}: roll back instead of weighting it"
+            )
+        self._specs[spec.name] = spec
+        router = await self._ensure_router(spec)
+        if weighted and current.target_version != version:  # another candidate: its split ends first
+            current, weighted = await self._unweight(spec, current), False
+        if weight == 0:
+            if not weighted:
+                return SwitchResult(current, False, message=f"{version} takes no traffic")
+            done = await self._unweight(spec, current)
+            return SwitchResult(done, True, message=f"weight of {version} back to 0")
+        if weighted and weight == current.weight:
+            return SwitchResult(current, False, message=f"{version} already takes {weight}% on {current.target_slot}")
+        rec, healthy_at = current, asyncio.get_running_loop().time()
+        if not weighted:
+            rec, healthy_at = await self._start_target(spec, current, version, deadline_s)
+            self._watch(spec, rec.target_slot)
+        if weight == 100:
+            return await self._promote(spec, rec, healthy_at, watched=True)
+        split = rec.evolve(phase=Phase.WEIGHTED, weight=weight)
+        await asyncio.to_thread(self._store.put, split)  # written before acting: a restart applies it again
+        await router.set_weights(**_weights(split))
+        log.info("%s: %s on %s takes %d%% of the requests", spec.name, version, split.target_slot, weight)
+        self._buffer.event(
+            "weight.set",
+            f"{version} on {split.target_slot} takes {weight}%",
+            service=spec.name,
+            version=version,
+            slot=split.target_slot,
+            weight=str(weight),
+        )
+        return SwitchResult(split, True, message=f"{version} on {split.target_slot} takes {weight}% of the requests")
+
+    async def _unweight(self, spec: ServiceDef, rec: ServiceRecord) -> ServiceRecord:
+        """End a weighted step: every request to the active slot at once, then
+        the candidate answers what it was given and stops; the warm previous
+        version, if it ran in that slot, starts there again."""
+        router = await self._ensure_router(spec)
+        slot, version = rec.target_slot, rec.target_version
+        warm = spec.keep_previous and rec.previous_slot == slot and bool(rec.previous_version)
+        back = rec.evolve(phase=Phase.IDLE, target_slot="", target_version="", weight=0)
+        if not warm and rec.previous_slot == slot:
+            back = back.evolve(previous_slot="", previous_version="")
+        await asyncio.to_thread(self._store.put, back)  # written before acting
+        await router.flip(rec.active_slot, self._address, spec.port(rec.active_slot))
+        log.info("%s: weight of %s back to 0 (%s takes every request)", spec.name, version, rec.active_version)
+        self._buffer.event(
+            "weight.reset",
+            f"weight of {version} on {slot} back to 0",
+            service=spec.name,
+            version=version,
+            slot=slot,
+            weight="0",
+        )
+        await _drained(router, slot, spec.drain_timeout_ms / 1000)
+        await self._stop_slot(spec, slot, spec.drain_timeout_ms / 1000)
+        if warm:
+            await self._keep_warm(spec, slot, rec.previous_version)
+        return back
 
     # rollback ---------------------------------------------------------------
     async def rollback(self, name: str) -> SwitchResult:
@@ -330,6 +473,12 @@ class ServiceManager:
     async def _rollback(self, spec: ServiceDef) -> SwitchResult:
         name = spec.name
         rec = self.record(name)
+        if rec.phase is Phase.WEIGHTED:  # rolling back a weighted step: its candidate's weight back to 0
+            version = rec.target_version
+            done = await self._unweight(spec, rec)
+            return SwitchResult(
+                done, True, 0.0, f"weight of {version} back to 0: {done.active_version} takes every request"
+            )
         if not rec.previous_version:
             raise SwitchFailed(f"service {name}: there is no previous version to roll back to")
         slot = rec.previous_slot
@@ -421,6 +570,8 @@ class ServiceManager:
         wanted = {rec.active_slot: rec.active_version}
         if spec.keep_previous and rec.previous_slot:
             wanted[rec.previous_slot] = rec.previous_version
+        if rec.phase is Phase.WEIGHTED:  # the candidate of a weighted step keeps its share
+            wanted[rec.target_slot] = rec.target_version
         for slot, version in wanted.items():
             if not slot:
                 continue
@@ -438,7 +589,11 @@ class ServiceManager:
         router = await self._ensure_router(spec)
         if rec.active_slot:
             await router.flip(rec.active_slot, self._address, spec.port(rec.active_slot))
-        await asyncio.to_thread(self._store.put, rec.evolve(phase=Phase.IDLE))
+        if rec.phase is Phase.WEIGHTED and driver.status(spec.name, rec.target_slot).running:
+            await router.set_weights(**_weights(rec))
+        else:
+            rec = rec.evolve(phase=Phase.IDLE, target_slot="", target_version="", weight=0)
+        await asyncio.to_thread(self._store.put, rec)
         log.info("%s: reconciled (%s on %s)", spec.name, rec.active_version, rec.active_slot)
 
     async def close(self) -> None:

@@ -40,6 +40,7 @@ class Phase(StrEnum):
     IDLE = "idle"
     SWITCHING = "switching"  # new slot starting / probing; traffic still on the active slot
     DRAINING = "draining"  # flipped; the old slot drains, then stops or is kept warm
+    WEIGHTED = "weighted"  # at rest: the target slot's candidate gets ``weight`` % of the requests
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ServiceRecord:
     phase: Phase = Phase.IDLE
     target_slot: str = ""
     target_version: str = ""
+    weight: int = 0  # the candidate's share while WEIGHTED
 
     def evolve(self, **changes: object) -> ServiceRecord:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -74,6 +76,9 @@ class StateStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(services)")}
+        if "weight" not in columns:  # a state file from before weighted steps
+            self._db.execute("ALTER TABLE services ADD COLUMN weight INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.Lock()
         # reads are served from memory (every collection cycle reads them); writes go to disk first
         self._services = {r.name: r for r in self._load_services()}
@@ -89,7 +94,7 @@ class StateStore:
         with self._lock:
             rows = self._db.execute(
                 "SELECT name, spec_toml, revision, active_slot, active_version, previous_slot, previous_version, phase,"
-                " target_slot, target_version FROM services ORDER BY name"
+                " target_slot, target_version, weight FROM services ORDER BY name"
             ).fetchall()
         return [
             ServiceRecord(
@@ -103,6 +108,7 @@ class StateStore:
                 phase=Phase(r[7]),
                 target_slot=r[8],
                 target_version=r[9],
+                weight=r[10],
             )
             for r in rows
         ]
@@ -114,7 +120,9 @@ class StateStore:
     def put(self, r: ServiceRecord) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO services VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO services (name, spec_toml, revision, active_slot, active_version,"
+                " previous_slot, previous_version, phase, target_slot, target_version, updated_ms, weight)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     r.name,
                     r.spec_toml,
@@ -127,6 +135,7 @@ class StateStore:
                     r.target_slot,
                     r.target_version,
                     int(time.time() * 1000),
+                    r.weight,
                 ),
             )
             self._services[r.name] = r

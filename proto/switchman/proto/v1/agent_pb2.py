@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from switchman.proto.v1 import common_pb2 as switchman_dot_proto_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchman/proto/v1/agent.proto\x12\x0cswitchman.v1\x1a\x1fswitchman/proto/v1/common.proto\"\x10\n\x0eGetInfoRequest\"\xe0\x02\n\tAgentInfo\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x33\n\x06labels\x18\x04 \x03(\x0b\x32#.switchman.v1.AgentInfo.LabelsEntry\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x11\n\tadvertise\x18\x06 \x01(\t\x12\x15\n\rstarted_at_ms\x18\x07 \x01(\x03\x12\x12\n\ncontroller\x18\x08 \x01(\t\x12\x1c\n\x14\x63ontroller_connected\x18\t \x01(\x08\x12\x15\n\rspool_batches\x18\n \x01(\x04\x12\x13\n\x0bspool_bytes\x18\x0b \x01(\x04\x12\x1d\n\x15spool_dropped_samples\x18\x0c \x01(\x04\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x12GetSnapshotRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\"F\n\x08Snapshot\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12$\n\x06series\x18\x02 \x03(\x0b\x32\x14.switchman.v1.Series\"\x1a\n\x18ListAgentServicesRequest\"J\n\x19ListAgentServicesResponse\x12-\n\x08services\x18\x01 \x03(\x0b\x32\x1b.switchman.v1.ServiceStatus\"z\n\rSwitchRequest\x12\'\n\x04spec\x18\x01 \x01(\x0b\x32\x19.switchman.v1.ServiceSpec\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1b\n\x13healthy_deadline_ms\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x0eSwitchResponse\x12+\n\x06status\x18\x01 \x01(\x0b\x32\x1b.switchman.v1.ServiceStatus\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x17\n\x0f\x66lip_latency_ms\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\"6\n\x0fRollbackRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"%\n\x12StopServiceRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"G\n\x0fRunProbeRequest\x12&\n\x05probe\x18\x01 \x01(\x0b\x32\x17.switchman.v1.ProbeSpec\x12\x0c\n\x04name\x18\x02 \x01(\t\"O\n\x12InjectFaultRequest\x12%\n\x04spec\x18\x01 \x01(\x0b\x32\x17.switchman.v1.FaultSpec\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x1f\n\x11\x43learFaultRequest\x12\n\n\x02id\x18\x01 \x01(\t\"-\n\x11ListFaultsRequest\x12\x18\n\x10include_reverted\x18\x01 \x01(\x08\"9\n\x12ListFaultsResponse\x12#\n\x06\x66\x61ults\x18\x01 \x03(\x0b\x32\x13.switchman.v1.Fault\"\x13\n\x11HaltFaultsRequest\";\n\x12HaltFaultsResponse\x12%\n\x08reverted\x18\x01 \x03(\x0b\x32\x13.switchman.v1.Fault2\xc2\x06\n\x05\x41gent\x12@\n\x07GetInfo\x12\x1c.switchman.v1.GetInfoRequest\x1a\x17.switchman.v1.AgentInfo\x12G\n\x0bGetSnapshot\x12 .switchman.v1.GetSnapshotRequest\x1a\x16.switchman.v1.Snapshot\x12_\n\x0cListServices\x12&.switchman.v1.ListAgentServicesRequest\x1a\'.switchman.v1.ListAgentServicesResponse\x12\x43\n\x06Switch\x12\x1b.switchman.v1.SwitchRequest\x1a\x1c.switchman.v1.SwitchResponse\x12G\n\x08Rollback\x12\x1d.switchman.v1.RollbackRequest\x1a\x1c.switchman.v1.SwitchResponse\x12M\n\x0bStopService\x12 .switchman.v1.StopServiceRequest\x1a\x1c.switchman.v1.SwitchResponse\x12\x44\n\x08RunProbe\x12\x1d.switchman.v1.RunProbeRequest\x1a\x19.switchman.v1.ProbeResult\x12\x44\n\x0bInjectFault\x12 .switchman.v1.InjectFaultRequest\x1a\x13.switchman.v1.Fault\x12\x42\n\nClearFault\x12\x1f.switchman.v1.ClearFaultRequest\x1a\x13.switchman.v1.Fault\x12O\n\nListFaults\x12\x1f.switchman.v1.ListFaultsRequest\x1a .switchman.v1.ListFaultsResponse\x12O\n\nHaltFaults\x12\x1f.switchman.v1.HaltFaultsRequest\x1a .switchman.v1.HaltFaultsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eswitchman/proto/v1/agent.proto\x12\x0cswitchman.v1\x1a\x1fswitchman/proto/v1/common.proto\"\x10\n\x0eGetInfoRequest\"\xe0\x02\n\tAgentInfo\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x33\n\x06labels\x18\x04 \x03(\x0b\x32#.switchman.v1.AgentInfo.LabelsEntry\x12\x14\n\x0c\x63\x61pabilities\x18\x05 \x03(\t\x12\x11\n\tadvertise\x18\x06 \x01(\t\x12\x15\n\rstarted_at_ms\x18\x07 \x01(\x03\x12\x12\n\ncontroller\x18\x08 \x01(\t\x12\x1c\n\x14\x63ontroller_connected\x18\t \x01(\x08\x12\x15\n\rspool_batches\x18\n \x01(\x04\x12\x13\n\x0bspool_bytes\x18\x0b \x01(\x04\x12\x1d\n\x15spool_dropped_samples\x18\x0c \x01(\x04\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x12GetSnapshotRequest\x12\x0e\n\x06prefix\x18\x01 \x01(\t\"F\n\x08Snapshot\x12\x14\n\x0ctimestamp_ms\x18\x01 \x01(\x03\x12$\n\x06series\x18\x02 \x03(\x0b\x32\x14.switchman.v1.Series\"\x1a\n\x18ListAgentServicesRequest\"J\n\x19ListAgentServicesResponse\x12-\n\x08services\x18\x01 \x03(\x0b\x32\x1b.switchman.v1.ServiceStatus\"z\n\rSwitchRequest\x12\'\n\x04spec\x18\x01 \x01(\x0b\x32\x19.switchman.v1.ServiceSpec\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x1b\n\x13healthy_deadline_ms\x18\x03 \x01(\x03\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"x\n\x0eSwitchResponse\x12+\n\x06status\x18\x01 \x01(\x0b\x32\x1b.switchman.v1.ServiceStatus\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x17\n\x0f\x66lip_latency_ms\x18\x03 \x01(\x03\x12\x0f\n\x07message\x18\x04 \x01(\t\"6\n\x0fRollbackRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"y\n\x10SetWeightRequest\x12\'\n\x04spec\x18\x01 \x01(\x0b\x32\x19.switchman.v1.ServiceSpec\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06weight\x18\x03 \x01(\r\x12\x1b\n\x13healthy_deadline_ms\x18\x04 \x01(\x03\"%\n\x12StopServiceRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"G\n\x0fRunProbeRequest\x12&\n\x05probe\x18\x01 \x01(\x0b\x32\x17.switchman.v1.ProbeSpec\x12\x0c\n\x04name\x18\x02 \x01(\t\"O\n\x12InjectFaultRequest\x12%\n\x04spec\x18\x01 \x01(\x0b\x32\x17.switchman.v1.FaultSpec\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x1f\n\x11\x43learFaultRequest\x12\n\n\x02id\x18\x01 \x01(\t\"-\n\x11ListFaultsRequest\x12\x18\n\x10include_reverted\x18\x01 \x01(\x08\"9\n\x12ListFaultsResponse\x12#\n\x06\x66\x61ults\x18\x01 \x03(\x0b\x32\x13.switchman.v1.Fault\"\x13\n\x11HaltFaultsRequest\";\n\x12HaltFaultsResponse\x12%\n\x08reverted\x18\x01 \x03(\x0b\x32\x13.switchman.v1.Fault2\x8d\x07\n\x05\x41gent\x12@\n\x07GetInfo\x12\x1c.switchman.v1.GetInfoRequest\x1a\x17.switchman.v1.AgentInfo\x12G\n\x0bGetSnapshot\x12 .switchman.v1.GetSnapshotRequest\x1a\x16.switchman.v1.Snapshot\x12_\n\x0cListServices\x12&.switchman.v1.ListAgentServicesRequest\x1a\'.switchman.v1.ListAgentServicesResponse\x12\x43\n\x06Switch\x12\x1b.switchman.v1.SwitchRequest\x1a\x1c.switchman.v1.SwitchResponse\x12G\n\x08Rollback\x12\x1d.switchman.v1.RollbackRequest\x1a\x1c.switchman.v1.SwitchResponse\x12M\n\x0bStopService\x12 .switchman.v1.StopServiceRequest\x1a\x1c.switchman.v1.SwitchResponse\x12I\n\tSetWeight\x12\x1e.switchman.v1.SetWeightRequest\x1a\x1c.switchman.v1.SwitchResponse\x12\x44\n\x08RunProbe\x12\x1d.switchman.v1.RunProbeRequest\x1a\x19.switchman.v1.ProbeResult\x12\x44\n\x0bInjectFault\x12 .switchman.v1.InjectFaultRequest\x1a\x13.switchman.v1.Fault\x12\x42\n\nClearFault\x12\x1f.switchman.v1.ClearFaultRequest\x1a\x13.switchman.v1.Fault\x12O\n\nListFaults\x12\x1f.switchman.v1.ListFaultsRequest\x1a .switchman.v1.ListFaultsResponse\x12O\n\nHaltFaults\x12\x1f.switchman.v1.HaltFaultsRequest\x1a .switchman.v1.HaltFaultsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,22 +54,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SWITCHRESPONSE']._serialized_end=912
   _globals['_ROLLBACKREQUEST']._serialized_start=914
   _globals['_ROLLBACKREQUEST']._serialized_end=968
-  _globals['_STOPSERVICEREQUEST']._serialized_start=970
-  _globals['_STOPSERVICEREQUEST']._serialized_end=1007
-  _globals['_RUNPROBEREQUEST']._serialized_start=1009
-  _globals['_RUNPROBEREQUEST']._serialized_end=1080
-  _globals['_INJECTFAULTREQUEST']._serialized_start=1082
-  _globals['_INJECTFAULTREQUEST']._serialized_end=1161
-  _globals['_CLEARFAULTREQUEST']._serialized_start=1163
-  _globals['_CLEARFAULTREQUEST']._serialized_end=1194
-  _globals['_LISTFAULTSREQUEST']._serialized_start=1196
-  _globals['_LISTFAULTSREQUEST']._serialized_end=1241
-  _globals['_LISTFAULTSRESPONSE']._serialized_start=1243
-  _globals['_LISTFAULTSRESPONSE']._serialized_end=1300
-  _globals['_HALTFAULTSREQUEST']._serialized_start=1302
-  _globals['_HALTFAULTSREQUEST']._serialized_end=1321
-  _globals['_HALTFAULTSRESPONSE']._serialized_start=1323
-  _globals['_HALTFAULTSRESPONSE']._serialized_end=1382
-  _globals['_AGENT']._serialized_start=1385
-  _globals['_AGENT']._serialized_end=2219
+  _globals['_SETWEIGHTREQUEST']._serialized_start=970
+  _globals['_SETWEIGHTREQUEST']._serialized_end=1091
+  _globals['_STOPSERVICEREQUEST']._serialized_start=1093
+  _globals['_STOPSERVICEREQUEST']._serialized_end=1130
+  _globals['_RUNPROBEREQUEST']._serialized_start=1132
+  _globals['_RUNPROBEREQUEST']._serialized_end=1203
+  _globals['_INJECTFAULTREQUEST']._serialized_start=1205
+  _globals['_INJECTFAULTREQUEST']._serialized_end=1284
+  _globals['_CLEARFAULTREQUEST']._serialized_start=1286
+  _globals['_CLEARFAULTREQUEST']._serialized_end=1317
+  _globals['_LISTFAULTSREQUEST']._serialized_start=1319
+  _globals['_LISTFAULTSREQUEST']._serialized_end=1364
+  _globals['_LISTFAULTSRESPONSE']._serialized_start=1366
+  _globals['_LISTFAULTSRESPONSE']._serialized_end=1423
+  _globals['_HALTFAULTSREQUEST']._serialized_start=1425
+  _globals['_HALTFAULTSREQUEST']._serialized_end=1444
+  _globals['_HALTFAULTSRESPONSE']._serialized_start=1446
+  _globals['_HALTFAULTSRESPONSE']._serialized_end=1505
+  _globals['_AGENT']._serialized_start=1508
+  _globals['_AGENT']._serialized_end=2417
 # @@protoc_insertion_point(module_scope)

@@ -102,6 +102,18 @@ class RollbackRequest(_message.Message):
     request_id: str
     def __init__(self, service: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
+class SetWeightRequest(_message.Message):
+    __slots__ = ("spec", "version", "weight", "healthy_deadline_ms")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.ServiceSpec
+    version: str
+    weight: int
+    healthy_deadline_ms: int
+    def __init__(self, spec: _Optional[_Union[_common_pb2.ServiceSpec, _Mapping]] = ..., version: _Optional[str] = ..., weight: _Optional[int] = ..., healthy_deadline_ms: _Optional[int] = ...) -> None: ...
+
 class StopServiceRequest(_message.Message):
     __slots__ = ("service",)
     SERVICE_FIELD_NUMBER: _ClassVar[int]

@@ -65,6 +65,11 @@ class AgentStub:
                 request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.SerializeToString,
                 response_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
                 _registered_method=True)
+        self.SetWeight = channel.unary_unary(
+                '/switchman.v1.Agent/SetWeight',
+                request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SetWeightRequest.SerializeToString,
+                response_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
+                _registered_method=True)
         self.RunProbe = channel.unary_unary(
                 '/switchman.v1.Agent/RunProbe',
                 request_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.RunProbeRequest.SerializeToString,
@@ -135,6 +140,18 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetWeight(self, request, context):
+        """A weighted step: the version in the idle slot (the candidate) gets
+        `weight` % of the front port's requests and the active slot the rest.
+        The first weight above 0 starts the candidate and waits for its probe;
+        100 is the flip (then the old slot drains and stays warm, as a switch);
+        0 ends the split at once and stops the candidate. Idempotent: the
+        weight the service has already is no change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RunProbe(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -196,6 +213,11 @@ def add_AgentServicer_to_server(servicer, server):
             'StopService': grpc.unary_unary_rpc_method_handler(
                     servicer.StopService,
                     request_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.FromString,
+                    response_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.SerializeToString,
+            ),
+            'SetWeight': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetWeight,
+                    request_deserializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SetWeightRequest.FromString,
                     response_serializer=switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.SerializeToString,
             ),
             'RunProbe': grpc.unary_unary_rpc_method_handler(
@@ -385,6 +407,33 @@ class Agent:
             target,
             '/switchman.v1.Agent/StopService',
             switchman_dot_proto_dot_v1_dot_agent__pb2.StopServiceRequest.SerializeToString,
+            switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetWeight(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchman.v1.Agent/SetWeight',
+            switchman_dot_proto_dot_v1_dot_agent__pb2.SetWeightRequest.SerializeToString,
             switchman_dot_proto_dot_v1_dot_agent__pb2.SwitchResponse.FromString,
             options,
             channel_credentials,

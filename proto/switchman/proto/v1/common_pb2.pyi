@@ -277,7 +277,7 @@ class SlotStatus(_message.Message):
     def __init__(self, slot: _Optional[_Union[Slot, str]] = ..., state: _Optional[_Union[SlotState, str]] = ..., version: _Optional[str] = ..., port: _Optional[int] = ..., pid: _Optional[int] = ..., restarts: _Optional[int] = ..., rss_bytes: _Optional[int] = ..., cpu_seconds: _Optional[float] = ..., open_fds: _Optional[int] = ..., active_connections: _Optional[int] = ...) -> None: ...
 
 class ServiceStatus(_message.Message):
-    __slots__ = ("name", "active_slot", "active_version", "previous_version", "slots", "phase", "spec_revision")
+    __slots__ = ("name", "active_slot", "active_version", "previous_version", "slots", "phase", "spec_revision", "candidate_slot", "candidate_version", "candidate_weight")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_SLOT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +285,9 @@ class ServiceStatus(_message.Message):
     SLOTS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
     SPEC_REVISION_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_SLOT_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     name: str
     active_slot: Slot
     active_version: str
@@ -292,7 +295,10 @@ class ServiceStatus(_message.Message):
     slots: _containers.RepeatedCompositeFieldContainer[SlotStatus]
     phase: str
     spec_revision: int
-    def __init__(self, name: _Optional[str] = ..., active_slot: _Optional[_Union[Slot, str]] = ..., active_version: _Optional[str] = ..., previous_version: _Optional[str] = ..., slots: _Optional[_Iterable[_Union[SlotStatus, _Mapping]]] = ..., phase: _Optional[str] = ..., spec_revision: _Optional[int] = ...) -> None: ...
+    candidate_slot: Slot
+    candidate_version: str
+    candidate_weight: int
+    def __init__(self, name: _Optional[str] = ..., active_slot: _Optional[_Union[Slot, str]] = ..., active_version: _Optional[str] = ..., previous_version: _Optional[str] = ..., slots: _Optional[_Iterable[_Union[SlotStatus, _Mapping]]] = ..., phase: _Optional[str] = ..., spec_revision: _Optional[int] = ..., candidate_slot: _Optional[_Union[Slot, str]] = ..., candidate_version: _Optional[str] = ..., candidate_weight: _Optional[int] = ...) -> None: ...
 
 class FaultSpec(_message.Message):
     __slots__ = ("kind", "duration_ms", "service", "params")
