@@ -18,6 +18,7 @@ RUNS = [
     ["faults.py", "--rounds", "10"],
     ["switch.py", "--seconds", "20", "--router", "builtin"],
     ["switch.py", "--seconds", "20", "--router", "haproxy"],
+    ["router.py", "--seconds", "10", "--rounds", "3"],
 ]
 
 

@@ -262,7 +262,7 @@ class HaproxyRouter:
         if self._poller is None:
             self._poller = asyncio.create_task(self._poll(), name=f"haproxy-stats:{self.service}")
 
-    async def _stop_polling(self) -> None:
+    async def stop_polling(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -277,11 +277,11 @@ class HaproxyRouter:
 
     async def detach(self) -> None:
         """The agent is stopping: HAProxy keeps serving; the next start attaches to it."""
-        await self._stop_polling()
+        await self.stop_polling()
 
     async def stop(self) -> None:
         """Stop the HAProxy this agent started (never one it attached to)."""
-        await self._stop_polling()
+        await self.stop_polling()
         if self.attached:
             return
         with contextlib.suppress(OSError, ValueError):

@@ -26,7 +26,9 @@ COPY = 64 * 1024
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^ \x00-\x20\x7f]+) HTTP/1\.([01])")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?")
-_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
+_VALUE = rb"[^\x00-\x08\x0a-\x1f\x7f]*"  # no control bytes but HTAB: no bare CR or LF
+_FIELDS = re.compile(rb"(?:" + _TOKEN + rb":" + _VALUE + rb"\r\n)*")
+_FIELD_PARTS = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb"?)[ \t]*\r\n")
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 
@@ -66,23 +68,23 @@ class Response(Head):
     status: int
 
 
-def _fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
-    if len(lines) > MAX_HEADERS:
+def _fields(block: bytes) -> list[tuple[bytes, bytes]]:
+    """The fields of a head's field block (each line ending CRLF)."""
+    if _FIELDS.fullmatch(block) is None:
+        raise BadMessage("malformed header field")  # obs-fold, bare CR/LF, space before colon, control bytes
+    out = [(n.lower(), v) for n, v in _FIELD_PARTS.findall(block)]
+    if len(out) > MAX_HEADERS:
         raise BadMessage(f"more than {MAX_HEADERS} header fields")
-    out = []
-    for line in lines:
-        m = _FIELD.fullmatch(line)
-        if m is None:
-            raise BadMessage(f"malformed header field {line[:40]!r}")  # obs-fold, bare CR/LF, space before colon
-        out.append((m.group(1).lower(), m.group(2)))
     return out
 
 
-def _split(raw: bytes) -> tuple[bytes, list[bytes]]:
-    lines = raw[:-4].split(b"\r\n")
-    if any(b"\n" in line or b"\r" in line for line in lines):
-        raise BadMessage("a bare CR or LF in the head")
-    return lines[0], lines[1:]
+def _split(raw: bytes) -> tuple[bytes, bytes]:
+    """(start line, field block) of a head ending CRLF CRLF."""
+    end = raw.find(b"\r\n")
+    first = raw[:end]
+    if b"\r" in first or b"\n" in first:
+        raise BadMessage("a bare CR or LF in the start line")
+    return first, raw[end + 2 : -2]
 
 
 def _connection(fields: list[tuple[bytes, bytes]], minor: int) -> tuple[bool, bool, bool, set[bytes]]:
@@ -126,12 +128,12 @@ def _body_framing(fields: list[tuple[bytes, bytes]], response: bool) -> tuple[Fr
 
 def parse_request(raw: bytes) -> Request:
     """:raises BadMessage:"""
-    first, lines = _split(raw)
+    first, block = _split(raw)
     m = _REQUEST_LINE.fullmatch(first)
     if m is None:
         raise BadMessage(f"malformed request line {first[:60]!r}")
     minor = int(m.group(3))
-    fields = _fields(lines)
+    fields = _fields(block)
     if minor == 1 and not any(n == b"host" for n, _ in fields):
         raise BadMessage("an HTTP/1.1 request without Host")
     keep_alive, hop, upgrade, _ = _connection(fields, minor)
@@ -143,12 +145,12 @@ def parse_request(raw: bytes) -> Request:
 
 def parse_response(raw: bytes, method: bytes) -> Response:
     """The head of the answer to a ``method`` request. :raises BadMessage:"""
-    first, lines = _split(raw)
+    first, block = _split(raw)
     m = _STATUS_LINE.fullmatch(first)
     if m is None:
         raise BadMessage(f"malformed status line {first[:60]!r}")
     minor, status = int(m.group(1)), int(m.group(2))
-    fields = _fields(lines)
+    fields = _fields(block)
     keep_alive, hop, upgrade, _ = _connection(fields, minor)
     if method == b"HEAD" or status < 200 or status in (204, 304) or (method == b"CONNECT" and status < 300):
         framing, length = Framing.NONE, 0

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from dataclasses import dataclass
 
 from switchman.agent.services.routers import http1
@@ -35,7 +36,8 @@ from switchman.agent.services.routers.http1 import BadMessage, Framing, Request,
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 60.0  # a client connection between requests (HAProxy's `timeout client` in our config)
-IO_TIMEOUT = 60.0  # no progress on an exchange for this long ends it
+IO_TIMEOUT = 60.0  # no progress on an exchange for this long ends it (504 while waiting for the answer)
+WATCH_S = 1.0  # how often the watchdog looks at the deadlines
 MAX_IDLE_PER_SLOT = 256
 INLINE_BODY = 64 * 1024  # bodies up to this size are read whole and written with their head
 
@@ -65,14 +67,49 @@ class _ClientGone(Exception):
     """The client closed or broke its connection mid-exchange."""
 
 
+@dataclass(slots=True, eq=False)
+class _Client:
+    """One client connection: its streams, the toxics it drew, and the watchdog's view of it."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    toxics: _Conn
+    deadline: float  # the watchdog ends the connection (or the exchange in progress) after this loop time
+    upstream: _Upconn | None = None  # of the exchange in progress
+    timed_out: bool = False
+
+    def expire(self) -> None:
+        """Past its deadline: cut the upstream it waits for (the client gets a 504), or the idle client."""
+        self.timed_out = True
+        target = self.upstream.writer if self.upstream is not None else self.writer
+        target.transport.abort()
+
+
 class HttpRouter(BuiltinRouter):
     def __init__(self, service: str, host: str, port: int, ports: dict[str, int] | None = None) -> None:
         super().__init__(service, host, port, ports)
         self._idle: dict[Upstream, list[_Upconn]] = {}
+        self._clients: set[_Client] = set()
+        self._watchdog: asyncio.Task[None] | None = None
         self.retried = 0  # requests sent again after a reused upstream connection failed
 
     async def _listen(self) -> asyncio.Server:
-        return await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True, limit=http1.MAX_HEAD)
+        server = await asyncio.start_server(
+            self._handle, self.host, self.port, reuse_address=True, limit=http1.MAX_HEAD
+        )
+        self._watchdog = asyncio.create_task(self._watch(), name=f"http-router-watchdog:{self.service}")
+        return server
+
+    async def _watch(self) -> None:
+        """Timeouts for every client connection at once: a deadline per connection
+        moved forward as it makes progress, checked here every :data:`WATCH_S`
+        (cheaper than a timer per read: the proxy reads twice per request)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(WATCH_S)
+            now = loop.time()
+            for c in [c for c in self._clients if c.deadline < now]:
+                c.expire()
 
     async def retire(self, slot: str) -> None:
         """Close the slot's idle upstream connections (nothing is in flight on it any more)."""
@@ -82,6 +119,10 @@ class HttpRouter(BuiltinRouter):
 
     async def stop(self) -> None:
         await super().stop()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
         for slot in ("blue", "green"):
             await self.retire(slot)
 
@@ -113,94 +154,82 @@ class HttpRouter(BuiltinRouter):
         task = asyncio.current_task()
         assert task is not None
         self._conns.add(task)
-        conn = _Conn()
+        client = _Client(client_r, client_w, _Conn(), asyncio.get_running_loop().time() + IDLE_TIMEOUT)
+        self._clients.add(client)
         try:
-            if not await self._admit(conn, client_r, client_w):
+            if not await self._admit(client.toxics, client_r, client_w):
                 return
             self.accepted += 1
-            while await self._serve_one(conn, client_r, client_w):
+            while await self._serve_one(client):
                 pass
         except (ConnectionError, OSError, _ClientGone):
             pass
         finally:
+            self._clients.discard(client)
             self._conns.discard(task)
             with contextlib.suppress(Exception):
                 client_w.close()
 
-    async def _serve_one(self, conn: _Conn, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> bool:
+    async def _serve_one(self, client: _Client) -> bool:
         """Read one request and answer it; True when the client connection stays open."""
+        loop = asyncio.get_running_loop()
+        client.deadline = loop.time() + IDLE_TIMEOUT
         try:
-            async with asyncio.timeout(IDLE_TIMEOUT):
-                raw = await http1.read_head(client_r)
-            if not raw:
+            raw = await http1.read_head(client.reader)
+            if not raw or client.timed_out:
                 return False
             req = http1.parse_request(raw)
-        except TimeoutError:
-            return False
         except BadMessage as exc:
             log.debug("%s: refused a request: %s", self.service, exc)
-            await _reply(client_w, 400, close=True)
+            await _reply(client.writer, 400, close=True)
             return False
         up = self._pick()
         if up is None:
-            await _reply(client_w, 503, close=True)
+            await _reply(client.writer, 503, close=True)
             return False
         slot = up.slot
         self.active[slot] += 1  # taken before any await: a drain sees this request
-        loop = asyncio.get_running_loop()
         started = loop.time()
+        client.deadline = started + IO_TIMEOUT
         code = 0
         try:
-            code, keep = await self._exchange(conn, req, up, client_r, client_w)
+            code, keep = await self._exchange(client, req, up)
             return keep
         finally:
+            client.upstream = None
             self.active[slot] -= 1
             if code:
                 self.requests.observe(slot, code, loop.time() - started)
 
-    async def _exchange(
-        self, conn: _Conn, req: Request, up: Upstream, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
-    ) -> tuple[int, bool]:
+    async def _exchange(self, client: _Client, req: Request, up: Upstream) -> tuple[int, bool]:
         """Forward ``req`` and its answer; (status sent to the client or 0, client stays open)."""
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(IO_TIMEOUT) as deadline:
-                first = True
-                while True:
-                    try:
-                        c, reused = await self._acquire(up)
-                    except (OSError, TimeoutError) as exc:
-                        self.failed += 1
-                        log.warning(
-                            "%s: cannot reach the %s slot at %s:%d: %s", self.service, up.slot, up.host, up.port, exc
-                        )
-                        return await _fail(client_w, 502, req, close=req.framing is not Framing.NONE)
-                    try:
-                        resp = await self._send(conn, req, c, client_r, deadline)
-                        break
-                    except _UpstreamFailed as exc:
-                        c.close()
-                        if first and reused and exc.retry:
-                            first = False
-                            self.retried += 1
-                            continue
-                        self.failed += 1
-                        log.info("%s: the %s slot failed a request: %s", self.service, up.slot, exc)
-                        return await _fail(client_w, 502, req, close=not exc.retry and req.framing is not Framing.NONE)
-                deadline.reschedule(loop.time() + IO_TIMEOUT)
-                return await self._answer(conn, req, resp, c, client_r, client_w, deadline)
-        except TimeoutError:
-            self.failed += 1
-            return await _fail(client_w, 504, req, close=True)
+        first = True
+        while True:
+            try:
+                c, reused = await self._acquire(up)
+            except (OSError, TimeoutError) as exc:
+                self.failed += 1
+                log.warning("%s: cannot reach the %s slot at %s:%d: %s", self.service, up.slot, up.host, up.port, exc)
+                return await _fail(client.writer, 502, req, close=req.framing is not Framing.NONE)
+            client.upstream = c
+            try:
+                resp = await self._send(client, req, c)
+                break
+            except _UpstreamFailed as exc:
+                c.close()
+                if client.timed_out:
+                    self.failed += 1
+                    return await _fail(client.writer, 504, req, close=True)
+                if first and reused and exc.retry:
+                    first = False
+                    self.retried += 1
+                    continue
+                self.failed += 1
+                log.info("%s: the %s slot failed a request: %s", self.service, up.slot, exc)
+                return await _fail(client.writer, 502, req, close=not exc.retry and req.framing is not Framing.NONE)
+        return await self._answer(client, req, resp, c)
 
-    async def _send(
-        self,
-        conn: _Conn,
-        req: Request,
-        c: _Upconn,
-        client_r: asyncio.StreamReader,
-        deadline: asyncio.Timeout,
-    ) -> Response:
+    async def _send(self, client: _Client, req: Request, c: _Upconn) -> Response:
         """Write the request upstream and read the head of its (final or 101) answer.
 
         :raises _UpstreamFailed: the upstream failed before any byte of the answer.
@@ -209,16 +238,18 @@ class HttpRouter(BuiltinRouter):
         head = _request_head(req)
         retry = req.method in http1.IDEMPOTENT and req.framing is Framing.NONE
         try:
-            if req.framing is Framing.LENGTH and req.length <= INLINE_BODY and not req.expect_continue:
+            if req.framing is Framing.NONE:
+                await self._write(client, "up", c.writer, head)
+            elif req.framing is Framing.LENGTH and req.length <= INLINE_BODY and not req.expect_continue:
                 try:
-                    body = await client_r.readexactly(req.length)
+                    body = await client.reader.readexactly(req.length)
                 except asyncio.IncompleteReadError:
                     raise _ClientGone() from None
-                await self._write(conn, "up", c.writer, head + body)
+                await self._write(client, "up", c.writer, head + body)
             else:
-                await self._write(conn, "up", c.writer, head)
-                if req.framing is not Framing.NONE and not req.expect_continue:
-                    await self._copy_body(conn, "up", req, client_r, c.writer, deadline)
+                await self._write(client, "up", c.writer, head)
+                if not req.expect_continue:
+                    await self._copy_body(client, req, c.writer)
             raw = await http1.read_head(c.reader)
         except (ConnectionError, OSError) as exc:
             raise _UpstreamFailed(f"{type(exc).__name__}: {exc}", retry) from None
@@ -227,65 +258,35 @@ class HttpRouter(BuiltinRouter):
         if not raw:
             raise _UpstreamFailed("closed the connection without answering", retry)
         try:
-            resp = http1.parse_response(raw, req.method)
+            return http1.parse_response(raw, req.method)
         except BadMessage as exc:
             raise _UpstreamFailed(str(exc), False) from None
-        return resp
 
-    async def _answer(
-        self,
-        conn: _Conn,
-        req: Request,
-        resp: Response,
-        c: _Upconn,
-        client_r: asyncio.StreamReader,
-        client_w: asyncio.StreamWriter,
-        deadline: asyncio.Timeout,
-    ) -> tuple[int, bool]:
-        """Pass the answer (interim ones first) to the client; return the status and whether both stay open."""
+    async def _answer(self, client: _Client, req: Request, resp: Response, c: _Upconn) -> tuple[int, bool]:
+        """Pass the answer (interim ones first) to the client; return the status and whether the client stays open."""
         body_pending = req.expect_continue and req.framing is not Framing.NONE
         while resp.status < 200 and resp.status != 101:
-            await self._write(conn, "down", client_w, resp.raw)
+            await self._write(client, "down", client.writer, resp.raw)
             if body_pending and resp.status == 100:
-                await self._copy_body(conn, "up", req, client_r, c.writer, deadline)
+                await self._copy_body(client, req, c.writer)
                 body_pending = False
-            try:
-                resp = await self._next_head(c, req)
-            except BadMessage as exc:
-                raise ConnectionResetError(f"the upstream's answer after {resp.status}: {exc}") from None
+            resp = await _next_head(c, req)
         if (resp.status == 101 and req.upgrade) or (req.method == b"CONNECT" and 200 <= resp.status < 300):
             # a raw tunnel from now on, counted in flight (its slot is not drained under it) until it ends
-            await self._write(conn, "down", client_w, _response_head(req, resp, keep=True))
-            deadline.reschedule(None)
-            await self._pipe_both(conn, client_r, client_w, c.reader, c.writer)
+            await self._write(client, "down", client.writer, _response_head(req, resp, keep=True))
+            client.deadline = math.inf
+            await self._pipe_both(client.toxics, client.reader, client.writer, c.reader, c.writer)
             return resp.status, False
-        keep = req.keep_alive and not body_pending and resp.framing is not Framing.CLOSE
         dechunk = req.minor == 0 and resp.framing is Framing.CHUNKED
-        keep = keep and not dechunk
-        await self._relay_body(conn, req, resp, c, client_w, _response_head(req, resp, keep), dechunk, deadline)
+        keep = req.keep_alive and not body_pending and resp.framing is not Framing.CLOSE and not dechunk
+        await self._relay_body(client, resp, c, _response_head(req, resp, keep), dechunk)
         if resp.keep_alive and not body_pending:
             self._release(c)
         else:
             c.close()
         return resp.status, keep
 
-    async def _next_head(self, c: _Upconn, req: Request) -> Response:
-        raw = await http1.read_head(c.reader)
-        if not raw:
-            raise ConnectionResetError("the upstream closed after an interim response")
-        return http1.parse_response(raw, req.method)
-
-    async def _relay_body(
-        self,
-        conn: _Conn,
-        req: Request,
-        resp: Response,
-        c: _Upconn,
-        client_w: asyncio.StreamWriter,
-        head: bytes,
-        dechunk: bool,
-        deadline: asyncio.Timeout,
-    ) -> None:
+    async def _relay_body(self, client: _Client, resp: Response, c: _Upconn, head: bytes, dechunk: bool) -> None:
         """The response head and body to the client. An upstream that breaks off
         mid-body has the client connection reset: a cut answer never looks whole.
 
@@ -295,44 +296,36 @@ class HttpRouter(BuiltinRouter):
             if resp.framing is Framing.LENGTH and resp.length <= INLINE_BODY:
                 head += await c.reader.readexactly(resp.length)
                 resp.framing = Framing.NONE
-            await self._write(conn, "down", client_w, head)
+            await self._write(client, "down", client.writer, head)
             if resp.framing is not Framing.NONE:
-                await self._copy_message(conn, "down", resp, c.reader, client_w, deadline, framed=not dechunk)
+                await self._copy_message(client, "down", resp, c.reader, client.writer, framed=not dechunk)
         except (asyncio.IncompleteReadError, BadMessage) as exc:
             c.close()
             log.info("%s: the %s slot broke off a response: %s", self.service, c.up.slot, exc)
-            client_w.transport.abort()
+            client.writer.transport.abort()
             raise _ClientGone() from None
 
-    async def _copy_body(
-        self,
-        conn: _Conn,
-        direction: str,
-        req: Request,
-        client_r: asyncio.StreamReader,
-        dst: asyncio.StreamWriter,
-        deadline: asyncio.Timeout,
-    ) -> None:
+    async def _copy_body(self, client: _Client, req: Request, dst: asyncio.StreamWriter) -> None:
+        """The request's body from the client to the upstream. :raises _ClientGone:"""
         try:
-            await self._copy_message(conn, direction, req, client_r, dst, deadline)
+            await self._copy_message(client, "up", req, client.reader, dst)
         except (asyncio.IncompleteReadError, BadMessage):
             raise _ClientGone() from None
 
     async def _copy_message(
         self,
-        conn: _Conn,
+        client: _Client,
         direction: str,
         head: http1.Head,
         src: asyncio.StreamReader,
         dst: asyncio.StreamWriter,
-        deadline: asyncio.Timeout,
         framed: bool = True,
     ) -> None:
         loop = asyncio.get_running_loop()
 
         async def sink(data: bytes) -> None:
-            deadline.reschedule(loop.time() + IO_TIMEOUT)
-            await self._write(conn, direction, dst, data)
+            client.deadline = loop.time() + IO_TIMEOUT  # progress
+            await self._write(client, direction, dst, data)
 
         if head.framing is Framing.LENGTH:
             await http1.copy_length(src, head.length, sink)
@@ -341,11 +334,23 @@ class HttpRouter(BuiltinRouter):
         elif head.framing is Framing.CLOSE:
             await http1.copy_until_close(src, sink)
 
-    async def _write(self, conn: _Conn, direction: str, dst: asyncio.StreamWriter, data: bytes) -> None:
-        if self.toxics and not await self._delay(conn, direction, len(data)):
+    async def _write(self, client: _Client, direction: str, dst: asyncio.StreamWriter, data: bytes) -> None:
+        if self.toxics and not await self._delay(client.toxics, direction, len(data)):
             return
         dst.write(data)
-        await dst.drain()
+        if dst.transport.get_write_buffer_size():  # what the socket took at once needs no drain
+            await dst.drain()
+
+
+async def _next_head(c: _Upconn, req: Request) -> Response:
+    """The upstream's next head after an interim (1xx) one. :raises ConnectionResetError:"""
+    raw = await http1.read_head(c.reader)
+    if not raw:
+        raise ConnectionResetError("the upstream closed after an interim response")
+    try:
+        return http1.parse_response(raw, req.method)
+    except BadMessage as exc:
+        raise ConnectionResetError(f"the upstream's answer after an interim one: {exc}") from None
 
 
 def _request_head(req: Request) -> bytes:
