@@ -37,6 +37,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--bake", default="", help="analysis window after the canary and each batch (default 30s with a canary)"
     )
     st.add_argument("--analysis", action="append", default=[], metavar="EXPR|ALERT", help="must stay false / not fire")
+    st.add_argument(
+        "--steps", default="", metavar="W,W,...", help="weighted steps: the new version's share on each host (5,25,100)"
+    )
+    st.add_argument("--max-error-rate", default="", metavar="P%", help="per step: the new slot's 5xx share at most P")
+    st.add_argument(
+        "--max-latency-regression",
+        default="",
+        metavar="P%",
+        help="per step: the new slot's p99 at most P above the old",
+    )
+    st.add_argument(
+        "--min-requests", type=int, default=0, metavar="N", help="per step: fewer on the new slot is inconclusive (50)"
+    )
     mode = st.add_mutually_exclusive_group()
     mode.add_argument("--auto-promote", dest="manual", action="store_false", help="continue after the canary (default)")
     mode.add_argument("--manual", dest="manual", action="store_true", help="pause after the canary until promoted")
@@ -82,7 +95,29 @@ def _ms(text: str, flag: str) -> int:
         raise CliError(f"{flag}: {exc}", EXIT_USAGE) from None
 
 
+def _share(text: str, flag: str) -> float | None:
+    """``1%`` or ``0.01``; "" for not given."""
+    if not text:
+        return None
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise CliError(f"{flag}: {text!r} is not a share (1% or 0.01)", EXIT_USAGE) from None
+    if not value >= 0:
+        raise CliError(f"{flag}: {text!r} is below 0", EXIT_USAGE)
+    return value
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        return [int(w) for w in text.split(",")] if text else []
+    except ValueError:
+        raise CliError(f"--steps: {text!r} is not a list of weights (5,25,50,100)", EXIT_USAGE) from None
+
+
 def start(args: argparse.Namespace, client: Client, out: Output) -> int:
+    if args.min_requests < 0:
+        raise CliError("--min-requests: must be at least 1", EXIT_USAGE)
     options = ops_pb2.RolloutOptions(
         strategy=args.strategy,
         selector=parse_selector(args.selector),
@@ -97,6 +132,10 @@ def start(args: argparse.Namespace, client: Client, out: Output) -> int:
         auto_rollback=args.auto_rollback,
         require_all=args.require_all,
         force=args.force,
+        steps=_steps(args.steps),
+        max_error_rate=_share(args.max_error_rate, "--max-error-rate"),
+        max_latency_regression=_share(args.max_latency_regression, "--max-latency-regression"),
+        min_requests=args.min_requests,
     )
     if args.max_parallel < 1:
         raise CliError("--max-parallel: must be at least 1", EXIT_USAGE)
@@ -133,31 +172,72 @@ def doc(r: ops_pb2.Rollout) -> dict[str, Any]:
                 "state": h.state,
                 "from_version": h.from_version,
                 "message": h.message,
+                **({"weight": h.weight} if r.options.steps else {}),
             }
             for h in r.hosts
         ],
         "analysis": [message_doc(a, drop={"evaluated_at_ms"}) for a in r.analysis],
+        **(_steps_doc(r) if r.options.steps else {}),
     }
+
+
+def _steps_doc(r: ops_pb2.Rollout) -> dict[str, Any]:
+    o = r.options
+    return {
+        "steps": list(o.steps),
+        "step": {"index": r.step + 1, "weight": o.steps[min(r.step, len(o.steps) - 1)]},
+        "canary": {
+            "max_error_rate": o.max_error_rate if o.HasField("max_error_rate") else None,
+            "max_latency_regression": o.max_latency_regression if o.HasField("max_latency_regression") else None,
+            "min_requests": o.min_requests,
+        },
+        "step_verdicts": [
+            {
+                "batch": s.batch + 1,
+                "step": s.index + 1,
+                "weight": s.weight,
+                "verdict": s.verdict,
+                "started": iso(s.started_at_ms),
+                "ended": iso(s.ended_at_ms),
+                "analysis": [message_doc(a, drop={"evaluated_at_ms"}) for a in s.analysis],
+            }
+            for s in r.steps
+        ],
+    }
+
+
+def _host_cell(h: ops_pb2.RolloutHost) -> str:
+    colour = COLOUR.get(h.state, "cyan")
+    weight = f" {h.weight}%" if h.state in ("weighting", "weighted") else ""
+    return f"[{colour}]{h.host_id}:{h.state}{weight}[/{colour}]"
+
+
+def _verdict_line(a: ops_pb2.AnalysisValue) -> str:
+    return f"{a.name}: {a.verdict} ({a.detail or f'{a.value:g}'})"
 
 
 def lines(r: ops_pb2.Rollout) -> list[str]:
     live = [h for h in r.hosts if h.state != "skipped"]
     done = sum(h.state == "healthy" for h in live)
+    steps = list(r.options.steps)
+    where = f"  step {r.step + 1}/{len(steps)} ({steps[min(r.step, len(steps) - 1)]}%)" if steps else ""
     out = [
         f"[bold]rollout {r.id}[/bold] {r.service} {r.from_version or '?'} → {r.version}  [bold]{r.state}[/bold]  "
-        f"batch {min(r.current_batch + 1, r.batches)}/{r.batches}  {bar(done / max(len(live), 1), 20)} {done}/{len(live)}"
+        f"batch {min(r.current_batch + 1, r.batches)}/{r.batches}{where}  "
+        f"{bar(done / max(len(live), 1), 20)} {done}/{len(live)}"
     ]
     if r.message:
         out.append(f"  {r.message}")
     for b in range(r.batches):
         hosts = [h for h in live if h.batch == b]
-        cells = " ".join(
-            f"[{COLOUR.get(h.state, 'cyan')}]{h.host_id}:{h.state}[/{COLOUR.get(h.state, 'cyan')}]" for h in hosts
-        )
+        cells = " ".join(_host_cell(h) for h in hosts)
         healthy = sum(h.state == "healthy" for h in hosts)
         out.append(f"  batch {b + 1}: {bar(healthy / max(len(hosts), 1), 10)} {cells}")
     out += [f"  [dim]{h.host_id}: skipped ({h.message})[/dim]" for h in r.hosts if h.state == "skipped"]
-    out += [f"  analysis {a.name}: {a.verdict} ({a.value:g})" for a in r.analysis]
+    for st in r.steps:
+        out.append(f"  step {st.index + 1} ({st.weight}%), batch {st.batch + 1}: {st.verdict}")
+        out += [f"    {_verdict_line(a)}" for a in st.analysis if a.detail]
+    out += [f"  analysis {_verdict_line(a)}" for a in r.analysis]
     return out
 
 
@@ -186,7 +266,12 @@ def watch(rollout_id: int, client: Client, out: Output) -> int:
     with live or nullcontext():
         for r in updates:
             last = r
-            key = r.state + r.message + ",".join(h.state for h in r.hosts) + ",".join(a.verdict for a in r.analysis)
+            key = (
+                r.state
+                + r.message
+                + ",".join(f"{h.state}{h.weight}" for h in r.hosts)
+                + ",".join(a.verdict + a.detail for a in r.analysis)
+            )
             if key == shown:
                 continue
             shown = key

@@ -1,7 +1,8 @@
 """What the executor asks of an agent, with a timeout on every call:
 converge a service to a version (idempotent: nothing if it already serves
-it, the warm previous slot if that holds it, a full switch otherwise) and
-report whether the live slot is healthy."""
+it, the warm previous slot if that holds it, a full switch otherwise; a
+weighted step's split ends first), take a weighted step, and report whether
+the new version's slot is healthy."""
 
 from __future__ import annotations
 
@@ -30,6 +31,21 @@ class Converged:
     touched: bool = True  # False: no Switch or Rollback was sent, the host is as it was
 
 
+@dataclass(frozen=True)
+class Weighed:
+    """A weighted step's outcome: the weight ``version`` has on the host now."""
+
+    host_id: str
+    version: str
+    ok: bool
+    message: str
+    weight: int = 0
+    active_slot: str = ""
+    candidate_slot: str = ""
+
+
+AT_REST = ("", "idle", "weighted")  # phases with no operation running on the agent
+
 RecordFrom = Callable[[str, str], Awaitable[bool]]  # (host, what it served) -> still to be changed?
 
 
@@ -41,7 +57,11 @@ def slot_name(slot: int) -> str:
 
 
 def live_slot_healthy(status: common_pb2.ServiceStatus) -> bool:
-    return any(s.slot == status.active_slot and s.state == common_pb2.SLOT_STATE_HEALTHY for s in status.slots)
+    return slot_healthy(status, status.active_slot)
+
+
+def slot_healthy(status: common_pb2.ServiceStatus, slot: int) -> bool:
+    return any(s.slot == slot and s.state == common_pb2.SLOT_STATE_HEALTHY for s in status.slots)
 
 
 class AgentOps:
@@ -64,11 +84,25 @@ class AgentOps:
             return False, str(exc)
         if s is None:
             return False, "the agent no longer runs the service"
+        if s.candidate_version == version and s.candidate_weight:  # a weighted step: the candidate's slot
+            if not slot_healthy(s, s.candidate_slot):
+                return False, f"the {slot_name(s.candidate_slot)} slot of {version} is not passing its probe"
+            return True, "healthy"
         if s.active_version != version:
             return False, f"serving {s.active_version or 'nothing'}, not {version}"
         if not live_slot_healthy(s):
             return False, f"the live slot {slot_name(s.active_slot)} is not passing its probe"
         return True, "healthy"
+
+    async def _settled(self, host_id: str, service: str, left: float) -> common_pb2.ServiceStatus | None:
+        """The service's status when nothing runs on it.
+
+        :raises AgentBusy: a switch or rollback is under way (ask again after a pause).
+        """
+        s = await self.status(host_id, service, min(STATUS_TIMEOUT_S, left))
+        if s is not None and s.phase not in AT_REST:
+            raise AgentBusy(host_id, f"the agent is still {s.phase} (a switch started earlier is finishing)")
+        return s
 
     async def converge(
         self, spec: ServiceDef, host_id: str, version: str, deadline_s: float, record_from: RecordFrom
@@ -95,12 +129,14 @@ class AgentOps:
             if left <= 0:
                 return Converged(host_id, version, False, last, touched=sent)
             try:
-                s = await self.status(host_id, spec.name, min(STATUS_TIMEOUT_S, left))
-                if s is not None and s.phase not in ("", "idle"):
-                    last = f"the agent is still {s.phase} (a switch started earlier is finishing)"
-                    await asyncio.sleep(self._retry_s)
-                    continue
+                s = await self._settled(host_id, spec.name, left)
                 live = s.active_version if s is not None and s.active_slot else ""
+                if s is not None and s.candidate_weight and live == version:  # a weighted step ends: weight 0
+                    if not await record_from(host_id, live):
+                        return Converged(host_id, version, False, "the rollout moved on; nothing sent", touched=sent)
+                    sent = True
+                    await self._gateway.set_weight(host_id, spec, s.candidate_version, 0, 1000, left)
+                    continue  # and converge from what that left
                 if live == version and (not version or (s is not None and live_slot_healthy(s))):
                     before = s.previous_version if s is not None else ""
                     if not await record_from(host_id, before):
@@ -122,3 +158,36 @@ class AgentOps:
                 await asyncio.sleep(self._retry_s)  # ask again: converging is idempotent
             except AgentError as exc:
                 return Converged(host_id, version, False, exc.reason, touched=sent)
+
+    async def weigh(
+        self, spec: ServiceDef, host_id: str, version: str, weight: int, deadline_s: float, record_from: RecordFrom
+    ) -> Weighed:
+        """Give ``version`` ``weight`` % of the host's requests. What the host
+        served is handed to ``record_from`` before anything is sent; a host
+        that serves nothing yet is switched outright (weight 100). Retries an
+        unreachable or busy agent until the deadline; never raises."""
+        end = time.monotonic() + deadline_s
+        last = "no answer within the healthy deadline"
+        while (left := end - time.monotonic()) > 0:
+            try:
+                s = await self._settled(host_id, spec.name, left)
+                live = s.active_version if s is not None and s.active_slot else ""
+                before = s.previous_version if s is not None and live == version else live
+                if not await record_from(host_id, before):  # persisted before the agent is asked to change
+                    return Weighed(host_id, version, False, "the rollout moved on; nothing sent")
+                w = weight if live and live != version else 100  # nothing to split with, or flipped already
+                healthy_ms = int(max(left - 1, 1) * 1000)
+                out = await self._gateway.set_weight(host_id, spec, version, w, healthy_ms, left)
+                st = out.status
+                got = 100 if st.active_version == version else int(st.candidate_weight)
+                return Weighed(
+                    host_id, version, True, out.message, got, slot_name(st.active_slot), slot_name(st.candidate_slot)
+                )
+            except (AgentUnreachable, AgentBusy) as exc:
+                last = exc.reason
+                await asyncio.sleep(self._retry_s)  # ask again: a step is idempotent
+            except AgentError as exc:
+                return Weighed(host_id, version, False, exc.reason)
+            except ControllerError as exc:  # an unknown host: nothing was sent
+                return Weighed(host_id, version, False, str(exc))
+        return Weighed(host_id, version, False, last)

@@ -38,17 +38,19 @@ def check_analysis(items: Sequence[str], alert_names: set[str]) -> None:
 def conditions(r: Rollout, alert_names: set[str]) -> list[Condition]:
     """``--analysis`` items (alert names the rule files define, else PromQL),
     or by default: the service's paging alerts and its probe on each switched
-    host's live slot."""
+    host's live slot (a weighted host's: the new version's slot)."""
     if r.options.analysis:
         return [
             Condition(item, "", item) if item in alert_names and ALERT_NAME.fullmatch(item) else Condition(item, item)
             for item in r.options.analysis
         ]
     svc = json.dumps(r.service)
+    live = [(h, h.active_slot) for h in r.hosts if h.state in (HostState.VERIFYING, HostState.HEALTHY)]
+    live += [(h, h.candidate_slot) for h in r.hosts if h.state is HostState.WEIGHTED]  # the new version's slot
     probes = [
-        f"probe_success{{service={svc},host={json.dumps(h.host_id)},slot={json.dumps(h.active_slot)}}} == 0"
-        for h in r.hosts
-        if h.state in (HostState.VERIFYING, HostState.HEALTHY) and h.active_slot
+        f"probe_success{{service={svc},host={json.dumps(h.host_id)},slot={json.dumps(slot)}}} == 0"
+        for h, slot in live
+        if slot
     ]
     out = [Condition("paging alerts", "", "*", (("service", r.service), ("severity", "page")))]
     if probes:

@@ -17,10 +17,10 @@ from switchman.controller.alerts.engine import Alert
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
 from switchman.controller.fleet import Fleet
 from switchman.controller.promql.evaluator import Evaluator
-from switchman.controller.rollouts import analysis
-from switchman.controller.rollouts.agents import AgentOps, Converged
-from switchman.controller.rollouts.machine import Converge, Machine, TransitionError
-from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState
+from switchman.controller.rollouts import analysis, canary
+from switchman.controller.rollouts.agents import AgentOps, Converged, Weighed
+from switchman.controller.rollouts.machine import Action, Machine, TransitionError, Weigh
+from switchman.controller.rollouts.model import HostState, Options, Rollout, RolloutState, Verdict
 from switchman.controller.rollouts.planner import plan
 from switchman.controller.services import ServiceRegistry
 from switchman.controller.store.abc import Event, Store
@@ -181,7 +181,7 @@ class RolloutManager:
             raise InvalidArgument("canary: --canary needs --strategy canary")
         if o.max_parallel < 1 or o.max_parallel > 1000:
             raise InvalidArgument("max_parallel: must be between 1 and 1000")
-        bake = o.bake_ms if o.bake_ms >= 0 else (30_000 if canary else 0)
+        bake = o.bake_ms if o.bake_ms >= 0 else (30_000 if canary or o.steps else 0)
         durations = {
             "min_healthy": o.min_healthy_ms,
             "healthy_deadline": o.healthy_deadline_ms,
@@ -197,7 +197,8 @@ class RolloutManager:
             raise InvalidArgument("progress_deadline: must be at least healthy_deadline")
         if o.manual and canary == 0:
             raise InvalidArgument("manual: there is no canary to promote (use --strategy canary or --canary N)")
-        return replace(o, canary=canary, bake_ms=bake, selector=o.selector or dict(spec.selector))
+        steps = _check_steps(o, spec, bake)
+        return replace(o, canary=canary, bake_ms=bake, selector=o.selector or dict(spec.selector), steps=steps)
 
     async def command(self, rollout_id: int, action: str, reason: str = "") -> Rollout:
         m = self._machines.get(rollout_id)
@@ -292,8 +293,8 @@ class RolloutManager:
         m = self._machines[rollout_id]
         r = m.r
         spec = next(v.spec for v in await self.registry.history(r.service) if v.spec.revision == r.revision)
-        pending: dict[str, asyncio.Task[Converged]] = {}
-        queued: dict[str, Converge] = {}
+        pending: dict[str, asyncio.Task[Converged | Weighed]] = {}
+        queued: dict[str, Action] = {}
         actions = m.in_flight()  # after a restart: issued before the crash, issued again (idempotent)
         last_health = last_analysis = 0
         try:
@@ -309,9 +310,7 @@ class RolloutManager:
                         deadline = (
                             r.options.healthy_deadline_ms + spec.drain_timeout_ms
                         ) / 1000 + self.pace.converge_slack_s
-                        pending[host] = asyncio.create_task(
-                            self.agents.converge(spec, host, a.version, deadline, functools.partial(self._record, m))
-                        )
+                        pending[host] = asyncio.create_task(self._act(m, spec, a, deadline))
                         del queued[host]
                 for host, task in list(pending.items()):
                     if task.done():
@@ -320,11 +319,9 @@ class RolloutManager:
                 if m.verifying() and now - last_health >= self.pace.health_every_ms:
                     last_health = now
                     await self._check_health(m)
-                if m.baking() and now - last_analysis >= self.pace.analysis_every_ms:
+                if m.analysis_due(now, last_analysis, self.pace.analysis_every_ms):
                     last_analysis = now
-                    verdicts = await asyncio.to_thread(
-                        analysis.evaluate, r, self.deps.alert_names(), self.deps.evaluator, self.deps.alerts, now
-                    )
+                    verdicts = await asyncio.to_thread(self._analyse, m, now)
                     m.on_analysis(verdicts, self.clock_ms())
                 await self._persist(r)
                 if r.terminal and not pending:
@@ -342,14 +339,30 @@ class RolloutManager:
             if r.terminal:
                 self._machines.pop(rollout_id, None)
 
+    def _analyse(self, m: Machine, now: int) -> list[Verdict]:
+        """Blocking (reads the store): the conditions, and a weighted step's canary checks."""
+        r, ev = m.r, self.deps.evaluator
+        verdicts = analysis.evaluate(r, self.deps.alert_names(), ev, self.deps.alerts, now)
+        return verdicts + (canary.checks(r, ev, now) if m.canary_checks() else [])
+
+    async def _act(self, m: Machine, spec: ServiceDef, a: Action, deadline_s: float) -> Converged | Weighed:
+        record = functools.partial(self._record, m)
+        if isinstance(a, Weigh):
+            return await self.agents.weigh(spec, a.host_id, a.version, a.weight, deadline_s, record)
+        return await self.agents.converge(spec, a.host_id, a.version, deadline_s, record)
+
     async def _record(self, m: Machine, host_id: str, version: str) -> bool:
         """What the host served before: persisted before the agent is asked to change."""
         go = m.record_from(host_id, version)
         await self._persist(m.r)
         return go
 
-    def _observe(self, m: Machine, c: Converged, now: int) -> None:
+    def _observe(self, m: Machine, c: Converged | Weighed, now: int) -> None:
         h = m.r.host(c.host_id)
+        if isinstance(c, Weighed):
+            if h.state is HostState.WEIGHTING and c.version == m.r.version:
+                m.on_weighted(c.host_id, c.ok, c.message, c.weight, (c.active_slot, c.candidate_slot), now)
+            return
         expected = m.r.version if h.state is HostState.SWITCHING else h.from_version
         if h.state in (HostState.SWITCHING, HostState.ROLLING_BACK) and c.version == expected:
             m.on_converged(c.host_id, c.ok, c.message, c.from_version, c.active_slot, now, c.touched)
@@ -403,3 +416,34 @@ class RolloutManager:
         attrs = {"rollout": str(r.id), "version": r.version}
         event = Event(host_id, self.clock_ms(), kind, severity, r.service, message, attrs)
         await self.store.write(lambda tx: self.store.events.add(tx, event))
+
+
+MAX_STEPS = 20
+
+
+def _check_steps(o: Options, spec: ServiceDef, bake_ms: int) -> list[int]:
+    """The weighted steps, 100 added when the last one is below it; and the canary checks' options.
+
+    :raises InvalidArgument: naming the option.
+    """
+    checks = o.max_error_rate >= 0 or o.max_latency_regression >= 0
+    if not o.steps:
+        if checks:
+            raise InvalidArgument("max_error_rate: the canary checks compare two slots: they need --steps")
+        return []
+    if any(not 1 <= w <= 100 for w in o.steps) or any(b <= a for a, b in zip(o.steps, o.steps[1:], strict=False)):
+        raise InvalidArgument(f"steps: {','.join(map(str, o.steps))}: weights must rise, each from 1 to 100")
+    steps = o.steps if o.steps[-1] == 100 else [*o.steps, 100]
+    if len(steps) > MAX_STEPS:
+        raise InvalidArgument(f"steps: at most {MAX_STEPS}")
+    if checks and spec.protocol != "http":
+        raise InvalidArgument(f'max_error_rate: {spec.name} has protocol = "{spec.protocol}": no request metrics')
+    if checks and bake_ms <= 0:
+        raise InvalidArgument("bake: the canary checks run over each step's bake: it cannot be 0")
+    if o.max_error_rate > 1:
+        raise InvalidArgument(f"max_error_rate: {o.max_error_rate:g} is above 100%")
+    if o.max_latency_regression >= 0 and steps == [100]:
+        raise InvalidArgument("max_latency_regression: needs a step below 100 (where the old slot takes requests)")
+    if not 1 <= o.min_requests <= 1_000_000_000:
+        raise InvalidArgument("min_requests: must be between 1 and 1000000000")
+    return steps

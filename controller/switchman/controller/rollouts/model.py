@@ -26,6 +26,8 @@ TERMINAL = frozenset({RolloutState.SUCCEEDED, RolloutState.FAILED, RolloutState.
 class HostState(StrEnum):
     PENDING = "pending"
     SWITCHING = "switching"
+    WEIGHTING = "weighting"  # a weighted step was asked for (the first one starts the new version)
+    WEIGHTED = "weighted"  # the new version takes ``weight`` % of the host's requests (below 100)
     VERIFYING = "verifying"  # switched; must stay healthy for min_healthy
     HEALTHY = "healthy"
     FAILED = "failed"
@@ -57,6 +59,10 @@ class Options:
     auto_rollback: bool = True
     require_all: bool = False
     force: bool = False
+    steps: list[int] = field(default_factory=list)  # weights of the new version, the last 100; [] = a plain switch
+    max_error_rate: float = -1.0  # new slot's 5xx share (0..1) over a step's bake; below 0: not checked
+    max_latency_regression: float = -1.0  # new p99 / old p99 - 1 over a step's bake; below 0: not checked
+    min_requests: int = 50  # on the new slot in a step's bake, for a canary check to be conclusive
 
 
 @dataclass
@@ -74,15 +80,35 @@ class HostStep:
     order: int = 0  # 1, 2, ... in the order switches were issued (0: never)
     active_slot: str = ""
     bad_checks: int = 0
+    weight: int = 0  # the new version's share of the host's requests, as the agent last confirmed it
+    candidate_slot: str = ""  # where the new version runs while weighted (the old one stays on active_slot)
 
 
 @dataclass
 class Verdict:
     name: str
     expr: str
-    verdict: str  # pass | fail | inconclusive
+    verdict: str  # pass | fail | inconclusive | pending (a canary check before its window ends)
     value: float
     at_ms: int
+    # canary checks: the threshold, the old slot's value, the new slot's requests and the numbers in words
+    threshold: float = 0.0
+    baseline: float = 0.0
+    requests: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class StepResult:
+    """How a weighted step's bake ended, with the verdicts that decided it."""
+
+    batch: int
+    index: int  # into Options.steps
+    weight: int
+    verdict: str  # pass | fail | inconclusive
+    started_ms: int
+    ended_ms: int
+    analysis: list[Verdict] = field(default_factory=list)
 
 
 @dataclass
@@ -109,6 +135,9 @@ class Rollout:
     paused_from: str = ""  # the state `resume` returns to
     final_state: str = ""  # rolled_back or aborted, once rolling back
     analysis: list[Verdict] = field(default_factory=list)
+    step: int = 0  # the current batch's weighted step (index into options.steps)
+    bake_started_ms: int = 0
+    step_results: list[StepResult] = field(default_factory=list)
 
     @property
     def terminal(self) -> bool:
@@ -126,6 +155,9 @@ class Rollout:
         d["options"] = Options(**d["options"])
         d["hosts"] = [HostStep(**{**h, "state": HostState(h["state"])}) for h in d["hosts"]]
         d["analysis"] = [Verdict(**v) for v in d["analysis"]]
+        d["step_results"] = [
+            StepResult(**{**s, "analysis": [Verdict(**v) for v in s["analysis"]]}) for s in d.get("step_results", [])
+        ]
         d["state"] = RolloutState(d["state"])
         d["pause"] = Pause(d["pause"])
         return cls(**d)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchman.controller.rollouts.model import Options, Rollout
+from switchman.controller.rollouts.model import Options, Rollout, Verdict
 from switchman.proto.v1 import ops_pb2
 
 
@@ -24,7 +24,28 @@ def options_from_proto(o: ops_pb2.RolloutOptions) -> Options:
         auto_rollback=o.auto_rollback,
         require_all=o.require_all,
         force=o.force,
+        steps=list(o.steps),
+        max_error_rate=o.max_error_rate if o.HasField("max_error_rate") else -1.0,
+        max_latency_regression=o.max_latency_regression if o.HasField("max_latency_regression") else -1.0,
+        min_requests=o.min_requests or d.min_requests,
     )
+
+
+def _verdicts(vs: list[Verdict]) -> list[ops_pb2.AnalysisValue]:
+    return [
+        ops_pb2.AnalysisValue(
+            name=v.name,
+            expr=v.expr,
+            verdict=v.verdict,
+            value=v.value,
+            evaluated_at_ms=v.at_ms,
+            threshold=v.threshold,
+            baseline=v.baseline,
+            requests=v.requests,
+            detail=v.detail,
+        )
+        for v in vs
+    ]
 
 
 def rollout_message(r: Rollout) -> ops_pb2.Rollout:
@@ -49,6 +70,10 @@ def rollout_message(r: Rollout) -> ops_pb2.Rollout:
             auto_rollback=o.auto_rollback,
             require_all=o.require_all,
             force=o.force,
+            steps=o.steps,
+            max_error_rate=o.max_error_rate if o.max_error_rate >= 0 else None,
+            max_latency_regression=o.max_latency_regression if o.max_latency_regression >= 0 else None,
+            min_requests=o.min_requests,
         ),
         hosts=[
             ops_pb2.RolloutHost(
@@ -58,14 +83,25 @@ def rollout_message(r: Rollout) -> ops_pb2.Rollout:
                 message=h.message,
                 from_version=h.from_version,
                 updated_at_ms=h.updated_ms,
+                weight=h.weight,
             )
             for h in r.hosts
         ],
         batches=r.batches,
         current_batch=r.current_batch,
-        analysis=[
-            ops_pb2.AnalysisValue(name=v.name, expr=v.expr, verdict=v.verdict, value=v.value, evaluated_at_ms=v.at_ms)
-            for v in r.analysis
+        analysis=_verdicts(r.analysis),
+        step=r.step,
+        steps=[
+            ops_pb2.RolloutStep(
+                batch=s.batch,
+                index=s.index,
+                weight=s.weight,
+                verdict=s.verdict,
+                started_at_ms=s.started_ms,
+                ended_at_ms=s.ended_ms,
+                analysis=_verdicts(s.analysis),
+            )
+            for s in r.step_results
         ],
         created_at_ms=r.created_ms,
         updated_at_ms=r.updated_ms,

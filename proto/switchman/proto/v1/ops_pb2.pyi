@@ -611,7 +611,7 @@ class SwitchHostResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[_agent_pb2.SwitchResponse, _Mapping]] = ...) -> None: ...
 
 class RolloutOptions(_message.Message):
-    __slots__ = ("strategy", "selector", "max_parallel", "canary", "min_healthy_ms", "healthy_deadline_ms", "progress_deadline_ms", "bake_ms", "analysis", "manual", "auto_rollback", "require_all", "force")
+    __slots__ = ("strategy", "selector", "max_parallel", "canary", "min_healthy_ms", "healthy_deadline_ms", "progress_deadline_ms", "bake_ms", "analysis", "manual", "auto_rollback", "require_all", "force", "steps", "max_error_rate", "max_latency_regression", "min_requests")
     class SelectorEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -632,6 +632,10 @@ class RolloutOptions(_message.Message):
     AUTO_ROLLBACK_FIELD_NUMBER: _ClassVar[int]
     REQUIRE_ALL_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ERROR_RATE_FIELD_NUMBER: _ClassVar[int]
+    MAX_LATENCY_REGRESSION_FIELD_NUMBER: _ClassVar[int]
+    MIN_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     strategy: str
     selector: _containers.ScalarMap[str, str]
     max_parallel: int
@@ -645,40 +649,72 @@ class RolloutOptions(_message.Message):
     auto_rollback: bool
     require_all: bool
     force: bool
-    def __init__(self, strategy: _Optional[str] = ..., selector: _Optional[_Mapping[str, str]] = ..., max_parallel: _Optional[int] = ..., canary: _Optional[int] = ..., min_healthy_ms: _Optional[int] = ..., healthy_deadline_ms: _Optional[int] = ..., progress_deadline_ms: _Optional[int] = ..., bake_ms: _Optional[int] = ..., analysis: _Optional[_Iterable[str]] = ..., manual: _Optional[bool] = ..., auto_rollback: _Optional[bool] = ..., require_all: _Optional[bool] = ..., force: _Optional[bool] = ...) -> None: ...
+    steps: _containers.RepeatedScalarFieldContainer[int]
+    max_error_rate: float
+    max_latency_regression: float
+    min_requests: int
+    def __init__(self, strategy: _Optional[str] = ..., selector: _Optional[_Mapping[str, str]] = ..., max_parallel: _Optional[int] = ..., canary: _Optional[int] = ..., min_healthy_ms: _Optional[int] = ..., healthy_deadline_ms: _Optional[int] = ..., progress_deadline_ms: _Optional[int] = ..., bake_ms: _Optional[int] = ..., analysis: _Optional[_Iterable[str]] = ..., manual: _Optional[bool] = ..., auto_rollback: _Optional[bool] = ..., require_all: _Optional[bool] = ..., force: _Optional[bool] = ..., steps: _Optional[_Iterable[int]] = ..., max_error_rate: _Optional[float] = ..., max_latency_regression: _Optional[float] = ..., min_requests: _Optional[int] = ...) -> None: ...
 
 class RolloutHost(_message.Message):
-    __slots__ = ("host_id", "state", "batch", "message", "from_version", "updated_at_ms")
+    __slots__ = ("host_id", "state", "batch", "message", "from_version", "updated_at_ms", "weight")
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     FROM_VERSION_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
     host_id: str
     state: str
     batch: int
     message: str
     from_version: str
     updated_at_ms: int
-    def __init__(self, host_id: _Optional[str] = ..., state: _Optional[str] = ..., batch: _Optional[int] = ..., message: _Optional[str] = ..., from_version: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+    weight: int
+    def __init__(self, host_id: _Optional[str] = ..., state: _Optional[str] = ..., batch: _Optional[int] = ..., message: _Optional[str] = ..., from_version: _Optional[str] = ..., updated_at_ms: _Optional[int] = ..., weight: _Optional[int] = ...) -> None: ...
 
 class AnalysisValue(_message.Message):
-    __slots__ = ("name", "expr", "verdict", "value", "evaluated_at_ms")
+    __slots__ = ("name", "expr", "verdict", "value", "evaluated_at_ms", "threshold", "baseline", "requests", "detail")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXPR_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     EVALUATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     name: str
     expr: str
     verdict: str
     value: float
     evaluated_at_ms: int
-    def __init__(self, name: _Optional[str] = ..., expr: _Optional[str] = ..., verdict: _Optional[str] = ..., value: _Optional[float] = ..., evaluated_at_ms: _Optional[int] = ...) -> None: ...
+    threshold: float
+    baseline: float
+    requests: float
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., expr: _Optional[str] = ..., verdict: _Optional[str] = ..., value: _Optional[float] = ..., evaluated_at_ms: _Optional[int] = ..., threshold: _Optional[float] = ..., baseline: _Optional[float] = ..., requests: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class RolloutStep(_message.Message):
+    __slots__ = ("batch", "index", "weight", "verdict", "started_at_ms", "ended_at_ms", "analysis")
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_FIELD_NUMBER: _ClassVar[int]
+    batch: int
+    index: int
+    weight: int
+    verdict: str
+    started_at_ms: int
+    ended_at_ms: int
+    analysis: _containers.RepeatedCompositeFieldContainer[AnalysisValue]
+    def __init__(self, batch: _Optional[int] = ..., index: _Optional[int] = ..., weight: _Optional[int] = ..., verdict: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., ended_at_ms: _Optional[int] = ..., analysis: _Optional[_Iterable[_Union[AnalysisValue, _Mapping]]] = ...) -> None: ...
 
 class Rollout(_message.Message):
-    __slots__ = ("id", "service", "version", "from_version", "state", "options", "hosts", "batches", "current_batch", "analysis", "created_at_ms", "updated_at_ms", "finished_at_ms", "message", "created_by")
+    __slots__ = ("id", "service", "version", "from_version", "state", "options", "hosts", "batches", "current_batch", "analysis", "created_at_ms", "updated_at_ms", "finished_at_ms", "message", "created_by", "step", "steps")
     ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -694,6 +730,8 @@ class Rollout(_message.Message):
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     id: int
     service: str
     version: str
@@ -709,7 +747,9 @@ class Rollout(_message.Message):
     finished_at_ms: int
     message: str
     created_by: str
-    def __init__(self, id: _Optional[int] = ..., service: _Optional[str] = ..., version: _Optional[str] = ..., from_version: _Optional[str] = ..., state: _Optional[str] = ..., options: _Optional[_Union[RolloutOptions, _Mapping]] = ..., hosts: _Optional[_Iterable[_Union[RolloutHost, _Mapping]]] = ..., batches: _Optional[int] = ..., current_batch: _Optional[int] = ..., analysis: _Optional[_Iterable[_Union[AnalysisValue, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., message: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
+    step: int
+    steps: _containers.RepeatedCompositeFieldContainer[RolloutStep]
+    def __init__(self, id: _Optional[int] = ..., service: _Optional[str] = ..., version: _Optional[str] = ..., from_version: _Optional[str] = ..., state: _Optional[str] = ..., options: _Optional[_Union[RolloutOptions, _Mapping]] = ..., hosts: _Optional[_Iterable[_Union[RolloutHost, _Mapping]]] = ..., batches: _Optional[int] = ..., current_batch: _Optional[int] = ..., analysis: _Optional[_Iterable[_Union[AnalysisValue, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., message: _Optional[str] = ..., created_by: _Optional[str] = ..., step: _Optional[int] = ..., steps: _Optional[_Iterable[_Union[RolloutStep, _Mapping]]] = ...) -> None: ...
 
 class StartRolloutRequest(_message.Message):
     __slots__ = ("service", "version", "options")
