@@ -398,3 +398,53 @@ async def test_request_metrics_are_per_slot_and_version_with_a_histogram() -> No
         rt.label("blue", "3")  # a new version in the slot starts its own series
         assert {k for k in (s.slot + s.version for s in rt.request_stats())} == {"green2"}
         w.close()
+
+
+@pytest.mark.parametrize(
+    ("head", "framing", "length", "keep_alive"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", http1.Framing.NONE, 0, True),
+        (b"POST / HTTP/1.1\r\nHOST: x\r\nContent-Length: 12\r\n\r\n", http1.Framing.LENGTH, 12, True),
+        (b"POST / HTTP/1.1\r\nhost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", http1.Framing.CHUNKED, 0, True),
+        (b"GET / HTTP/1.1\r\nhost: x\r\nConnection: Close\r\n\r\n", http1.Framing.NONE, 0, False),
+        (b"GET / HTTP/1.0\r\n\r\n", http1.Framing.NONE, 0, False),
+        (b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", http1.Framing.NONE, 0, True),
+    ],
+)
+def test_request_framing_and_persistence(head: bytes, framing: http1.Framing, length: int, keep_alive: bool) -> None:
+    req = http1.parse_request(head)
+    assert (req.framing, req.length, req.keep_alive) == (framing, length, keep_alive)
+
+
+@pytest.mark.parametrize(
+    ("head", "method", "framing", "length", "keep_alive"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"GET", http1.Framing.LENGTH, 5, True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", b"HEAD", http1.Framing.NONE, 0, True),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", b"GET", http1.Framing.NONE, 0, True),
+        (b"HTTP/1.1 200 OK\r\n\r\n", b"GET", http1.Framing.CLOSE, 0, False),
+        (b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 1\r\n\r\n", b"GET", http1.Framing.LENGTH, 1, False),
+        (b"HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n", b"GET", http1.Framing.LENGTH, 1, False),
+        (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", b"GET", http1.Framing.CHUNKED, 0, True),
+    ],
+)
+def test_response_framing_and_persistence(
+    head: bytes, method: bytes, framing: http1.Framing, length: int, keep_alive: bool
+) -> None:
+    resp = http1.parse_response(head, method)
+    assert (resp.framing, resp.length, resp.keep_alive) == (framing, length, keep_alive)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET / HTTP/1.1\r\nhost: a\r\nHost: b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhost: a\r\ncontent-length: -1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhost: a\r\ncontent-length: 1\r\n\r\n".replace(b"1\r\n\r", b"1\n\r"),
+        b"GET / HTTP/2.0\r\nhost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nhost: a\x00b\r\n\r\n",
+    ],
+)
+def test_malformed_requests_are_refused(head: bytes) -> None:
+    with pytest.raises(http1.BadMessage):
+        http1.parse_request(head)

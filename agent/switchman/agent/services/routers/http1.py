@@ -28,6 +28,9 @@ _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^ \x00-\x20\x7f]+) HTTP/1\.([
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x7f]*)?")
 _VALUE = rb"[^\x00-\x08\x0a-\x1f\x7f]*"  # no control bytes but HTAB: no bare CR or LF
 _FIELDS = re.compile(rb"(?:" + _TOKEN + rb":" + _VALUE + rb"\r\n)*")
+# words of the fields that change how a message is read or forwarded (besides Host and Content-Length)
+_SPECIAL = (b"transfer-encoding", b"connection", b"keep-alive", b"upgrade", b"te:", b"trailer", b"expect")
+_LENGTH = re.compile(rb"(?:^|\n)content-length:[ \t]*([0-9]+)[ \t]*\r\n")
 _FIELD_PARTS = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb"?)[ \t]*\r\n")
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS"})
@@ -48,7 +51,7 @@ class Framing(Enum):
 class Head:
     raw: bytes  # as received, CRLF CRLF included
     minor: int  # HTTP/1.<minor>
-    fields: list[tuple[bytes, bytes]]  # (lower-case name, value) in order
+    fields: list[tuple[bytes, bytes]] | None  # (lower-case name, value) in order; None: not split (see all_fields)
     framing: Framing
     length: int  # Framing.LENGTH
     keep_alive: bool  # what the sender wants for its side of the connection
@@ -68,23 +71,41 @@ class Response(Head):
     status: int
 
 
-def _fields(block: bytes) -> list[tuple[bytes, bytes]]:
-    """The fields of a head's field block (each line ending CRLF)."""
+def _check(block: bytes) -> bytes:
+    """Validate a head's field block (each line ending CRLF); returns it in lower case."""
+    if block.count(b"\n") > MAX_HEADERS:
+        raise BadMessage(f"more than {MAX_HEADERS} header fields")
     if _FIELDS.fullmatch(block) is None:
         raise BadMessage("malformed header field")  # obs-fold, bare CR/LF, space before colon, control bytes
-    out = [(n.lower(), v) for n, v in _FIELD_PARTS.findall(block)]
-    if len(out) > MAX_HEADERS:
-        raise BadMessage(f"more than {MAX_HEADERS} header fields")
-    return out
+    return block.lower()
+
+
+def _plain(lower: bytes) -> bool:
+    """No field that changes how the message is read or forwarded (a false
+    alarm only sends the head down the slow path)."""
+    return not any(w in lower for w in _SPECIAL)
+
+
+def _count(lower: bytes, name: bytes) -> int:
+    return lower.startswith(name) + lower.count(b"\n" + name)
+
+
+def _fields(block: bytes) -> list[tuple[bytes, bytes]]:
+    return [(n.lower(), v) for n, v in _FIELD_PARTS.findall(block)]
+
+
+def all_fields(head: Head) -> list[tuple[bytes, bytes]]:
+    """Every field of ``head`` (split on first use: most heads are forwarded as they came)."""
+    if head.fields is None:
+        head.fields = _fields(head.raw[head.raw.index(b"\r\n") + 2 : -2])
+    return head.fields
 
 
 def _split(raw: bytes) -> tuple[bytes, bytes]:
-    """(start line, field block) of a head ending CRLF CRLF."""
+    """(start line, field block) of a head ending CRLF CRLF; the start line's
+    patterns refuse CR and LF in it."""
     end = raw.find(b"\r\n")
-    first = raw[:end]
-    if b"\r" in first or b"\n" in first:
-        raise BadMessage("a bare CR or LF in the start line")
-    return first, raw[end + 2 : -2]
+    return raw[:end], raw[end + 2 : -2]
 
 
 def _connection(fields: list[tuple[bytes, bytes]], minor: int) -> tuple[bool, bool, bool, set[bytes]]:
@@ -133,9 +154,13 @@ def parse_request(raw: bytes) -> Request:
     if m is None:
         raise BadMessage(f"malformed request line {first[:60]!r}")
     minor = int(m.group(3))
+    lower = _check(block)
+    hosts = _count(lower, b"host:")
+    if hosts != 1 and (minor == 1 or hosts):
+        raise BadMessage("an HTTP/1.1 request without Host" if not hosts else "more than one Host")
+    if b"content-length:" not in lower and _plain(lower):  # the common case: nothing beyond the request line
+        return Request(raw, minor, None, Framing.NONE, 0, minor == 1, False, False, m.group(1), m.group(2), False)
     fields = _fields(block)
-    if minor == 1 and not any(n == b"host" for n, _ in fields):
-        raise BadMessage("an HTTP/1.1 request without Host")
     keep_alive, hop, upgrade, _ = _connection(fields, minor)
     framing, length = _body_framing(fields, response=False)
     expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in fields)
@@ -150,9 +175,16 @@ def parse_response(raw: bytes, method: bytes) -> Response:
     if m is None:
         raise BadMessage(f"malformed status line {first[:60]!r}")
     minor, status = int(m.group(1)), int(m.group(2))
+    lower = _check(block)
+    no_body = method == b"HEAD" or status < 200 or status in (204, 304) or (method == b"CONNECT" and status < 300)
+    if minor == 1 and not no_body and _count(lower, b"content-length:") == 1 and _plain(lower):
+        cl = _LENGTH.search(lower)  # the common case: a length and nothing else
+        if cl is not None and len(cl.group(1)) <= 18:
+            n = int(cl.group(1))
+            return Response(raw, minor, None, Framing.LENGTH if n else Framing.NONE, n, True, False, False, status)
     fields = _fields(block)
     keep_alive, hop, upgrade, _ = _connection(fields, minor)
-    if method == b"HEAD" or status < 200 or status in (204, 304) or (method == b"CONNECT" and status < 300):
+    if no_body:
         framing, length = Framing.NONE, 0
     else:
         framing, length = _body_framing(fields, response=True)
@@ -164,10 +196,11 @@ def parse_response(raw: bytes, method: bytes) -> Response:
 def rebuild(first: bytes, head: Head, extra: bytes = b"", keep: frozenset[bytes] = frozenset()) -> bytes:
     """``first`` line, the head's end-to-end fields (hop-by-hop ones and those
     named in Connection dropped, except ``keep``), then ``extra`` fields."""
-    _, _, _, listed = _connection(head.fields, head.minor)
+    fields = all_fields(head)
+    _, _, _, listed = _connection(fields, head.minor)
     drop = (_HOP | listed) - keep
     parts = [first]
-    parts.extend(b"%s: %s" % (n, v) for n, v in head.fields if n not in drop)
+    parts.extend(b"%s: %s" % (n, v) for n, v in fields if n not in drop)
     if extra:
         parts.append(extra)
     return b"\r\n".join(parts) + b"\r\n\r\n"
