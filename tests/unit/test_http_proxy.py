@@ -448,3 +448,27 @@ def test_response_framing_and_persistence(
 def test_malformed_requests_are_refused(head: bytes) -> None:
     with pytest.raises(http1.BadMessage):
         http1.parse_request(head)
+
+
+async def silent(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    """Reads requests and never answers."""
+    while (await read_request(r))[0]:
+        pass
+    w.close()
+
+
+@in_own_loop(20)
+async def test_a_silent_upstream_is_a_504_and_an_idle_client_is_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from switchman.agent.services.routers import http_proxy
+
+    monkeypatch.setattr(http_proxy, "IO_TIMEOUT", 0.3)
+    monkeypatch.setattr(http_proxy, "IDLE_TIMEOUT", 0.3)
+    monkeypatch.setattr(http_proxy, "WATCH_S", 0.05)
+    async with router(blue=silent) as (rt, port, _, _):
+        r, w = await connect(port)
+        head, _ = await ask(r, w, GET)
+        assert head.startswith(b"HTTP/1.1 504 ")
+        assert await asyncio.wait_for(r.read(), 5) == b""  # and the client connection closed after it
+        r, w = await connect(port)  # a client that sends nothing is closed after the idle timeout
+        assert await asyncio.wait_for(r.read(), 5) == b""
+        assert rt.connections("blue") == 0
