@@ -150,7 +150,7 @@ LABEL_MEANINGS: dict[str, str] = {
     "fstype": "Filesystem type (`ext4`, `xfs`, ...).",
     "code": (
         "HTTP status of the response the router passed: the code (`200`) from the builtin router, "
-        "the class (`2xx`, `other`) from HAProxy; `code=~\"5..\"` matches both."
+        'the class (`2xx`, `other`) from HAProxy; `code=~"5.."` matches both.'
     ),
     "mountpoint": "Where the filesystem is mounted.",
     "version": (
@@ -545,7 +545,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     (
         "Service slots: `switchman_service_*`",
         "Exported by the agent (`/metrics`, and pushed): one series per slot of each service that runs or "
-        "holds a version ([services.md](services.md)); the request series for `protocol = \"http\"` "
+        'holds a version ([services.md](services.md)); the request series for `protocol = "http"` '
         "services only, counted by their router (HAProxy gives response counts per status class and "
         "`response_time`, the builtin router exact codes and the duration histogram).",
     ),
