@@ -19,9 +19,10 @@ from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.evaluator import Evaluator, selectors
+from switchman.controller.promql.evaluator import Columns, Evaluator, selectors
 from switchman.controller.promql.source import SampleSource
-from switchman.controller.promql.values import Sample, Series, Vector
+from switchman.controller.promql.values import Sample, Series
+from switchman.controller.promql.windows import Block
 from switchman.controller.store.abc import AlertRecord, Store, Tx
 
 Outcome = list[Sample] | Prepared | PromQLError  # a recording rule's samples, an alerting rule's alerts
@@ -40,7 +41,8 @@ class MemoSource:
     def __init__(self, inner: SampleSource, spans: dict[tuple[Matcher, ...], tuple[int, int]]) -> None:
         self._inner, self._spans = inner, spans
         self._memo: dict[tuple[Matcher, ...], list[Series]] = {}
-        self.vectors: dict[tuple[object, ...], Vector] = {}  # Evaluator.shared
+        self._blocks: dict[tuple[Matcher, ...], Block] = {}
+        self.vectors: dict[tuple[object, ...], Columns] = {}  # Evaluator.shared
 
     @classmethod
     def for_group(cls, inner: SampleSource, group: Group, ts: int) -> MemoSource:
@@ -74,11 +76,24 @@ class MemoSource:
             self._memo[key] = self._inner.select(matchers, lo, hi)
         return self._memo[key]
 
+    def select_block(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> Block:
+        """:meth:`select_covering` as one block (built once per read)."""
+        key = tuple(matchers)
+        lo, hi = self._spans.get(key, (start_ms, end_ms))
+        if start_ms < lo or end_ms > hi:
+            return Block.of(self._inner.select(matchers, start_ms, end_ms))
+        if key not in self._blocks:
+            self._blocks[key] = Block.of(self.select_covering(matchers, start_ms, end_ms))
+        return self._blocks[key]
+
     def forget(self, name: str) -> None:
         """A rule just wrote series called ``name``: drop reads that could include them."""
         for key in list(self._memo):
             if _could_match(key, name):
                 del self._memo[key]
+        for key in list(self._blocks):
+            if _could_match(key, name):
+                del self._blocks[key]
         for vkey in list(self.vectors):
             matchers = vkey[0] if isinstance(vkey[0], tuple) else vkey[1]
             if isinstance(matchers, tuple) and _could_match(matchers, name):

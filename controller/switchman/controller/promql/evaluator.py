@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from switchman.controller.promql import ast
 from switchman.controller.promql import functions as fn
 from switchman.controller.promql.errors import PromQLError
@@ -27,8 +28,8 @@ from switchman.controller.promql.values import (
     String,
     Value,
     Vector,
-    is_stale,
 )
+from switchman.controller.promql.windows import VECTORISED, Block, Bools, Floats, Ints, latest, range_function
 
 LOOKBACK_MS = 5 * 60_000
 MAX_STEPS = 11_000
@@ -41,13 +42,26 @@ class PrefetchSource:
     def __init__(self, inner: SampleSource, lo: int, hi: int) -> None:
         self._inner, self._lo, self._hi = inner, lo, hi
         self._cache: dict[tuple[ast.Matcher, ...], list[Series]] = {}
+        self._blocks: dict[tuple[ast.Matcher, ...], Block] = {}
 
-    def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
+    def _read(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
         key = tuple(matchers)
         if key not in self._cache:
             self._cache[key] = self._inner.select(matchers, min(self._lo, start_ms), max(self._hi, end_ms))
+        return self._cache[key]
+
+    def select_block(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> Block:
+        """Every sample in ``[start, end]`` of the matching series, maybe more (see :class:`Block`)."""
+        if start_ms < self._lo or end_ms > self._hi:
+            return Block.of(self._inner.select(matchers, start_ms, end_ms))
+        key = tuple(matchers)
+        if key not in self._blocks:
+            self._blocks[key] = Block.of(self._read(matchers, start_ms, end_ms))
+        return self._blocks[key]
+
+    def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
         out = []
-        for s in self._cache[key]:
+        for s in self._read(matchers, start_ms, end_ms):
             i, j = bisect.bisect_left(s.ts, start_ms), bisect.bisect_right(s.ts, end_ms)
             if i < j:
                 out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], stale=s.stale))
@@ -121,6 +135,16 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+_COMPARE_ARRAYS: dict[str, Callable[[Floats | float, Floats | float], Bools]] = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    ">": np.greater,
+    "<": np.less,
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+}
+
+
 def _compare(op: str, a: float, b: float) -> bool:
     return _COMPARE[op](a, b)
 
@@ -135,12 +159,21 @@ class Evaluator:
     lookback_ms: int = LOOKBACK_MS
     # set by rule groups: selectors' instant vectors shared by the rules of a
     # group at one instant (values are never mutated, so sharing is safe)
-    shared: dict[tuple[object, ...], Vector] | None = None
+    shared: dict[tuple[object, ...], Columns] | None = None
     # a subquery without a step steps by this (Prometheus: the global evaluation interval)
     default_step_ms: int = 60_000
     _unnamed: dict[int, tuple[Labels, Labels]] = field(default_factory=dict, repr=False)
     # the query's start and end, for `@ start()` and `@ end()`
     _bounds: tuple[int, int] = field(default=(0, 0), repr=False)
+    # a range query's selectors and range functions, computed for every step at once
+    _steps: _Steps | None = field(default=None, repr=False)
+    # aggregation groups per (grouping, labels object), in short-lived evaluators
+    _groups: dict[tuple[object, int], tuple[Labels, tuple[tuple[str, str], ...], Labels]] = field(
+        default_factory=dict, repr=False
+    )
+    _group_cache: dict[tuple[object, ...], tuple[Sequence[Labels], Ints, list[Labels]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def _drop_name(self, labels: Labels) -> Labels:
         """fn.drop_name, remembered per labels object in a group's short-lived
@@ -174,15 +207,26 @@ class Evaluator:
             lo = min(start - s.offset_ms - back for s, back in sels)
             hi = max(end - s.offset_ms for s, _ in sels)
             ev = Evaluator(PrefetchSource(self.source, lo, hi), self.lookback_ms, default_step_ms=self.default_step_ms)
+            ev._steps = _Steps(start, step, list(range(start, end + 1, step)))
+            ev._steps.precompute(ev, node)
+            whole = ev._steps.matrix(node)
+            if whole is not None:
+                return whole
         else:
             ev = self
         ev._bounds = (start, end)
         out: dict[tuple[tuple[str, str], ...], Series] = {}
+        keys: dict[int, tuple[Labels, tuple[tuple[str, str], ...]]] = {}  # labels objects repeat across steps
         for t in range(start, end + 1, step):
             v = ev.eval(node, t)
             samples = [Sample({}, t, v.v)] if isinstance(v, Scalar) else self._as_vector(v)
             for s in samples:
-                series = out.setdefault(_key(s.labels), Series(s.labels))
+                hit = keys.get(id(s.labels))
+                if hit is None:
+                    hit = keys[id(s.labels)] = (s.labels, _key(s.labels))
+                series = out.get(hit[1])
+                if series is None:
+                    series = out[hit[1]] = Series(s.labels)
                 series.ts.append(t)
                 series.vs.append(s.v)
         return list(out.values())
@@ -254,23 +298,49 @@ class Evaluator:
     def _vector(self, sel: ast.VectorSelector, t: int, sample_times: bool = False) -> Vector:
         """The newest sample of each series in ``[at - lookback, at]``; with
         ``sample_times`` each keeps its own timestamp (for ``timestamp()``)."""
+        cols = self._selector_columns(sel, t)
+        return _samples(cols.labels, cols.values, cols.present, t, cols.times if sample_times else None)
+
+    def _selector_columns(self, sel: ast.VectorSelector, t: int) -> Columns:
         at = self._pinned(sel.at, t) - sel.offset_ms
         key: tuple[object, ...] = (sel.matchers, sel.offset_ms, t) if sel.at is None else (sel.matchers, "@", at, t)
-        if sample_times:
-            key = (sel.matchers, "ts", at, t)
         if self.shared is not None and key in self.shared:
             return self.shared[key]
-        out: Vector = []
-        # in label order, as Prometheus' storage returns series (sums and means add in that order)
-        read = getattr(self.source, "select_covering", self.source.select)  # bisected below: no need to slice
-        for series in sorted(read(sel.matchers, at - self.lookback_ms, at), key=Series.sort_key):
-            i = bisect.bisect_right(series.ts, at) - 1
-            # a series whose newest sample is a staleness marker is gone
-            if i >= 0 and series.ts[i] >= at - self.lookback_ms and not (series.stale and is_stale(series.vs[i])):
-                out.append(Sample(series.labels, series.ts[i] if sample_times else t, series.vs[i]))
+        pre = self._steps.at(sel, t) if self._steps is not None else None
+        if pre is not None:
+            cols = Columns(*pre)
+        else:
+            block = self._block(sel.matchers, at - self.lookback_ms, at)
+            # in label order, as Prometheus' storage returns series (sums and means add in that order)
+            order = block.label_order()
+            found, ok, idx = latest(block, np.array([at], dtype=np.int64), self.lookback_ms)
+            times = block.ts[idx[0][order]] if len(block.ts) else None
+            cols = Columns(block.sorted_labels(), found[0][order], ok[0][order], times)
         if self.shared is not None:
-            self.shared[key] = out
-        return out
+            self.shared[key] = cols
+        return cols
+
+    def _columns(self, node: ast.Expr, t: int) -> Columns | None:
+        """A selector's or a range function's result as columns; None for other nodes."""
+        while isinstance(node, ast.Paren):
+            node = node.expr
+        if isinstance(node, ast.VectorSelector):
+            return self._selector_columns(node, t)
+        if isinstance(node, ast.Call) and node.func in VECTORISED:
+            arg = next(a for a in node.args if value_type(a) == "matrix")
+            while isinstance(arg, ast.Paren):
+                arg = arg.expr
+            if isinstance(arg, ast.MatrixSelector):
+                return self._range_columns(node, arg, t)
+        return None
+
+    def _block(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> Block:
+        """The matching series' samples in ``[start, end]`` (maybe more) as one block."""
+        read = getattr(self.source, "select_block", None)
+        if read is not None:
+            block: Block = read(matchers, start_ms, end_ms)
+            return block
+        return Block.of(self.source.select(matchers, start_ms, end_ms))
 
     # functions --------------------------------------------------------------
     def _call(self, node: ast.Call, t: int) -> Value:
@@ -395,18 +465,15 @@ class Evaluator:
             if isinstance(matrix, list) and any(isinstance(s, Series) and s.ts for s in matrix):
                 return []
             return [Sample(_absent_labels(arg.vector) if isinstance(arg, ast.MatrixSelector) else {}, t, 1.0)]
+        if f in VECTORISED and isinstance(arg, ast.MatrixSelector):
+            cols = self._range_columns(node, arg, t)
+            return _samples(cols.labels, cols.values, cols.present, t)
         params = tuple(self._scalar(a, t) for a in node.args if value_type(a) == "scalar")
-        key: tuple[object, ...] | None = None
-        if isinstance(arg, ast.MatrixSelector):
-            # warning/critical pairs repeat `rate(x[5m])`: a group computes it once per instant
-            key = (f, arg.vector.matchers, offset, range_ms, params, t, at)
-            if self.shared is not None and key in self.shared:
-                return self.shared[key]
+        keep_name = f == "last_over_time"
+        out: Vector = []
         matrix = self.eval(arg, t)
         assert isinstance(matrix, list)
         compute = _per_series(f, start, end, range_ms, params, t)  # chosen once, not per series
-        keep_name = f == "last_over_time"
-        out: Vector = []
         for series in matrix:
             if not isinstance(series, Series) or not series.ts:
                 continue
@@ -416,9 +483,34 @@ class Evaluator:
             out.append(Sample(series.labels if keep_name else self._drop_name(series.labels), t, value))
         if not keep_name and len(out) > 1 and _names_differ(arg):
             out = _unique(out, out, always=True)
-        if key is not None and self.shared is not None:
-            self.shared[key] = out
         return out
+
+    def _range_columns(self, node: ast.Call, arg: ast.MatrixSelector, t: int) -> Columns:
+        """A range function over a range selector, vectorised over its series."""
+        f = node.func
+        at, offset, range_ms = self._pinned(arg.vector.at, t), arg.vector.offset_ms, arg.range_ms
+        end = at - offset
+        params = tuple(self._scalar(a, t) for a in node.args if value_type(a) == "scalar")
+        # warning/critical pairs repeat `rate(x[5m])`: a group computes it once per instant
+        key = (f, arg.vector.matchers, offset, range_ms, params, t, at)
+        if self.shared is not None and key in self.shared:
+            return self.shared[key]
+        keep_name = f == "last_over_time"
+        pre = self._steps.at(node, t) if self._steps is not None else None
+        if pre is not None:
+            cols = Columns(*pre)
+        else:
+            block = self._block(arg.vector.matchers, end - range_ms, end)
+            ends = np.array([end], dtype=np.int64)
+            found, ok = range_function(f, block, ends - range_ms, ends, range_ms, params, ends * 0 + t)
+            cols = Columns(block.labels() if keep_name else block.unnamed(), found[0], ok[0], None)
+        if not keep_name and _names_differ(arg) and np.count_nonzero(cols.present) > 1:
+            rows = np.flatnonzero(cols.present).tolist()
+            if len({_key(cols.labels[i]) for i in rows}) != len(rows):
+                raise PromQLError("vector cannot contain metrics with the same labelset")
+        if self.shared is not None:
+            self.shared[key] = cols
+        return cols
 
     def _histogram_quantile(self, q: float, vec: Vector, t: int) -> Vector:
         groups: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
@@ -441,6 +533,10 @@ class Evaluator:
 
     # aggregation -------------------------------------------------------------
     def _aggregate(self, node: ast.Aggregate, t: int) -> Vector:
+        if node.op in _AGGREGATES:
+            cols = self._columns(node.expr, t)
+            if cols is not None:
+                return self._aggregate_columns(node, cols, t)
         vec = self._as_vector(self.eval(node.expr, t))
         if node.op == "count_values":
             assert node.param is not None
@@ -455,9 +551,19 @@ class Evaluator:
             return {k: labels[k] for k in node.grouping if k in labels}
 
         groups: dict[tuple[tuple[str, str], ...], tuple[Labels, list[Sample]]] = {}
+        remember = self.shared is not None or self._steps is not None  # labels objects repeat across rules or steps
+        how = (node.without, node.grouping)
         for s in vec:
-            g = group_labels(s.labels)
-            groups.setdefault(_key(g), (g, []))[1].append(s)
+            hit = self._groups.get((how, id(s.labels))) if remember else None
+            if hit is None:
+                g = group_labels(s.labels)
+                hit = (s.labels, _key(g), g)
+                if remember:
+                    self._groups[(how, id(s.labels))] = hit
+            found = groups.get(hit[1])
+            if found is None:
+                found = groups[hit[1]] = (hit[2], [])
+            found[1].append(s)
         op = node.op
         out: Vector = []
         for labels, members in groups.values():
@@ -474,10 +580,61 @@ class Evaluator:
             out.append(Sample(labels, t, value))
         return out
 
+    def _aggregate_columns(self, node: ast.Aggregate, cols: Columns, t: int) -> Vector:
+        """sum, avg, min, max, ... over columns: each group's values, in the
+        vector's order, go to the same function as the samples' would."""
+        param = self._scalar(node.param, t) if node.param is not None else 0.0
+        rows = np.flatnonzero(cols.present)
+        if not len(rows):
+            return []
+        ids, labels = self._group_ids(node, cols.labels)
+        groups = ids[rows]
+        order = np.argsort(groups, kind="stable")
+        ranked = groups[order]
+        values = cols.values[rows][order].tolist()
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        ends = [*starts[1:].tolist(), len(values)]
+        aggregate = _AGGREGATES[node.op]
+        out = []
+        # groups in the order their first sample comes, as the samples' dict makes them
+        for _, a, b in sorted(zip(order[starts].tolist(), starts.tolist(), ends, strict=True)):
+            out.append(Sample(labels[int(ranked[a])], t, aggregate(values[a:b], param)))
+        return out
+
+    def _group_ids(self, node: ast.Aggregate, labels: Sequence[Labels]) -> tuple[Ints, list[Labels]]:
+        """Each row's group (an index into the groups' labels), remembered per
+        labels list in short-lived evaluators (the entry holds the list)."""
+        how = (node.without, node.grouping, id(labels))
+        remember = self.shared is not None or self._steps is not None
+        hit = self._group_cache.get(how) if remember else None
+        if hit is not None:
+            return hit[1], hit[2]
+        index: dict[tuple[tuple[str, str], ...], int] = {}
+        groups: list[Labels] = []
+        ids = np.empty(len(labels), dtype=np.int64)
+        for i, row in enumerate(labels):
+            if node.without:
+                g = {k: v for k, v in row.items() if k not in node.grouping and k != "__name__"}
+            else:
+                g = {k: row[k] for k in node.grouping if k in row}
+            k = _key(g)
+            n = index.get(k)
+            if n is None:
+                n = index[k] = len(groups)
+                groups.append(g)
+            ids[i] = n
+        if remember:
+            self._group_cache[how] = (labels, ids, groups)
+        return ids, groups
+
     # binary operators ---------------------------------------------------------
     def _binary(self, node: ast.Binary, t: int) -> Value:
-        lhs, rhs = self.eval(node.lhs, t), self.eval(node.rhs, t)
         op = node.op
+        if op in COMPARISONS:
+            compared = self._compare_columns(node, t)
+            if compared is not None:
+                return compared
+        lhs, rhs = self.eval(node.lhs, t), self.eval(node.rhs, t)
         if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
             if op in COMPARISONS:
                 return Scalar(t, 1.0 if _compare(op, lhs.v, rhs.v) else 0.0)
@@ -489,6 +646,29 @@ class Evaluator:
         if op in SET_OPS:
             return _set_op(op, lv, rv, matching)
         return _vector_vector(node, lv, rv, matching, t)
+
+    def _compare_columns(self, node: ast.Binary, t: int) -> Vector | None:
+        """A selector or range function compared with a scalar, on columns: only
+        the samples kept become samples. None when the operands are not so."""
+        swap = value_type(node.lhs) == "scalar"
+        if value_type(node.rhs if swap else node.lhs) != "vector" or value_type(node.lhs if swap else node.rhs) != (
+            "scalar"
+        ):
+            return None
+        cols = self._columns(node.rhs if swap else node.lhs, t)
+        if cols is None:
+            return None
+        scalar = self._scalar(node.lhs if swap else node.rhs, t)
+        compare = _COMPARE_ARRAYS[node.op]
+        kept = compare(scalar, cols.values) if swap else compare(cols.values, scalar)
+        if node.return_bool:
+            rows = np.flatnonzero(cols.present)
+            flags = kept[rows].tolist()
+            return [
+                Sample(self._drop_name(cols.labels[i]), t, 1.0 if k else 0.0)
+                for i, k in zip(rows.tolist(), flags, strict=True)
+            ]
+        return _samples(cols.labels, cols.values, cols.present & kept, t)
 
     def _vector_scalar(self, node: ast.Binary, lhs: Value, rhs: Value, t: int) -> Vector:
         op = node.op
@@ -539,10 +719,7 @@ def _per_series(f: str, start: int, end: int, range_ms: int, params: tuple[float
         return predict
     if f == "holt_winters":
         sf, tf = params
-        if not 0 < sf < 1:
-            raise PromQLError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}")
-        if not 0 < tf < 1:
-            raise PromQLError(f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}")
+        fn.check_smoothing(sf, tf)
         return lambda ts, vs: fn.holt_winters(vs, sf, tf)
     if f == "changes":
         return lambda ts, vs: float(
@@ -720,3 +897,128 @@ def _static_type(node: ast.Expr) -> str:
     from switchman.controller.promql.parser import value_type
 
     return value_type(node)
+
+
+def _samples(labels: Sequence[Labels], values: Floats, present: Bools, t: int, times: Ints | None = None) -> Vector:
+    """The present entries of one time's row as samples (at ``t``, or at their own ``times``)."""
+    cols = np.flatnonzero(present)
+    vals = values[cols].tolist()
+    if times is None:
+        return [Sample(labels[c], t, v) for c, v in zip(cols.tolist(), vals, strict=True)]
+    return [Sample(labels[c], ts, v) for c, ts, v in zip(cols.tolist(), times[cols].tolist(), vals, strict=True)]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """An instant vector as arrays: row ``i`` (labels ``labels[i]``) is in the
+    vector when ``present[i]``, with ``values[i]`` (and its own sample time
+    ``times[i]`` for selectors)."""
+
+    labels: Sequence[Labels]
+    values: Floats
+    present: Bools
+    times: Ints | None = None
+
+
+Precomputed = tuple[
+    list[Labels], Floats, Bools, Ints | None
+]  # labels per column; values, presence, sample times per step
+
+
+@dataclass
+class _Steps:
+    """A range query's vector selectors and range functions (over range
+    selectors, with literal parameters) for every step at once: one read and
+    one vectorised pass instead of one per step."""
+
+    start: int
+    step: int
+    times: list[int]
+    found: dict[int, tuple[ast.Expr, Precomputed]] = field(default_factory=dict)
+    MAX_CELLS = 4_000_000  # steps x series held per node; beyond, each step computes its own
+
+    def at(self, node: ast.Expr, t: int) -> Precomputed | None:
+        hit = self.found.get(id(node))
+        if hit is None:
+            return None
+        j = (t - self.start) // self.step
+        labels, values, present, times = hit[1]
+        return labels, values[j], present[j], None if times is None else times[j]
+
+    def precompute(self, ev: Evaluator, node: ast.Expr) -> None:
+        if isinstance(node, ast.VectorSelector):
+            self._selector(ev, node)
+            return
+        if isinstance(node, ast.MatrixSelector):
+            return
+        if isinstance(node, ast.Call) and self._range_call(ev, node):
+            return
+        for child in vars(node).values():
+            if isinstance(child, ast.Expr):
+                self.precompute(ev, child)
+            elif isinstance(child, tuple):
+                for c in child:
+                    if isinstance(c, ast.Expr):
+                        self.precompute(ev, c)
+
+    def _selector(self, ev: Evaluator, sel: ast.VectorSelector) -> None:
+        at = np.array(self.times, dtype=np.int64) - sel.offset_ms
+        block = ev._block(sel.matchers, int(at[0]) - ev.lookback_ms, int(at[-1]))
+        if len(at) * len(block) > self.MAX_CELLS:
+            return
+        order = block.label_order()
+        values, present, idx = latest(block, at, ev.lookback_ms)
+        times = block.ts[np.clip(idx[:, order], 0, max(len(block.ts) - 1, 0))] if len(block.ts) else None
+        labels = [block.series[i].labels for i in order]
+        self.found[id(sel)] = (sel, (labels, values[:, order], present[:, order], times))
+
+    def _range_call(self, ev: Evaluator, node: ast.Call) -> bool:
+        """Whether ``node`` is a range function this can compute (then it is computed)."""
+        if node.func not in VECTORISED:
+            return False
+        arg = next((a for a in node.args if value_type(a) == "matrix"), None)
+        while isinstance(arg, ast.Paren):
+            arg = arg.expr
+        params = []
+        for given in node.args:
+            a = given
+            while isinstance(a, ast.Paren):
+                a = a.expr
+            if value_type(a) == "scalar":
+                if not isinstance(a, ast.NumberLiteral):
+                    return False
+                params.append(a.value)
+        if not isinstance(arg, ast.MatrixSelector):
+            return False
+        evaluated = np.array(self.times, dtype=np.int64)
+        end = evaluated - arg.vector.offset_ms
+        block = ev._block(arg.vector.matchers, int(end[0]) - arg.range_ms, int(end[-1]))
+        if len(end) * len(block) > self.MAX_CELLS:
+            return False
+        values, present = range_function(node.func, block, end - arg.range_ms, end, arg.range_ms, params, evaluated)
+        labels = [s.labels for s in block.series] if node.func == "last_over_time" else block.unnamed()
+        self.found[id(node)] = (node, (labels, values, present, None))
+        return True
+
+    def matrix(self, node: ast.Expr) -> Matrix | None:
+        """The query's answer when its root is computed already (None if not,
+        or when dropping the name may have made equal label sets: the steps
+        then find the error)."""
+        while isinstance(node, ast.Paren):
+            node = node.expr
+        hit = self.found.get(id(node))
+        if hit is None:
+            return None
+        labels, values, present, _ = hit[1]
+        if len({_key(x) for x in labels}) != len(labels):
+            return None
+        seen = present.any(axis=0)
+        cols = np.flatnonzero(seen)
+        first = np.argmax(present[:, cols], axis=0)
+        ordered = cols[np.lexsort((cols, first))]  # as the steps would: by first appearance
+        times = np.array(self.times, dtype=np.int64)
+        out: Matrix = []
+        for c in ordered.tolist():
+            rows = present[:, c]
+            out.append(Series(labels[c], times[rows].tolist(), values[rows, c].tolist()))
+        return out

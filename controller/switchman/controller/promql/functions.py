@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.values import Labels
 
 
@@ -201,6 +202,16 @@ def max_over_time(vs: Sequence[float]) -> float:
         if v > high or math.isnan(high):
             high = v
     return high
+
+
+def check_smoothing(sf: float, tf: float) -> None:
+    """holt_winters' factors must lie in (0, 1).
+
+    :raises PromQLError: one does not."""
+    if not 0 < sf < 1:
+        raise PromQLError(f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}")
+    if not 0 < tf < 1:
+        raise PromQLError(f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}")
 
 
 def holt_winters(vs: Sequence[float], sf: float, tf: float) -> float | None:
