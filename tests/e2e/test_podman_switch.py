@@ -1,5 +1,6 @@
-"""A real agent runs a service in podman containers (and docker ones where a
-docker daemon answers; the web image built at test time, tests/images.py):
+"""A real agent runs a service in podman containers (the web image built at
+test time, tests/images.py; docker's driver runs real containers in
+tests/unit/test_container_driver.py):
 a blue-green switch and a rollback through the agent's router under wrk
 load fail no request; kill -9 of the agent in the middle of a switch leaves
 the active container serving, and once the agent is back what it reports
@@ -103,12 +104,12 @@ def get(address: str, port: int, path: str = "/version") -> str:
         return ""
 
 
-@pytest.fixture(params=["podman", "docker"])
+@pytest.fixture(params=["podman"])  # docker's engine path is tested for real in tests/unit/test_container_driver.py
 def agent(
     request: pytest.FixtureRequest, tmp_path: Path, daemons: list[Daemon], web_images: WebImages
 ) -> Iterator[Agent]:
     engine = str(request.param)
-    image = web_images.get(engine)  # docker: its daemon started for the session when it is not running
+    image = web_images.get(engine)
     tls = start_tls_controller(tmp_path, daemons, ("web-1",))
     a = Agent(engine, tmp_path, tls, tls.cli_args(tmp_path / "c"), free_port(ADDRESS), {})
     a.back = {"blue": free_port(ADDRESS), "green": free_port(ADDRESS)}
