@@ -170,6 +170,18 @@ def test_the_new_slots_error_share_fails_the_step_with_its_numbers() -> None:
     assert v.detail.startswith("error rate 3.00% of ") and "(max 1.00%; old slot 0.00%)" in v.detail
 
 
+def test_errors_before_the_new_slots_first_sample_count() -> None:
+    """A new slot's series starts inside the window: what it counted before
+    its first sample is part of the window (``increase`` would drop it)."""
+    src = MemorySource()
+    labels = {"service": "hello", "host": "h1", "slot": "green", "version": "v2"}
+    src.add("switchman_service_requests_total", {**labels, "code": "200"}, [(3 * S, 97.0), (8 * S, 194.0)])
+    src.add("switchman_service_requests_total", {**labels, "code": "500"}, [(3 * S, 3.0), (8 * S, 3.0)])
+    r = baking(Options(steps=[25, 100], bake_ms=10 * S, max_parallel=2, max_error_rate=0.01))
+    [v] = canary.checks(r, Evaluator(src), 10 * S)
+    assert v.requests == 197 and abs(v.value - 3 / 197) < 1e-9 and v.verdict == "fail", v
+
+
 def test_a_clean_new_slot_passes_and_too_few_requests_is_inconclusive() -> None:
     src = MemorySource()
     requests(src, "h1", "green", "v2", {"200": 50}, 12)

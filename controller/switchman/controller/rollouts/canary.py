@@ -54,22 +54,33 @@ def sides(r: Rollout) -> Sides:
     return Sides(tuple(new), tuple(old))
 
 
-def increase(service: str, metric: str, side: tuple[tuple[str, str, str], ...], window_ms: int, extra: str = "") -> str:
-    """``increase`` of ``metric`` over the window on every (host, slot, version) of ``side``, as one union."""
+Side = tuple[tuple[str, str, str], ...]
+
+
+def _union(metric: str, service: str, side: Side, extra: str, at_ms: int | None = None) -> str:
+    """``metric`` on every (host, slot, version) of ``side`` (``@ at_ms``: as it was then), as one union."""
     q = json.dumps
+    at = f" @ {at_ms / 1000:.3f}" if at_ms is not None else ""
     return " or ".join(
-        f"increase({metric}{{service={q(service)},host={q(h)},slot={q(s)},version={q(v)}{extra}}}[{window_ms}ms])"
-        for h, s, v in side
+        f"{metric}{{service={q(service)},host={q(h)},slot={q(s)},version={q(v)}{extra}}}{at}" for h, s, v in side
     )
 
 
-def requests_expr(service: str, side: tuple[tuple[str, str, str], ...], window_ms: int, errors: bool = False) -> str:
-    extra = ',code=~"5.."' if errors else ""
-    return f"sum({increase(service, REQUESTS, side, window_ms, extra)})"
+def growth(metric: str, service: str, side: Side, since_ms: int, extra: str = "", by: str = "") -> str:
+    """How much ``side``'s counters grew since ``since_ms``: now minus then, a series born since counting
+    from 0 (``increase`` would drop what it counted before its first sample: a new slot's first errors)."""
+    agg = f"sum by ({by}) " if by else "sum "
+    now = f"{agg}({_union(metric, service, side, extra)})"
+    then = f"{agg}({_union(metric, service, side, extra, since_ms)})"
+    return f"{now} - ({then} or {now + ' * 0' if by else 'vector(0)'})"
 
 
-def p99_expr(service: str, side: tuple[tuple[str, str, str], ...], window_ms: int) -> str:
-    return f"histogram_quantile(0.99, sum by (le) ({increase(service, BUCKETS, side, window_ms)}))"
+def requests_expr(service: str, side: Side, since_ms: int, errors: bool = False) -> str:
+    return growth(REQUESTS, service, side, since_ms, ',code=~"5.."' if errors else "")
+
+
+def p99_expr(service: str, side: Side, since_ms: int) -> str:
+    return f"histogram_quantile(0.99, {growth(BUCKETS, service, side, since_ms, by='le')})"
 
 
 def _value(ev: Evaluator, expr: str, now: int) -> float | None:
@@ -89,15 +100,15 @@ def _value(ev: Evaluator, expr: str, now: int) -> float | None:
 def checks(r: Rollout, ev: Evaluator, now: int) -> list[Verdict]:
     """The step's canary checks at ``now`` (blocking: reads the store); final once the window has ended."""
     o = r.options
-    window = max(now - r.bake_started_ms, 1000)
+    since = r.bake_started_ms
     final = now >= r.bake_until_ms
     sd = sides(r)
-    total = _value(ev, requests_expr(r.service, sd.new, window), now) if sd.new else None
+    total = _value(ev, requests_expr(r.service, sd.new, since), now) if sd.new else None
     out = []
     if o.max_error_rate >= 0:
-        out.append(_error_rate(r, ev, sd, window, total or 0.0, now, final))
+        out.append(_error_rate(r, ev, sd, since, total or 0.0, now, final))
     if o.max_latency_regression >= 0:
-        out.append(_latency(r, ev, sd, window, total or 0.0, now, final))
+        out.append(_latency(r, ev, sd, since, total or 0.0, now, final))
     return out
 
 
@@ -109,12 +120,12 @@ def _few(requests: float, side: str, minimum: int) -> str:
     return f"{requests:.0f} requests on the {side} slot, fewer than {minimum}: inconclusive"
 
 
-def _error_rate(r: Rollout, ev: Evaluator, sd: Sides, window: int, total: float, now: int, final: bool) -> Verdict:
+def _error_rate(r: Rollout, ev: Evaluator, sd: Sides, since: int, total: float, now: int, final: bool) -> Verdict:
     o = r.options
-    expr = requests_expr(r.service, sd.new, window, errors=True) if sd.new else ""
+    expr = requests_expr(r.service, sd.new, since, errors=True) if sd.new else ""
     errors = _value(ev, expr, now) or 0.0
-    old_total = _value(ev, requests_expr(r.service, sd.old, window), now) if sd.old else None
-    old_errors = _value(ev, requests_expr(r.service, sd.old, window, errors=True), now) if sd.old else None
+    old_total = _value(ev, requests_expr(r.service, sd.old, since), now) if sd.old else None
+    old_errors = _value(ev, requests_expr(r.service, sd.old, since, errors=True), now) if sd.old else None
     old_share = (old_errors or 0.0) / old_total if old_total else 0.0
     v = Verdict(ERROR_RATE, expr, "", 0.0, now, o.max_error_rate, old_share, total)
     if total < o.min_requests:
@@ -129,21 +140,21 @@ def _error_rate(r: Rollout, ev: Evaluator, sd: Sides, window: int, total: float,
     return v
 
 
-def _latency(r: Rollout, ev: Evaluator, sd: Sides, window: int, total: float, now: int, final: bool) -> Verdict:
+def _latency(r: Rollout, ev: Evaluator, sd: Sides, since: int, total: float, now: int, final: bool) -> Verdict:
     o = r.options
-    expr = p99_expr(r.service, sd.new, window) if sd.new else ""
+    expr = p99_expr(r.service, sd.new, since) if sd.new else ""
     v = Verdict(LATENCY, expr, "", 0.0, now, o.max_latency_regression, 0.0, total)
     new_p99 = _value(ev, expr, now)
     baseline, where = None, "the old slot"
     if sd.old:
-        old_total = _value(ev, requests_expr(r.service, sd.old, window), now) or 0.0
+        old_total = _value(ev, requests_expr(r.service, sd.old, since), now) or 0.0
         if old_total < o.min_requests:
             v.verdict, v.detail = (
                 _decide(final, "inconclusive"),
                 f"p99 latency: {_few(old_total, 'old', o.min_requests)}",
             )
             return v
-        baseline = _value(ev, p99_expr(r.service, sd.old, window), now)
+        baseline = _value(ev, p99_expr(r.service, sd.old, since), now)
     else:  # at 100 %: the old slot's p99 of the batch's last step that measured one
         earlier = [
             x
