@@ -14,6 +14,11 @@ def test_protocol_defaults_to_tcp_and_takes_http() -> None:
     assert parse_toml(BASE + 'protocol = "http"\n').protocol == "http"
 
 
+def test_haproxy_services_stay_in_http_mode_unless_they_say_tcp() -> None:
+    assert parse_toml(BASE + 'router = "haproxy"\n').protocol == "http"  # what HAProxy always ran
+    assert parse_toml(BASE + 'router = "haproxy"\nprotocol = "tcp"\n').protocol == "tcp"
+
+
 @pytest.mark.parametrize("value", ['"https"', '"HTTP"', "1", '["http"]'])
 def test_a_bad_protocol_is_refused_naming_the_field(value: str) -> None:
     with pytest.raises(SpecError, match=r"web.toml: protocol: .* is not one of tcp, http"):

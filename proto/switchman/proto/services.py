@@ -34,6 +34,7 @@ class ServiceDef:
     green_port: int
     router: str = "builtin"
     protocol: str = "tcp"  # tcp: connections are proxied whole; http: each request is routed (ADR 0019)
+    # (parsed: tcp by default, http by default with router = "haproxy")
     drain_timeout_ms: int = 30_000
     keep_previous: bool = True
     selector: dict[str, str] = field(default_factory=dict)
@@ -135,7 +136,8 @@ def from_dict(doc: dict[str, object], file: str, source: str = "") -> ServiceDef
         raise SpecError(f"{file}: {exc}") from None
     driver = _choice(file, "driver", doc.get("driver", "process"), DRIVERS)
     router = _choice(file, "router", doc.get("router", "builtin"), ROUTERS)
-    protocol = _choice(file, "protocol", doc.get("protocol", "tcp"), PROTOCOLS)
+    # the default keeps what each router did before the key existed: HAProxy always ran mode http
+    protocol = _choice(file, "protocol", doc.get("protocol", "http" if router == "haproxy" else "tcp"), PROTOCOLS)
     command = doc.get("command", [])
     if not isinstance(command, list) or not all(isinstance(c, str) for c in command):
         raise SpecError(f"{file}: command: expected a list of strings")
