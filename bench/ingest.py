@@ -7,7 +7,8 @@ several client processes (one channel per simulated agent), and prints one
 JSON object. ``--interval 0`` is the burst mode: every agent replays
 coalesced spool batches of 5,000 samples back to back. The raw SQLite
 ceiling (``executemany`` into the same schema, same batch size) is measured
-in the same run; ``lost_samples`` is what was acknowledged minus what is stored.
+in the same run; ``lost_samples`` is what the controller acknowledged (every
+sequence up to each host's last ack) that the store does not hold.
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ def series_labels(i: int) -> tuple[str, dict[str, str]]:
     return SERIES_NAMES[i % len(SERIES_NAMES)], {"idx": str(i), "mode": "user"}
 
 
-def client_main(
-    port: int, agents: list[str], samples: int, interval: float, start_at: float, stop_at: float, out: Any
-) -> None:
-    """One client process: its share of the simulated agents, pushing on a schedule."""
+def client_main(port: int, agents: list[str], samples: int, interval: float, window: Any, out: Any) -> None:
+    """One client process: its share of the simulated agents, pushing on a schedule.
+    It puts ``"warm"`` on ``out`` once each of its agents made its first push
+    (that creates the agent's series), then waits for the parent to set
+    ``window`` (start, stop) when every client is warm."""
     from switchman.proto.channel import create_channel
     from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc
 
-    async def agent(host: str, phase: float, lat: list[float], first: list[float], counts: dict[str, int]) -> None:
+    async def agent(
+        host: str, phase: float, lat: list[float], first: list[float], counts: dict[str, int], acked: dict[str, int]
+    ) -> None:
         channel = create_channel(f"127.0.0.1:{port}", None)
         stub = controller_pb2_grpc.ControllerStub(channel)
         for attempt in range(5):
@@ -75,12 +79,15 @@ def client_main(
 
         async def push(seq: int, into: list[float]) -> bool:
             batch = controller_pb2.TelemetryBatch(sequence=seq)
+            # steady: stamped with the wall clock like an agent's collection, so the
+            # minute rollups have real buckets to compute; burst: an hour-old backlog
+            stamps = [int(time.time() * 1000)] if interval else [ts + seq * points + k for k in range(points)]
             for name, labels in names:
                 batch.series.append(
                     common_pb2.Series(
                         name=name,
                         labels=labels,
-                        timestamps_ms=[ts + seq * points + k for k in range(points)],
+                        timestamps_ms=stamps,
                         values=[float(seq + k) for k in range(points)],
                     )
                 )
@@ -93,15 +100,20 @@ def client_main(
                 counts["errors"] += 1
                 return False
             into.append(time.perf_counter() - t0)
-            counts["acked_samples"] += r.stored_samples
+            acked[host] = max(acked.get(host, 0), r.acked_sequence)
             return True
 
         # the first push creates the agent's series: warm-up, not in the measured window
         seq = 1
         for _ in range(10):  # bounded retries of the warm-up push
-            if await push(seq, first) or time.time() >= start_at:
+            if await push(seq, first):
                 break
             await asyncio.sleep(0.5)
+        warm.append(host)
+        if len(warm) == len(agents):
+            out.put("warm")
+        await started.wait()
+        start_at, stop_at = window[0], window[1]
         await asyncio.sleep(max(0.0, start_at - time.time()) + phase)
         while time.time() < stop_at:
             if await push(seq + 1, lat):
@@ -110,17 +122,31 @@ def client_main(
                 await asyncio.sleep(max(0.0, start_at + phase + (seq - 1) * interval - time.time()))
         await channel.close(None)
 
+    warm: list[str] = []
+    started = asyncio.Event()
+
+    async def wait_for_window() -> None:
+        while window[0] == 0:
+            await asyncio.sleep(0.1)
+        started.set()
+
     async def main() -> None:
+        waiter = asyncio.create_task(wait_for_window())
         lat: list[float] = []
         first: list[float] = []
-        counts = {"acked_samples": 0, "errors": 0, "register_retries": 0}
+        counts = {"errors": 0, "register_retries": 0}
+        acked: dict[str, int] = {}  # host -> highest sequence the controller acknowledged
         n = len(agents)
         done = await asyncio.gather(
-            *(agent(h, (interval * i / n) if interval else 0.0, lat, first, counts) for i, h in enumerate(agents)),
+            *(
+                agent(h, (interval * i / n) if interval else 0.0, lat, first, counts, acked)
+                for i, h in enumerate(agents)
+            ),
             return_exceptions=True,
         )
+        await waiter
         counts["errors"] += sum(1 for d in done if isinstance(d, BaseException))
-        out.put({"latencies": lat, "first": first, **counts})
+        out.put({"latencies": lat, "first": first, "acked": acked, **counts})
 
     asyncio.run(main())
 
@@ -146,6 +172,19 @@ def histogram_p99_le(before: list[tuple[float, float]], after: list[tuple[float,
         if total and count >= 0.99 * total:
             return le * 1000
     return float("nan")
+
+
+def stored_by_host(db_path: Path) -> dict[str, int]:
+    """Samples the store holds per simulated host (the controller's own ``up`` left out)."""
+    db = sqlite3.connect(db_path)
+    try:
+        rows = db.execute(
+            "SELECT r.host_id, count(*) FROM samples s JOIN series r ON r.id = s.series_id"
+            " WHERE r.name != 'up' AND r.host_id LIKE 'bench-%' GROUP BY r.host_id"
+        ).fetchall()
+    finally:
+        db.close()
+    return {str(h): int(n) for h, n in rows}
 
 
 def sqlite_ceiling(samples: int, agents: int, rows_total: int, burst: bool) -> float:
@@ -212,19 +251,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         proc = psutil.Process(ctl.pid)
         procs = max(1, min(args.clients, args.agents))
         hosts = [f"bench-{i:05d}" for i in range(args.agents)]
-        warmup = 5.0 + args.agents / 200  # registering every agent and its first push
-        start_at = time.time() + warmup
-        stop_at = start_at + args.duration
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
+        window = ctx.Array("d", [0.0, 0.0])  # (start, stop) of the measured window, set once all are warm
         workers = [
-            ctx.Process(
-                target=client_main, args=(port, hosts[i::procs], args.samples, args.interval, start_at, stop_at, out)
-            )
+            ctx.Process(target=client_main, args=(port, hosts[i::procs], args.samples, args.interval, window, out))
             for i in range(procs)
         ]
+        warm_from = time.time()
         for w in workers:
             w.start()
+        for _ in workers:  # every agent registered and made its first push (which creates its series)
+            assert out.get(timeout=600) == "warm"
+        warmup = time.time() - warm_from
+        start_at = time.time() + 1.0
+        stop_at = start_at + args.duration
+        window[1] = stop_at
+        window[0] = start_at
         time.sleep(max(0.0, start_at - time.time()))
         hist0 = scrape_histogram(mport)
         cpu0 = sum(proc.cpu_times()[:2])
@@ -238,15 +281,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for w in workers:
             w.join(60)
         lat = [x for r in results for x in r["latencies"]]
-        acked = sum(r["acked_samples"] for r in results)
         errors = sum(r["errors"] for r in results)
-        db = sqlite3.connect(work / "c" / "controller.db")
-        stored = db.execute(
-            "SELECT count(*) FROM samples s JOIN series r ON r.id = s.series_id WHERE r.name != 'up'"
-        ).fetchone()[0]
-        db.close()
-        ceiling = sqlite_ceiling(args.samples, args.agents, min(max(stored, 200_000), 2_000_000), burst)
+        acked = {h: seq for r in results for h, seq in r["acked"].items()}
         per_push = BURST_BATCH if burst else args.samples
+        by_host = stored_by_host(work / "c" / "controller.db")
+        stored = sum(by_host.values())
+        # what the store holds against what it acknowledged: an ack is cumulative (every
+        # sequence up to it), and a push that timed out on the client may still be stored
+        lost = sum(max(0, seq * per_push - by_host.get(h, 0)) for h, seq in acked.items())
+        ceiling = sqlite_ceiling(args.samples, args.agents, min(max(stored, 200_000), 2_000_000), burst)
         samples_per_s = len(lat) * per_push / elapsed  # acknowledged in the measured window
         return {
             "mode": "burst" if burst else "steady",
@@ -260,13 +303,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "push_p50_ms": round(percentile(lat, 0.5) * 1000, 2),
             "push_p99_ms": round(percentile(lat, 0.99) * 1000, 2),
             "push_median_ms": round(median(lat) * 1000, 2),
+            "warmup_s": round(warmup, 1),
             "first_push_p99_ms": round(percentile([x for r in results for x in r["first"]], 0.99) * 1000, 2),
             "server_push_p99_ms_le": server_hist,
             "controller_cpu_cores": round((cpu1 - cpu0) / elapsed, 3),
             "controller_rss_mib": round(rss / 2**20, 1),
             "sqlite_ceiling_rows_per_s": round(ceiling, 1),
             "ingest_vs_ceiling": round(samples_per_s / ceiling, 3),
-            "lost_samples": acked - stored,
+            "stored_samples": stored,
+            "lost_samples": lost,
         }
     finally:
         ctl.send_signal(signal.SIGTERM)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,6 @@ from switchman.controller.store.migrations import MIGRATIONS
 from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
 from switchman.controller.store.series import SeriesIndex
 from switchman.proto.v1 import common_pb2, controller_pb2
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[Database, Writer]]:
-    d = Database(tmp_path / "c.db")
-    w = Writer(d.open_writer())
-    yield d, w
-    w.close()
-    d.close()
 
 
 def test_migrations_run_once_and_record_the_version(tmp_path: Path) -> None:

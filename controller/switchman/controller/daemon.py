@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
@@ -25,6 +26,7 @@ from switchman.controller.rpc_base import audit_call
 from switchman.controller.security.auth import AuthInterceptor
 from switchman.controller.security.certs import CertWatch
 from switchman.controller.server import ControllerServicer, OpsServicer
+from switchman.controller.store.abc import StoreFull
 from switchman.controller.wiring import Controller, ControllerRef, StartupError, build
 from switchman.proto.channel import (
     TlsMaterial,
@@ -210,7 +212,8 @@ class ControllerDaemon:
         c = self.c
         now = c.clock_ms()
         samples = own_samples(self.metrics.registry, self.config.listen, now)
-        await c.storage.write(lambda tx: c.storage.samples.add(tx, samples, now))
+        with contextlib.suppress(StoreFull):  # the writer logged the full disk; the endpoint still serves these
+            await c.storage.write(lambda tx: c.storage.samples.add(tx, samples, now))
 
     def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> AsyncIOScheduler:
         """Every periodic job of the controller."""

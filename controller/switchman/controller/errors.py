@@ -10,6 +10,9 @@
     ├── Unauthenticated     -> UNAUTHENTICATED
     ├── PermissionDenied    -> PERMISSION_DENIED
     └── Unavailable         -> UNAVAILABLE        (still starting)
+
+    store.abc.StoreFull     -> RESOURCE_EXHAUSTED (the disk under the database is full;
+                                                   agents keep their batches and retry)
 """
 
 from __future__ import annotations

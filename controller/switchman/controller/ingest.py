@@ -13,11 +13,12 @@ from switchman.controller.errors import Conflict, InvalidArgument
 from switchman.controller.store.series import LabelPairs, SeriesIndex
 from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.writer import Writer
-from switchman.proto.v1 import controller_pb2
+from switchman.proto.v1 import common_pb2, controller_pb2
 from switchman.proto.validate import ValidationError, check_labels, check_metric_name
 
 MAX_EVENT_TEXT = 4096
 REPLAY_SLACK_MS = 60_000
+Key = tuple[str, str, LabelPairs]  # (host, metric name, labels as the agent sent them)
 
 
 @dataclass
@@ -39,8 +40,7 @@ class Ingestor:
         self._index = index
         self._now = clock_ms
         self.cursors: dict[str, Cursor] = {}
-        # (host, name, labels as the agent sent them) -> series id
-        self._ids: dict[tuple[str, str, LabelPairs], int] = {}
+        self._ids: dict[Key, int] = {}
         # hosts whose series got staleness markers when they went down, and when:
         # what their spools replay around that time contradicts the markers
         self._marked: dict[str, int] = {}
@@ -49,8 +49,14 @@ class Ingestor:
         self.duplicates_total = 0
 
     def load(self, conn: sqlite3.Connection) -> None:
+        """The push cursors, and every stored series under the key its host pushes
+        it by: after a restart, a fleet's first pushes find their series at once."""
         for host_id, epoch, acked in ts_sql.load_cursors(conn):
             self.cursors[host_id] = Cursor(epoch, acked)
+        for info in self._index.all():
+            host = next((v for k, v in info.labels if k == "host"), None)
+            if host is not None:
+                self._ids[(host, info.name, tuple(p for p in info.labels if p[0] != "host"))] = info.id
 
     def acked(self, host_id: str, epoch: str) -> int:
         c = self.cursors.get(host_id)
@@ -79,6 +85,7 @@ class Ingestor:
         rows: list[tuple[int, int, float]] = []
         events: list[tuple[object, ...]] = []
         dups = 0
+        fresh: list[tuple[int, Key, common_pb2.Series]] = []  # (where in rows, key, series) of new series
         for b in batches:
             first = b.first_sequence or b.sequence
             if b.sequence <= acked:
@@ -90,13 +97,14 @@ class Ingestor:
                 )
             for s in b.series:
                 key = (host_id, s.name, tuple(sorted(s.labels.items())))
-                sid = self._ids.get(key)
-                if sid is None:
-                    sid = self._new_series(conn, key, now)
                 if len(s.timestamps_ms) != len(s.values):
                     raise InvalidArgument(
                         f"series {s.name}: {len(s.timestamps_ms)} timestamps but {len(s.values)} values"
                     )
+                sid = self._ids.get(key)
+                if sid is None:
+                    fresh.append((len(rows), key, s))
+                    continue
                 rows.extend(zip(repeat(sid), s.timestamps_ms, s.values))
             for e in b.events:
                 events.append(
@@ -111,6 +119,8 @@ class Ingestor:
                     )
                 )
             acked = b.sequence
+        if fresh:
+            rows = self._with_new_series(conn, rows, fresh, now)
         if host_id in self._marked:
             self._replayed(conn, host_id, rows)
         ts_sql.insert_rows(conn, rows)
@@ -154,18 +164,37 @@ class Ingestor:
         else:
             self.cursors[host_id] = previous
 
-    def _forget(self, key: tuple[str, str, LabelPairs]) -> None:
-        self._ids.pop(key, None)
+    def _forget_all(self, keys: list[Key]) -> None:
+        for key in keys:
+            self._ids.pop(key, None)
 
-    def _new_series(self, conn: sqlite3.Connection, key: tuple[str, str, LabelPairs], now: int) -> int:
-        host_id, name, labels = key
-        try:
-            check_metric_name(name)
-            check_labels(f"series {name}", dict(labels))
-        except ValidationError as exc:
-            raise InvalidArgument(str(exc)) from None
-        full = tuple(sorted({**dict(labels), "host": host_id}.items()))  # the controller's host label wins
-        sid = self._index.intern(conn, self._writer, name, full, host_id, now)
-        self._ids[key] = sid
-        self._writer.on_rollback(lambda: self._forget(key))
-        return sid
+    def _with_new_series(
+        self,
+        conn: sqlite3.Connection,
+        rows: list[tuple[int, int, float]],
+        fresh: list[tuple[int, Key, common_pb2.Series]],
+        now: int,
+    ) -> list[tuple[int, int, float]]:
+        """``rows`` with the samples of the series this push is the first to
+        bring, those series validated and interned together."""
+        keys = list(dict.fromkeys(key for _, key, _ in fresh))
+        for _, name, labels in keys:
+            try:
+                check_metric_name(name)
+                check_labels(f"series {name}", dict(labels))
+            except ValidationError as exc:
+                raise InvalidArgument(str(exc)) from None
+        host_id = keys[0][0]
+        # the controller's host label wins over one the agent sent
+        full = [(name, tuple(sorted({**dict(labels), "host": host_id}.items()))) for _, name, labels in keys]
+        ids = dict(zip(keys, self._index.intern_many(conn, self._writer, full, host_id, now), strict=True))
+        self._ids.update(ids)
+        self._writer.on_rollback(lambda: self._forget_all(keys))
+        out: list[tuple[int, int, float]] = []
+        done = 0
+        for at, key, s in fresh:  # in the order the push sent them (a later sample of a series replaces an earlier)
+            out.extend(rows[done:at])
+            done = at
+            out.extend(zip(repeat(ids[key]), s.timestamps_ms, s.values))
+        out.extend(rows[done:])
+        return out

@@ -51,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"restored {args.file} into {cfg.data_dir / 'controller.db'}; start the controller")
             return 0
         if args.command == "migrate":
-            from switchman.controller.store.db import connect, migrate
+            from switchman.controller.store.db import Database, DatabaseDamaged, migrate
 
-            applied = migrate(connect(cfg.data_dir / "controller.db"))
+            try:
+                applied = migrate(Database(cfg.data_dir / "controller.db").open_writer())
+            except DatabaseDamaged as exc:
+                print(f"switchman-controller: {exc}", file=sys.stderr)
+                return 1
             print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
             return 0
         from switchman.controller.daemon import ControllerDaemon, RuleFileError
@@ -62,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TlsError) as exc:
         print(f"switchman-controller: {exc}", file=sys.stderr)
         return 2
+    from switchman.controller.store.db import DatabaseDamaged
+
     try:
         return asyncio.run(daemon.run())
-    except (OSError, RuleFileError) as exc:
+    except (OSError, RuleFileError, DatabaseDamaged) as exc:
         print(f"switchman-controller: {exc}", file=sys.stderr)
         return 2
 

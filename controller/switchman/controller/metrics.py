@@ -82,6 +82,11 @@ class _FleetCollector(Collector):
         yield CounterMetricFamily(
             "switchman_sqlite_commits", "Write transactions committed.", value=core.storage.writer.commits
         )
+        yield GaugeMetricFamily(
+            "switchman_store_full",
+            "1 while the disk under the database is full: pushes are refused (agents keep spooling).",
+            value=1 if core.storage.writer.full else 0,
+        )
         sent = CounterMetricFamily(
             "switchman_notifications", "Notification deliveries by outcome.", labels=["notifier", "outcome"]
         )

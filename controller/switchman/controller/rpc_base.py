@@ -24,6 +24,7 @@ from switchman.controller.errors import (
 from switchman.controller.promql import PromQLError
 from switchman.controller.security.auth import actor, required_role
 from switchman.controller.security.tokens import Role
+from switchman.controller.store.abc import StoreFull
 from switchman.controller.wiring import Controller, ControllerRef
 from switchman.proto.channel import ServicerContext
 from switchman.proto.validate import ValidationError
@@ -41,6 +42,7 @@ _STATUS = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    StoreFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 
 
@@ -69,7 +71,7 @@ def rpc(fn: Callable[[Any, Req, Ctx], Awaitable[Resp]]) -> Callable[[Any, Req, C
             response = await fn(self, request, context)
         except grpc.aio.AbortError:
             raise
-        except (ControllerError, PromQLError, ValidationError) as exc:
+        except (ControllerError, PromQLError, ValidationError, StoreFull) as exc:
             if record:
                 await audit_call(self.core, fn.__name__, request, f"error: {status_for(exc).name}: {exc}")
             await context.abort(status_for(exc), str(exc))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -46,15 +47,19 @@ from switchman.controller.security.tokens import TokenStore
 from switchman.controller.services import ServiceRegistry
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
 from switchman.controller.slo.spec import load_slo_files
-from switchman.controller.store.rollups import HOUR, MINUTE, apply_retention, roll_up
+from switchman.controller.store.abc import StoreFull
+from switchman.controller.store.maintenance import Maintenance
 from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.sqlite.samples import StoreSource
 from switchman.controller.store.storage import Storage
+from switchman.controller.store.writer import out_of_space
 from switchman.controller.timefmt import wall_ms
 from switchman.proto.channel import TlsMaterial
 from switchman.proto.durations import parse_duration_ms
 
 log = logging.getLogger(__name__)
+
+WAL_RESTART_BYTES = 32 * 1024 * 1024
 
 
 class StartupError(ValueError):
@@ -132,17 +137,28 @@ class Controller:
         return names(self.rules)
 
     async def maintain(self) -> None:
-        """Rollups and retention (scheduled every minute)."""
+        """Rollups and retention (scheduled every minute), in small writer
+        jobs that pushes queue between."""
         now = self.clock_ms()
-        r = self.retention
-        await self.storage.run(lambda c: roll_up(c, MINUTE, now))
-        await self.storage.run(lambda c: roll_up(c, HOUR, now))
-        await self.storage.run(lambda c: apply_retention(c, now, r.raw_ms, r.minute_ms, r.hour_ms))
-        await self.silences.collect_garbage(now)
-        await self.remote_write.prune(now)
+        try:
+            await Maintenance(self.storage.run, self.retention).run(now)
+            await self.silences.collect_garbage(now)
+            await self.remote_write.prune(now)
+        except StoreFull:
+            log.debug("maintenance waits for disk space")
 
     async def checkpoint(self) -> None:
-        await asyncio.to_thread(self.storage.db.checkpoint)
+        """Copy the WAL into the database from a side connection; once the WAL
+        holds more than ``WAL_RESTART_BYTES``, let the writer copy the rest
+        between two transactions so the WAL starts again from the top."""
+        try:
+            wal_bytes = await asyncio.to_thread(self.storage.db.checkpoint)
+            if wal_bytes > WAL_RESTART_BYTES:
+                await asyncio.wrap_future(self.storage.writer.checkpoint())
+        except (sqlite3.Error, OSError) as exc:
+            if not out_of_space(exc):
+                raise
+            log.debug("checkpoint waits for disk space: %s", exc)  # the writer logs the full disk once
 
     async def count_samples(self) -> int:
         return await asyncio.to_thread(lambda: ts_sql.count_samples(self.storage.reader()))

@@ -35,6 +35,11 @@ class StoreError(Exception):
     """The backend could not read or write (its data is as it was)."""
 
 
+class StoreFull(StoreError):
+    """The disk under the store is full: the write was not committed (what
+    was committed before stays). Writes succeed again once space returns."""
+
+
 class Tx(Protocol):
     """One write transaction."""
 

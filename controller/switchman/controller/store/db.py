@@ -5,11 +5,23 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
+from switchman.controller.store.abc import StoreError
 from switchman.controller.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
+
+CHECK_SECONDS = 15.0  # how long the check at start may read a big file before it lets the rest be
+
+
+class DatabaseDamaged(StoreError):
+    """The database file fails SQLite's consistency check: the controller does
+    not start on it (the message names the file and how to restore a backup)."""
+
+
+WAL_KEEP_BYTES = 64 * 1024 * 1024
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -31,6 +43,35 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
             continue
         conn.execute(p)
     return conn
+
+
+def damaged(path: Path, detail: str) -> DatabaseDamaged:
+    detail = " ".join(detail.split())  # quick_check's report spans lines: the message is one
+    return DatabaseDamaged(
+        f"{path} is damaged ({detail}); the controller will not run on it. Restore the last backup "
+        f"(made with `switchman backup FILE`): switchman-controller --data-dir {path.parent} restore FILE --force"
+    )
+
+
+def check_intact(conn: sqlite3.Connection, path: Path, budget_s: float) -> None:
+    """``PRAGMA quick_check`` (every page and index entry readable and well formed),
+    stopped after ``budget_s`` seconds on a big file: what was read is vouched for,
+    the rest is logged as unchecked.
+
+    :raises DatabaseDamaged:"""
+    deadline = time.monotonic() + budget_s
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        log.warning("%s: the consistency check stopped after %.0fs; the rest of the file is unchecked", path, budget_s)
+        return
+    finally:
+        conn.set_progress_handler(None, 0)
+    if problems != ["ok"]:
+        raise damaged(path, "; ".join(problems)[:500])
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -71,24 +112,35 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
-    def open_writer(self) -> sqlite3.Connection:
-        conn = connect(self.path)
+    def open_writer(self, check_seconds: float = CHECK_SECONDS) -> sqlite3.Connection:
+        """The writer's connection, once the file passed :func:`check_intact` and the migrations ran.
+
+        :raises DatabaseDamaged:"""
+        try:
+            conn = connect(self.path)
+            check_intact(conn, self.path, check_seconds)
+        except sqlite3.DatabaseError as exc:  # "file is not a database", or corruption met while checking
+            raise damaged(self.path, str(exc)) from None
         migrate(conn)
         # checkpoints run from another connection (checkpoint()), so a commit
         # never waits for one
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # when the WAL starts again from the top, its file is cut back to this
+        conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
         return conn
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> int:
         """Copy the WAL back into the database without blocking the writer
-        (PASSIVE); called every few seconds off the event loop."""
+        (PASSIVE); called every few seconds off the event loop. Returns the
+        WAL's size in bytes (the frames it holds)."""
         conn = getattr(self._local, "ckpt", None)
         if conn is None:
             conn = connect(self.path)
             self._local.ckpt = conn
             with self._lock:
                 self._all.append(conn)
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return max(0, int(frames)) * int(conn.execute("PRAGMA page_size").fetchone()[0])
 
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

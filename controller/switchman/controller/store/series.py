@@ -51,18 +51,29 @@ class SeriesIndex:
         # (name, label) -> label value -> ids: built when a selector first asks, dropped when the name changes
         self._postings: dict[tuple[str, str], dict[str, list[int]]] = {}
         self._lock = threading.Lock()
+        self._top = 0  # the largest id handed out: the writer numbers new series itself
 
     def load(self, conn: sqlite3.Connection) -> None:
-        for sid, name, labels in conn.execute("SELECT id, name, labels FROM series"):
-            pairs = tuple(sorted(json.loads(labels).items()))
-            self._add(SeriesInfo(sid, name, pairs))
+        infos = [
+            SeriesInfo(sid, name, tuple(sorted(json.loads(labels).items())))
+            for sid, name, labels in conn.execute("SELECT id, name, labels FROM series")
+        ]
+        self._add_all(infos)
 
     def _add(self, info: SeriesInfo) -> None:
+        self._add_all([info])
+
+    def _add_all(self, infos: Sequence[SeriesInfo]) -> None:
         with self._lock:
-            self._by_key[(info.name, info.labels)] = info.id
-            self._info[info.id] = info
-            self._by_name.setdefault(info.name, []).append(info.id)
-            self._forget_postings(info.name)
+            names = set()
+            for info in infos:
+                self._by_key[(info.name, info.labels)] = info.id
+                self._info[info.id] = info
+                self._by_name.setdefault(info.name, []).append(info.id)
+                names.add(info.name)
+                self._top = max(self._top, info.id)
+            for name in names:
+                self._forget_postings(name)
 
     def _forget_postings(self, name: str) -> None:
         if self._postings:
@@ -70,13 +81,19 @@ class SeriesIndex:
                 del self._postings[key]
 
     def _remove(self, info: SeriesInfo) -> None:
+        self._remove_all([info], self._top)
+
+    def _remove_all(self, infos: Sequence[SeriesInfo], top_before: int) -> None:
+        """Undo :meth:`intern_many` (its transaction rolled back)."""
         with self._lock:
-            self._by_key.pop((info.name, info.labels), None)
-            self._info.pop(info.id, None)
-            ids = self._by_name.get(info.name)
-            if ids and info.id in ids:
-                ids.remove(info.id)
-            self._forget_postings(info.name)
+            for info in infos:
+                self._by_key.pop((info.name, info.labels), None)
+                self._info.pop(info.id, None)
+                ids = self._by_name.get(info.name)
+                if ids and info.id in ids:
+                    ids.remove(info.id)
+                self._forget_postings(info.name)
+            self._top = min(self._top, top_before)
 
     def __len__(self) -> int:
         return len(self._info)
@@ -91,14 +108,38 @@ class SeriesIndex:
         sid = self._by_key.get((name, labels))
         if sid is not None:
             return sid
-        cur = conn.execute(
-            "INSERT INTO series (name, labels, host_id, created_ms) VALUES (?, ?, ?, ?)",
-            (name, canonical(labels), host_id, now_ms),
-        )
-        info = SeriesInfo(int(cur.lastrowid or 0), name, labels)
-        self._add(info)
-        writer.on_rollback(lambda: self._remove(info))
-        return info.id
+        return self.intern_many(conn, writer, [(name, labels)], host_id, now_ms)[0]
+
+    def intern_many(
+        self,
+        conn: sqlite3.Connection,
+        writer: Writer,
+        keys: Sequence[tuple[str, LabelPairs]],
+        host_id: str,
+        now_ms: int,
+    ) -> list[int]:
+        """The ids of the (name, labels) keys, in order; the new ones are numbered
+        here and inserted with one statement (a host's first push brings all
+        its series at once). Writer thread only."""
+        ids: list[int] = []
+        new: list[SeriesInfo] = []
+        top_before = self._top
+        fresh: dict[tuple[str, LabelPairs], int] = {}
+        for name, labels in keys:
+            sid = self._by_key.get((name, labels)) or fresh.get((name, labels))
+            if sid is None:
+                sid = top_before + len(new) + 1
+                new.append(SeriesInfo(sid, name, labels))
+                fresh[(name, labels)] = sid
+            ids.append(sid)
+        if new:
+            conn.executemany(
+                "INSERT INTO series (id, name, labels, host_id, created_ms) VALUES (?, ?, ?, ?, ?)",
+                [(i.id, i.name, canonical(i.labels), host_id, now_ms) for i in new],
+            )
+            self._add_all(new)
+            writer.on_rollback(lambda: self._remove_all(new, top_before))
+        return ids
 
     def info(self, sid: int) -> SeriesInfo | None:
         return self._info.get(sid)

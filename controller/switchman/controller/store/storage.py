@@ -71,7 +71,7 @@ class Storage:
     def open(cls, path: Path) -> Storage:
         """Blocking (run it in a thread): migrate, start the writer, load the series index."""
         db = Database(path)
-        writer = Writer(db.open_writer())
+        writer = Writer(db.open_writer(), str(path))
         index = SeriesIndex()
         index.load(db.reader())
         return cls(db, writer, index)

@@ -11,6 +11,7 @@ its transaction has committed: callers acknowledge nothing uncommitted.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import queue
 import sqlite3
@@ -19,6 +20,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
+
+from switchman.controller.store.abc import StoreFull
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,23 @@ MAX_JOBS_PER_COMMIT = 256
 SLOW_COMMIT_SECONDS = 0.025
 
 
+def out_of_space(exc: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or ENOSPC from the file system."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+
+
 class Writer:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, name: str = "the database") -> None:
+        """``name`` (the database file) is named in the errors and log lines."""
         self._conn = conn
-        self._queue: queue.SimpleQueue[tuple[Job, Future[Any]] | None] = queue.SimpleQueue()
+        self._name = name
+        # the last transaction failed for lack of disk space; the next that commits clears it
+        self.full = False
+        # (job, future, outside): an ``outside`` job runs alone, between two transactions
+        self._queue: queue.SimpleQueue[tuple[Job, Future[Any], bool] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._commit_hooks: list[Hook] = []
         self._rollback_hooks: list[Hook] = []
@@ -52,7 +68,24 @@ class Writer:
     # called from any thread -------------------------------------------------
     def submit(self, job: Job) -> Future[Any]:
         fut: Future[Any] = Future()
-        self._queue.put((job, fut))
+        self._queue.put((job, fut, False))
+        return fut
+
+    def checkpoint(self) -> Future[tuple[int, int, int]]:
+        """``PRAGMA wal_checkpoint(PASSIVE)`` on the writer's own connection,
+        between two transactions: no commit lands while it copies, so the WAL
+        ends fully copied and the next transaction starts it again from the
+        top (a checkpoint from another connection never catches up with a
+        writer that commits every few milliseconds, and the WAL only grows).
+        Call it after such a checkpoint has copied the bulk: this one then
+        copies only what came since. Resolves to (busy, WAL frames, copied)."""
+        fut: Future[tuple[int, int, int]] = Future()
+
+        def job(conn: sqlite3.Connection) -> tuple[int, int, int]:
+            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return int(busy), int(frames), int(copied)
+
+        self._queue.put((job, fut, True))
         return fut
 
     async def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
@@ -71,9 +104,19 @@ class Writer:
             item = self._queue.get()
             if item is None:
                 return
-            jobs = [item]
+            jobs: list[tuple[Job, Future[Any]]] = []
             stop = False
-            while len(jobs) < MAX_JOBS_PER_COMMIT:
+            while True:
+                job, fut, outside = item
+                if outside:
+                    if jobs:
+                        self._transaction(jobs)
+                        jobs = []
+                    self._outside(job, fut)
+                else:
+                    jobs.append((job, fut))
+                if len(jobs) >= MAX_JOBS_PER_COMMIT:
+                    break
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
@@ -81,10 +124,48 @@ class Writer:
                 if nxt is None:
                     stop = True
                     break
-                jobs.append(nxt)
-            self._transaction(jobs)
+                item = nxt
+            if jobs:
+                self._transaction(jobs)
             if stop:
                 return
+
+    def _abort(self, exc: BaseException, jobs: list[tuple[Job, Future[Any]]], rollback_hooks: list[Hook]) -> None:
+        """The transaction failed as a whole: roll it back and fail every job."""
+        self._failed(exc, len(jobs))
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error as again:
+                log.error("rollback failed: %s", again)
+        for hook in rollback_hooks:
+            hook()
+        error: BaseException = exc
+        if out_of_space(exc):
+            error = StoreFull(f"{self._name}: the disk is full ({exc}); nothing of this write was stored")
+        for _, fut in jobs:
+            if not fut.done():
+                fut.set_exception(error)
+
+    def _failed(self, exc: BaseException, jobs: int) -> None:
+        if not out_of_space(exc):
+            log.error("write transaction failed, %d jobs rolled back: %s", jobs, exc)
+        elif not self.full:
+            self.full = True
+            log.error(
+                "%s: the disk is full (%s): pushes and other writes are refused until space returns; "
+                "reads still answer",
+                self._name,
+                exc,
+            )
+
+    def _outside(self, job: Job, fut: Future[Any]) -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        try:
+            fut.set_result(job(self._conn))
+        except BaseException as exc:  # handed to the caller
+            fut.set_exception(exc)
 
     def _transaction(self, jobs: list[tuple[Job, Future[Any]]]) -> None:
         conn = self._conn
@@ -102,6 +183,8 @@ class Writer:
                 try:
                     value = job(conn)
                 except BaseException as exc:  # the job's own failure: undo only it
+                    if out_of_space(exc):
+                        raise  # the whole transaction goes: nothing more fits
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     for hook in self._rollback_hooks:
@@ -113,18 +196,14 @@ class Writer:
                 rollback_hooks += self._rollback_hooks
                 results.append((fut, value, None))
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.error("write transaction failed, %d jobs rolled back: %s", len(jobs), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for hook in rollback_hooks:
-                hook()
-            for _, fut in jobs:
-                if not fut.done():
-                    fut.set_exception(exc)
+        except (sqlite3.Error, OSError) as exc:
+            self._abort(exc, jobs, rollback_hooks + self._rollback_hooks)  # with the job that ran out of space
             return
         finally:
             self._commit_hooks, self._rollback_hooks = [], []
+        if self.full:
+            self.full = False
+            log.warning("%s: writes succeed again (disk space is back)", self._name)
         for hook in commit_hooks:
             hook()
         self.commits += 1
