@@ -9,8 +9,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from switchman.agent.probes.runner import ProbeRunner
+from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.errors import InvalidService, SwitchFailed
-from switchman.agent.services.state import Phase
+from switchman.agent.services.manager import ServiceManager
+from switchman.agent.services.state import Phase, StateStore
+from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.services import parse_toml
 
 from tests.integration.test_services import Load, get, run, service_toml, services
@@ -97,5 +101,39 @@ def test_rollback_and_switch_end_a_split(tmp_path: Path) -> None:
             await a.manager.set_weight(spec, "3", 40)
             done = await a.manager.switch(spec, "3")  # the candidate of the split: promoted
             assert done.record.active_version == "3" and done.record.previous_version == "2"
+
+    run(body())
+
+
+def test_a_restarted_agent_adopts_the_candidate_and_keeps_the_split(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with services(tmp_path, "127.0.0.29") as a:
+            spec = parse_toml(service_toml("hello", a.address, extra='protocol = "http"'), "hello.toml")
+            await a.manager.switch(spec, "1")
+            await a.manager.set_weight(spec, "2", 30)
+            await a.manager.close()  # the agent stops: its proxy goes, the slots keep running
+            buffer = TelemetryBuffer()
+            probes = ProbeRunner(buffer)
+            driver = ProcessDriver(tmp_path / "logs2", lambda svc, kind, msg: None)
+            store = StateStore(tmp_path / "services.db")
+            again = ServiceManager(store, lambda kind: driver, a.address, buffer, probes, tmp_path / "routers")
+            try:
+                await again.reconcile()
+                rec = again.record("hello")
+                assert rec.phase is Phase.WEIGHTED and rec.weight == 30 and rec.target_version == "2"
+                assert driver.status("hello", "green").running and driver.status("hello", "blue").running
+                load = Load(a.address, spec.front_port)
+                load.start()
+                seen = await traffic(load, 300)
+                await load.stop()
+                assert 0.22 < seen.get("2", 0) / 300 < 0.38, seen
+                back = await again.set_weight(spec, "2", 0)
+                assert back.record.phase is Phase.IDLE
+            finally:
+                await probes.stop()
+                for slot in ("blue", "green"):
+                    await driver.stop("hello", slot, 2.0)
+                await again.close()
+                store.close()
 
     run(body())
