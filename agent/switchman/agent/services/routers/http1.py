@@ -29,7 +29,7 @@ _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: [^\x00-\x08\x0a-\x1f\x
 _VALUE = rb"[^\x00-\x08\x0a-\x1f\x7f]*"  # no control bytes but HTAB: no bare CR or LF
 _FIELDS = re.compile(rb"(?:" + _TOKEN + rb":" + _VALUE + rb"\r\n)*")
 # words of the fields that change how a message is read or forwarded (besides Host and Content-Length)
-_SPECIAL = (b"transfer-encoding", b"connection", b"keep-alive", b"upgrade", b"te:", b"trailer", b"expect")
+_SPECIAL = re.compile(rb"transfer-encoding|connection|keep-alive|upgrade|te:|trailer|expect")
 _LENGTH = re.compile(rb"(?:^|\n)content-length:[ \t]*([0-9]+)[ \t]*\r\n")
 _FIELD_PARTS = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb"?)[ \t]*\r\n")
 _HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade"})
@@ -83,7 +83,7 @@ def _check(block: bytes) -> bytes:
 def _plain(lower: bytes) -> bool:
     """No field that changes how the message is read or forwarded (a false
     alarm only sends the head down the slow path)."""
-    return not any(w in lower for w in _SPECIAL)
+    return _SPECIAL.search(lower) is None
 
 
 def _count(lower: bytes, name: bytes) -> int:

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import math
 from dataclasses import dataclass
+from typing import NoReturn
 
 from switchman.agent.services.routers import http1
 from switchman.agent.services.routers.builtin import CONNECT_TIMEOUT, BuiltinRouter, Upstream, _Conn
@@ -127,20 +128,21 @@ class HttpRouter(BuiltinRouter):
             await self.retire(slot)
 
     # upstream pool -------------------------------------------------------------
-    async def _acquire(self, up: Upstream) -> tuple[_Upconn, bool]:
-        """An idle connection to ``up`` (reused: True) or a new one.
-
-        :raises OSError, TimeoutError: cannot connect.
-        """
+    def _pooled(self, up: Upstream) -> _Upconn | None:
+        """An idle connection to ``up`` that still looks open, if there is one."""
         idle = self._idle.get(up)
         while idle:
             c = idle.pop()
             if not c.reader.at_eof() and not c.writer.is_closing():
-                return c, True
+                return c
             c.close()
+        return None
+
+    async def _connect(self, up: Upstream) -> _Upconn:
+        """:raises OSError, TimeoutError: cannot connect."""
         async with asyncio.timeout(CONNECT_TIMEOUT):
             reader, writer = await asyncio.open_connection(up.host, up.port, limit=http1.MAX_HEAD)
-        return _Upconn(up, reader, writer), False
+        return _Upconn(up, reader, writer)
 
     def _release(self, c: _Upconn) -> None:
         idle = self._idle.setdefault(c.up, [])
@@ -205,15 +207,30 @@ class HttpRouter(BuiltinRouter):
         """Forward ``req`` and its answer; (status sent to the client or 0, client stays open)."""
         first = True
         while True:
-            try:
-                c, reused = await self._acquire(up)
-            except (OSError, TimeoutError) as exc:
-                self.failed += 1
-                log.warning("%s: cannot reach the %s slot at %s:%d: %s", self.service, up.slot, up.host, up.port, exc)
-                return await _fail(client.writer, 502, req, close=req.framing is not Framing.NONE)
+            c = self._pooled(up)
+            reused = c is not None
+            if c is None:
+                try:
+                    c = await self._connect(up)
+                except (OSError, TimeoutError) as exc:
+                    self.failed += 1
+                    log.warning(
+                        "%s: cannot reach the %s slot at %s:%d: %s", self.service, up.slot, up.host, up.port, exc
+                    )
+                    return await _fail(client.writer, 502, req, close=req.framing is not Framing.NONE)
             client.upstream = c
             try:
-                resp = await self._send(client, req, c)
+                if req.framing is Framing.NONE and not self.toxics:  # the common case, inline: no body to send
+                    try:
+                        c.writer.write(_request_head(req))
+                        raw = await http1.read_head(c.reader)
+                    except (ConnectionError, OSError) as exc:
+                        raise _UpstreamFailed(f"{type(exc).__name__}: {exc}", req.method in http1.IDEMPOTENT) from None
+                    except BadMessage as exc:  # some bytes of an answer came: never sent again
+                        raise _UpstreamFailed(str(exc), False) from None
+                    resp = _parse_answer(raw, req)
+                else:
+                    resp = await self._send(client, req, c)
                 break
             except _UpstreamFailed as exc:
                 c.close()
@@ -227,6 +244,22 @@ class HttpRouter(BuiltinRouter):
                 self.failed += 1
                 log.info("%s: the %s slot failed a request: %s", self.service, up.slot, exc)
                 return await _fail(client.writer, 502, req, close=not exc.retry and req.framing is not Framing.NONE)
+        if resp.framing is Framing.LENGTH and resp.length <= INLINE_BODY and resp.status >= 200 and not self.toxics:
+            # the common answer, inline: a small body by length, written with its head
+            keep = req.keep_alive and not (req.expect_continue and req.framing is not Framing.NONE)
+            try:
+                body = await c.reader.readexactly(resp.length)
+            except asyncio.IncompleteReadError as exc:
+                self._broke_off(client, c, exc)
+            w = client.writer
+            w.write(_response_head(req, resp, keep) + body)
+            if w.transport.get_write_buffer_size():
+                await w.drain()
+            if resp.keep_alive and keep:
+                self._release(c)
+            else:
+                c.close()
+            return resp.status, keep
         return await self._answer(client, req, resp, c)
 
     async def _send(self, client: _Client, req: Request, c: _Upconn) -> Response:
@@ -255,12 +288,7 @@ class HttpRouter(BuiltinRouter):
             raise _UpstreamFailed(f"{type(exc).__name__}: {exc}", retry) from None
         except BadMessage as exc:  # some bytes of an answer came: never sent again
             raise _UpstreamFailed(str(exc), False) from None
-        if not raw:
-            raise _UpstreamFailed("closed the connection without answering", retry)
-        try:
-            return http1.parse_response(raw, req.method)
-        except BadMessage as exc:
-            raise _UpstreamFailed(str(exc), False) from None
+        return _parse_answer(raw, req)
 
     async def _answer(self, client: _Client, req: Request, resp: Response, c: _Upconn) -> tuple[int, bool]:
         """Pass the answer (interim ones first) to the client; return the status and whether the client stays open."""
@@ -300,10 +328,14 @@ class HttpRouter(BuiltinRouter):
             if resp.framing is not Framing.NONE:
                 await self._copy_message(client, "down", resp, c.reader, client.writer, framed=not dechunk)
         except (asyncio.IncompleteReadError, BadMessage) as exc:
-            c.close()
-            log.info("%s: the %s slot broke off a response: %s", self.service, c.up.slot, exc)
-            client.writer.transport.abort()
-            raise _ClientGone() from None
+            self._broke_off(client, c, exc)
+
+    def _broke_off(self, client: _Client, c: _Upconn, exc: Exception) -> NoReturn:
+        """The upstream broke off mid-answer: reset the client, whose answer cannot be made whole."""
+        c.close()
+        log.info("%s: the %s slot broke off a response: %s", self.service, c.up.slot, exc)
+        client.writer.transport.abort()
+        raise _ClientGone() from None
 
     async def _copy_body(self, client: _Client, req: Request, dst: asyncio.StreamWriter) -> None:
         """The request's body from the client to the upstream. :raises _ClientGone:"""
@@ -340,6 +372,17 @@ class HttpRouter(BuiltinRouter):
         dst.write(data)
         if dst.transport.get_write_buffer_size():  # what the socket took at once needs no drain
             await dst.drain()
+
+
+def _parse_answer(raw: bytes, req: Request) -> Response:
+    """The head the upstream answered ``req`` with. :raises _UpstreamFailed: none, or a malformed one."""
+    if not raw:
+        retry = req.method in http1.IDEMPOTENT and req.framing is Framing.NONE
+        raise _UpstreamFailed("closed the connection without answering", retry)
+    try:
+        return http1.parse_response(raw, req.method)
+    except BadMessage as exc:
+        raise _UpstreamFailed(str(exc), False) from None
 
 
 async def _next_head(c: _Upconn, req: Request) -> Response:
