@@ -5,15 +5,22 @@ staleness markers, and windows that hold no, one or many samples."""
 from __future__ import annotations
 
 import math
+import sqlite3
 import struct
+from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from switchman.controller.promql import functions as fn
 from switchman.controller.promql.evaluator import _per_series
+from switchman.controller.promql.parser import parse
 from switchman.controller.promql.values import STALE_NAN, Series
 from switchman.controller.promql.windows import VECTORISED, Block, latest, range_function
+from switchman.controller.store.sqlite.rows import write_rows
+from switchman.controller.store.sqlite.samples import StoreSource
+from switchman.controller.store.storage import Storage
+from switchman.controller.wiring import Retention, make_evaluator
 
 VALUES = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False),
@@ -104,3 +111,35 @@ def test_a_counter_reset_adds_the_value_before_it() -> None:
     values, present = range_function("increase", Block.of([s]), end - 30_000, end, 30_000, (), end)
     expected = fn.extrapolated(s.ts, s.vs, 0, 30_000, 30_000, True, False)
     assert present[0, 0] and values[0, 0] == expected
+
+
+def test_the_store_reads_a_block_as_its_series(tmp_path: Path) -> None:
+    """StoreSource.select_block (straight into arrays) equals its select()
+    made a block: same rows in the same order, NaN and staleness markers
+    merged in time order, series without samples in the window left out."""
+    storage = Storage.open(tmp_path / "controller.db")
+    now = 1_800_000_000_000
+    try:
+
+        def job(conn: sqlite3.Connection) -> None:
+            rows: list[tuple[int, int, float]] = []
+            for h in (3, 1, 2, 0):  # interned out of label order
+                sid = storage.index.intern(conn, storage.writer, "m", (("host", f"h{h}"),), f"h{h}", now)
+                for k in range(20):
+                    v = [float(k), math.nan, STALE_NAN, -0.0][(k * (h + 1)) % 4] if h else float(k)
+                    rows.append((sid, now - 600_000 + k * 30_000 + h, v))
+            write_rows(conn, rows)
+
+        storage.writer.submit(job).result()
+        source = make_evaluator(storage, Retention(), lambda: now).source
+        assert isinstance(source, StoreSource)
+        matchers = parse("m").matchers  # type: ignore[attr-defined]
+        for start, end in ((now - 600_000, now), (now - 100_000, now - 30_000), (now + 1, now + 9), (0, now)):
+            got, want = source.select_block(matchers, start, end), Block.of(source.select(matchers, start, end))
+            assert got.labels == want.labels
+            assert got.ts.tolist() == want.ts.tolist()
+            assert got.vs.view(np.uint64).tolist() == want.vs.view(np.uint64).tolist()
+            assert (got.first.tolist(), got.end.tolist()) == (want.first.tolist(), want.end.tolist())
+            assert got.stale_rows.tolist() == want.stale_rows.tolist()
+    finally:
+        storage.close()

@@ -19,7 +19,7 @@ from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.evaluator import Columns, Evaluator, selectors
+from switchman.controller.promql.evaluator import Columns, Evaluator, read_block, selectors
 from switchman.controller.promql.source import SampleSource
 from switchman.controller.promql.values import Sample, Series
 from switchman.controller.promql.windows import Block
@@ -40,7 +40,6 @@ class MemoSource:
 
     def __init__(self, inner: SampleSource, spans: dict[tuple[Matcher, ...], tuple[int, int]]) -> None:
         self._inner, self._spans = inner, spans
-        self._memo: dict[tuple[Matcher, ...], list[Series]] = {}
         self._blocks: dict[tuple[Matcher, ...], Block] = {}
         self.vectors: dict[tuple[object, ...], Columns] = {}  # Evaluator.shared
 
@@ -68,29 +67,20 @@ class MemoSource:
     def select_covering(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
         """Series with every sample in ``[start, end]`` and maybe more around
         it, without slicing: for callers that bisect by themselves."""
-        key = tuple(matchers)
-        lo, hi = self._spans.get(key, (start_ms, end_ms))
-        if start_ms < lo or end_ms > hi:
-            return self._inner.select(matchers, start_ms, end_ms)
-        if key not in self._memo:
-            self._memo[key] = self._inner.select(matchers, lo, hi)
-        return self._memo[key]
+        return self.select_block(matchers, start_ms, end_ms).series
 
     def select_block(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> Block:
-        """:meth:`select_covering` as one block (built once per read)."""
+        """:meth:`select_covering` as one block (read once per group evaluation)."""
         key = tuple(matchers)
         lo, hi = self._spans.get(key, (start_ms, end_ms))
         if start_ms < lo or end_ms > hi:
-            return Block.of(self._inner.select(matchers, start_ms, end_ms))
+            return read_block(self._inner, matchers, start_ms, end_ms)
         if key not in self._blocks:
-            self._blocks[key] = Block.of(self.select_covering(matchers, start_ms, end_ms))
+            self._blocks[key] = read_block(self._inner, matchers, lo, hi)
         return self._blocks[key]
 
     def forget(self, name: str) -> None:
         """A rule just wrote series called ``name``: drop reads that could include them."""
-        for key in list(self._memo):
-            if _could_match(key, name):
-                del self._memo[key]
         for key in list(self._blocks):
             if _could_match(key, name):
                 del self._blocks[key]

@@ -41,31 +41,31 @@ class PrefetchSource:
 
     def __init__(self, inner: SampleSource, lo: int, hi: int) -> None:
         self._inner, self._lo, self._hi = inner, lo, hi
-        self._cache: dict[tuple[ast.Matcher, ...], list[Series]] = {}
         self._blocks: dict[tuple[ast.Matcher, ...], Block] = {}
-
-    def _read(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
-        key = tuple(matchers)
-        if key not in self._cache:
-            self._cache[key] = self._inner.select(matchers, min(self._lo, start_ms), max(self._hi, end_ms))
-        return self._cache[key]
 
     def select_block(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> Block:
         """Every sample in ``[start, end]`` of the matching series, maybe more (see :class:`Block`)."""
-        if start_ms < self._lo or end_ms > self._hi:
-            return Block.of(self._inner.select(matchers, start_ms, end_ms))
         key = tuple(matchers)
         if key not in self._blocks:
-            self._blocks[key] = Block.of(self._read(matchers, start_ms, end_ms))
+            self._blocks[key] = read_block(self._inner, matchers, min(self._lo, start_ms), max(self._hi, end_ms))
         return self._blocks[key]
 
     def select(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> list[Series]:
         out = []
-        for s in self._read(matchers, start_ms, end_ms):
+        for s in self.select_block(matchers, start_ms, end_ms).series:
             i, j = bisect.bisect_left(s.ts, start_ms), bisect.bisect_right(s.ts, end_ms)
             if i < j:
                 out.append(Series(s.labels, s.ts[i:j], s.vs[i:j], stale=s.stale))
         return out
+
+
+def read_block(source: SampleSource, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> Block:
+    """``source.select`` as a block (read straight into arrays where the source can)."""
+    read = getattr(source, "select_block", None)
+    if read is not None:
+        block: Block = read(matchers, start_ms, end_ms)
+        return block
+    return Block.of(source.select(matchers, start_ms, end_ms))
 
 
 def selectors(node: ast.Expr) -> list[tuple[ast.VectorSelector, int]]:
@@ -336,11 +336,7 @@ class Evaluator:
 
     def _block(self, matchers: Sequence[ast.Matcher], start_ms: int, end_ms: int) -> Block:
         """The matching series' samples in ``[start, end]`` (maybe more) as one block."""
-        read = getattr(self.source, "select_block", None)
-        if read is not None:
-            block: Block = read(matchers, start_ms, end_ms)
-            return block
-        return Block.of(self.source.select(matchers, start_ms, end_ms))
+        return read_block(self.source, matchers, start_ms, end_ms)
 
     # functions --------------------------------------------------------------
     def _call(self, node: ast.Call, t: int) -> Value:
@@ -503,7 +499,7 @@ class Evaluator:
             block = self._block(arg.vector.matchers, end - range_ms, end)
             ends = np.array([end], dtype=np.int64)
             found, ok = range_function(f, block, ends - range_ms, ends, range_ms, params, ends * 0 + t)
-            cols = Columns(block.labels() if keep_name else block.unnamed(), found[0], ok[0], None)
+            cols = Columns(block.labels if keep_name else block.unnamed(), found[0], ok[0], None)
         if not keep_name and _names_differ(arg) and np.count_nonzero(cols.present) > 1:
             rows = np.flatnonzero(cols.present).tolist()
             if len({_key(cols.labels[i]) for i in rows}) != len(rows):
@@ -969,7 +965,7 @@ class _Steps:
         order = block.label_order()
         values, present, idx = latest(block, at, ev.lookback_ms)
         times = block.ts[np.clip(idx[:, order], 0, max(len(block.ts) - 1, 0))] if len(block.ts) else None
-        labels = [block.series[i].labels for i in order]
+        labels = block.sorted_labels()
         self.found[id(sel)] = (sel, (labels, values[:, order], present[:, order], times))
 
     def _range_call(self, ev: Evaluator, node: ast.Call) -> bool:
@@ -996,7 +992,7 @@ class _Steps:
         if len(end) * len(block) > self.MAX_CELLS:
             return False
         values, present = range_function(node.func, block, end - arg.range_ms, end, arg.range_ms, params, evaluated)
-        labels = [s.labels for s in block.series] if node.func == "last_over_time" else block.unnamed()
+        labels = block.labels if node.func == "last_over_time" else block.unnamed()
         self.found[id(node)] = (node, (labels, values, present, None))
         return True
 

@@ -13,7 +13,9 @@ runs the scalar function on the window's samples."""
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,33 +48,58 @@ VECTORISED = frozenset(
         *fn.OVER_TIME,
     }
 )
-_SORT_CELLS = 4_000_000  # quantile_over_time sorts this many padded cells at a time
+_SORT_CELLS = 4_000_000
+_times = operator.attrgetter("ts")
+_values = operator.attrgetter("vs")  # quantile_over_time sorts this many padded cells at a time
 
 
 @dataclass
 class Block:
-    """Series in flat arrays: row ``i``'s samples are ``ts[first[i]:end[i]]``."""
+    """Series in flat arrays: row ``i`` has labels ``labels[i]`` and the
+    samples ``ts[first[i]:end[i]]``, ``vs[first[i]:end[i]]`` in time order
+    (``stale[i]``: one of them is a staleness marker)."""
 
-    series: list[Series]
+    labels: list[Labels]
     ts: Ints
     vs: Floats
     first: Ints
     end: Ints
+    stale_rows: Bools
+    _series: list[Series] | None = field(default=None, repr=False)
     _keys: Ints | None = field(default=None, repr=False)
     _span: tuple[int, int] = (0, 1)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, series: Sequence[Series]) -> Block:
-        sizes = np.fromiter((len(s.ts) for s in series), dtype=np.int64, count=len(series))
+        sizes = np.fromiter(map(len, map(_times, series)), dtype=np.int64, count=len(series))
         end = np.cumsum(sizes, dtype=np.int64)
         total = int(end[-1]) if len(series) else 0
-        ts = np.fromiter((t for s in series for t in s.ts), dtype=np.int64, count=total)
-        vs = np.fromiter((v for s in series for v in s.vs), dtype=np.float64, count=total)
-        return cls(list(series), ts, vs, end - sizes, end)
+        ts = np.fromiter(itertools.chain.from_iterable(map(_times, series)), dtype=np.int64, count=total)
+        vs = np.fromiter(itertools.chain.from_iterable(map(_values, series)), dtype=np.float64, count=total)
+        stale = np.fromiter((s.stale for s in series), dtype=np.bool_, count=len(series))
+        return cls([s.labels for s in series], ts, vs, end - sizes, end, stale, list(series))
+
+    @property
+    def series(self) -> list[Series]:
+        """The rows as series (made when first asked for)."""
+        if self._series is None:
+            ts, vs = self.ts.tolist(), self.vs.tolist()
+            self._series = [
+                Series(labels, ts[a:b], vs[a:b], stale=bool(st))
+                for labels, a, b, st in zip(
+                    self.labels, self.first.tolist(), self.end.tolist(), self.stale_rows.tolist(), strict=True
+                )
+            ]
+        return self._series
+
+    @property
+    def stale(self) -> bool:
+        """Some sample is a staleness marker."""
+        return bool(self.stale_rows.any())
 
     def __len__(self) -> int:
-        return len(self.series)
+        return len(self.labels)
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         """A value derived from the block, computed once (labels, orders, prefix counts)."""
@@ -84,9 +111,12 @@ class Block:
         """The block a range vector sees: staleness markers are not samples."""
 
         def make() -> Block:
-            if not any(s.stale for s in self.series):
+            if not self.stale:
                 return self
-            return Block.of([s.without_stale() for s in self.series])
+            keep = self.vs.view(np.uint64) != np.uint64(STALE_BITS)
+            before = np.concatenate(([0], np.cumsum(keep, dtype=np.int64)))
+            none = np.zeros(len(self), dtype=np.bool_)
+            return Block(self.labels, self.ts[keep], self.vs[keep], before[self.first], before[self.end], none)
 
         block: Block = self.cached("ranged", make)
         return block
@@ -95,9 +125,9 @@ class Block:
         if self._keys is None:
             base = int(self.ts.min()) if len(self.ts) else 0
             width = (int(self.ts.max()) - base + 3) if len(self.ts) else 3
-            if width * (len(self.series) + 1) >= 2**62:
+            if width * (len(self) + 1) >= 2**62:
                 raise OverflowError("samples too far apart to search as one array")
-            rows = np.repeat(np.arange(len(self.series), dtype=np.int64), self.end - self.first)
+            rows = np.repeat(np.arange(len(self), dtype=np.int64), self.end - self.first)
             self._keys = rows * width + (self.ts - base + 1)
             self._span = (base, width)
         return self._keys, self._span[0], self._span[1]
@@ -107,29 +137,28 @@ class Block:
         at or after ``times`` (``side`` "left") or after it ("right")."""
         keys, base, width = self._search_keys()
         shifted = np.clip(times - base + 1, 0, width - 1)
-        query = shifted[:, None] + (np.arange(len(self.series), dtype=np.int64) * width)[None, :]
+        query = shifted[:, None] + (np.arange(len(self), dtype=np.int64) * width)[None, :]
         out: Ints = np.searchsorted(keys, query, side=side)  # type: ignore[call-overload]
         return out
 
     def unnamed(self) -> list[Labels]:
         """Each row's labels without ``__name__`` (built once per block)."""
-        out: list[Labels] = self.cached("unnamed", lambda: [fn.drop_name(s.labels) for s in self.series])
-        return out
-
-    def labels(self) -> list[Labels]:
-        out: list[Labels] = self.cached("labels", lambda: [s.labels for s in self.series])
+        out: list[Labels] = self.cached("unnamed", lambda: [fn.drop_name(labels) for labels in self.labels])
         return out
 
     def sorted_labels(self) -> list[Labels]:
         """The rows' labels in :meth:`label_order`."""
-        out: list[Labels] = self.cached("sorted_labels", lambda: [self.series[i].labels for i in self.label_order()])
+        out: list[Labels] = self.cached("sorted_labels", lambda: [self.labels[i] for i in self.label_order()])
         return out
 
     def label_order(self) -> list[int]:
         """Rows in Prometheus' series order (by label pairs)."""
-        out: list[int] = self.cached(
-            "order", lambda: sorted(range(len(self.series)), key=lambda i: self.series[i].sort_key())
-        )
+
+        def make() -> list[int]:
+            keys = [tuple(sorted(labels.items())) for labels in self.labels]
+            return sorted(range(len(keys)), key=keys.__getitem__)
+
+        out: list[int] = self.cached("order", make)
         return out
 
     def _pair_counts(self, kind: str, flag: Callable[[Floats, Floats], Bools]) -> Ints:
@@ -201,7 +230,7 @@ def latest(block: Block, at: Ints, lookback_ms: int) -> tuple[Floats, Bools, Int
     w = Windows(block, idx, idx)
     present = (idx >= block.first[None, :]) & (w.times(idx) >= (at - lookback_ms)[:, None])
     values = w.at(idx)
-    if len(block.vs) and any(s.stale for s in block.series):
+    if len(block.vs) and block.stale:
         present &= values.view(np.uint64) != np.uint64(STALE_BITS)
     return values, present, idx
 
