@@ -5,7 +5,8 @@ front ports. A version that answers 3 % of its requests 500 (its probe
 green) is rolled back at the first step for its error share; one 30 %
 slower is rolled back for its p99; a good one goes through every step to
 100 % without failing a request. The verdicts and their numbers are in
-``rollout status``."""
+``rollout status``. And a controller killed -9 mid-step resumes the rollout
+without asking any agent for a step twice."""
 
 from __future__ import annotations
 
@@ -22,7 +23,17 @@ from typing import Any
 import pytest
 
 from examples.load import Load
-from tests.helpers import Daemon, TlsController, body_of, free_port, start_tls_controller, tls_agent_argv, wait_until
+from tests.e2e.test_rollout_resume import last_event_id, read_rollout
+from tests.helpers import (
+    Daemon,
+    TlsController,
+    body_of,
+    db_rows,
+    free_port,
+    start_tls_controller,
+    tls_agent_argv,
+    wait_until,
+)
 from tests.helpers import switchman as sm
 
 pytestmark = pytest.mark.slow
@@ -142,3 +153,47 @@ def test_weighted_steps_roll_back_errors_and_latency_and_take_a_good_version_to_
     ]
     print(f"error share {share['value']:.4f} of {share['requests']:.0f}, {failed_with_errors} requests failed;"
           f" slow p99 {p99['value']:.4f} vs {p99['baseline']:.4f}; good p99s {good_p99}; good {load.ok} ok {load.failed} failed")  # fmt: skip
+
+
+def test_a_weighted_rollout_resumes_after_kill9_mid_step_and_weights_and_flips_each_host_once(
+    tmp_path: Path, daemons: list[Daemon]
+) -> None:
+    f = start(tmp_path, daemons)
+    db = tmp_path / "c" / "controller.db"
+    mark = last_event_id(db)
+    with f.load() as load:
+        started = f.run(
+            "rollout", "start", "hello", "--version", "2", "--steps", "50,100", "--bake", "4s", "--max-parallel", "2",
+            "--min-healthy", "1s", "--max-error-rate", "1%", "--min-requests", "30",
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        rid = int(started.stdout.split()[1])
+        wait_until(lambda: read_rollout(db, rid).get("state") == "baking", 60, 0.02, what="the 50 % step baking")
+        f.tls.daemon.kill9()
+        f.tls.daemon = Daemon(f.tls.daemon.argv, tmp_path / "c2.log")
+        daemons.append(f.tls.daemon.start())
+        done = wait_until(
+            lambda: (d := read_rollout(db, rid))["state"] in ("succeeded", "rolled_back", "failed", "aborted") and d,
+            90,
+            what=f"rollout {rid} finishing after a kill -9 mid-step",
+        )
+    assert "resuming rollout" in f.tls.daemon.log()
+    assert done["state"] == "succeeded", done["message"]
+    assert [(s["weight"], s["verdict"]) for s in done["step_results"]] == [(50, "pass"), (100, "pass")]
+    assert load.failed == 0, f"{load.failed} requests failed with a kill -9 mid-step"
+    assert f.serving() == {"hello from 2"}
+    wait_until(lambda: len(agent_events(db, mark, "switch.flipped")) >= 2, 30, what="the agents' flip events")
+    for host, _ in HOSTS:  # asked again after the restart, the agents changed nothing twice
+        assert [w for h, w in agent_events(db, mark, "weight.set") if h == host] == ["50"]
+        assert [h for h, _ in agent_events(db, mark, "switch.flipped")].count(host) == 1
+
+
+def agent_events(db: Path, since_id: int, kind: str) -> list[tuple[str, str]]:
+    """(host, weight attribute) of the agents' ``kind`` events of hello after event ``since_id``."""
+    rows = db_rows(
+        db,
+        "SELECT host_id, coalesce(json_extract(attributes, '$.weight'), '') FROM events"
+        " WHERE id > ? AND service = 'hello' AND kind = ? ORDER BY id",
+        (since_id, kind),
+    )
+    return [(str(h), str(w)) for h, w in rows]

@@ -271,3 +271,14 @@ def test_steps_and_canary_checks_that_cannot_work_are_refused(
         return await m.start("hello", "2", options(), "test")
 
     run(tmp_path, fleet("1"), body)
+
+
+def test_a_bake_the_controller_was_not_there_to_watch_starts_over_on_resume() -> None:
+    m = rollout(Options(steps=[50, 100], bake_ms=4 * S, max_parallel=3, max_error_rate=0.01))
+    weighed(m, m.tick(0), 0)
+    m.tick(1 * S)
+    assert m.r.state is RolloutState.BAKING and m.r.bake_until_ms == 5 * S
+    resumed = Machine(Rollout.from_json(m.r.to_json()))  # killed, back 9 s later: the window ended meanwhile
+    resumed.resumed(10 * S)
+    assert resumed.r.bake_started_ms == 10 * S and resumed.r.bake_until_ms == 14 * S and resumed.r.analysis == []
+    assert resumed.tick(11 * S) == [] and resumed.r.state is RolloutState.BAKING

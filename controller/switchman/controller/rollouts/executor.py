@@ -296,6 +296,7 @@ class RolloutManager:
         pending: dict[str, asyncio.Task[Converged | Weighed]] = {}
         queued: dict[str, Action] = {}
         actions = m.in_flight()  # after a restart: issued before the crash, issued again (idempotent)
+        m.resumed(self.clock_ms())
         last_health = last_analysis = 0
         try:
             while True:

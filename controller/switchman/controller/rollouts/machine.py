@@ -102,6 +102,14 @@ class Machine:
             return True
         return h.state is HostState.ROLLING_BACK
 
+    def resumed(self, now: int) -> None:
+        """After a controller restart: a bake window it was not there to watch
+        (the agents' samples of it may still be on their way) starts over."""
+        r = self.r
+        if r.state is RolloutState.BAKING:
+            r.bake_started_ms, r.bake_until_ms, r.analysis = now, now + r.options.bake_ms, []
+            r.message = f"{r.message} (the bake starts over after a restart)"
+
     def baking(self) -> bool:
         return self.r.state is RolloutState.BAKING
 
