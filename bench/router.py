@@ -8,8 +8,11 @@ generates, in one run, rounds interleaved.
 The back end is HAProxy answering a fixed 200 itself (``http-request
 return``), so the back end is never what is measured. Each builtin router runs
 in a process of its own (as in the agent, one event loop on one core).
-Figures are medians over the rounds: requests/s, wrk's p99 latency, and the
-p99 each router adds to the direct p99; ratios against direct and HAProxy.
+Figures are medians over the rounds: requests/s, wrk's p99 latency, the
+p99 each router adds to the direct p99, and each router's CPU time per
+request (its processes' user + system time over the run: on a busy machine
+req/s says what share of the CPUs a router got, CPU per request what it
+costs); ratios against direct and HAProxy.
 """
 
 from __future__ import annotations
@@ -71,14 +74,25 @@ def serve_router(mode: str, front: int, back: int) -> None:
     asyncio.run(run())
 
 
-def wrk(port: int, seconds: int, connections: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(port: int, seconds: int, connections: int, pid: int) -> dict[str, Any]:
+    """One wrk run; with the router's CPU time per request (``pid`` 0: none measured)."""
+    before = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://{ADDRESS}:{port}/"],
         capture_output=True,
         text=True,
         timeout=seconds + 30,
     ).stdout
-    return parse_wrk(out)
+    w = parse_wrk(out)
+    if pid:
+        w["cpu_us_per_request"] = (cpu_seconds(pid) - before) * 1e6 / max(1, w["requests"])
+    return w
 
 
 def start_haproxy_router(work: Path, front: int, back: int) -> HaproxyRouter:
@@ -106,6 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cfg.write_text(BACKEND.format(pidfile=work / "back.pid", address=ADDRESS, port=back))
         subprocess.run(["haproxy", "-D", "-f", str(cfg)], check=True, timeout=20)
         ports = {"direct": back}
+        pids = {"direct": 0}
         hap: HaproxyRouter | None = None
         try:
             for mode in ("tcp", "http"):
@@ -113,13 +128,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 log = work / f"{mode}.log"
                 argv = [sys.executable, __file__, "--serve", mode, "--front", str(front), "--back", str(back)]
                 procs.append(start(argv, log))
+                pids[f"builtin_{mode}"] = procs[-1].pid
                 wait_for(lambda log=log: "routing" in log.read_text(), 20, f"builtin router ({mode})")
             ports["haproxy_http"] = free_port(ADDRESS)
             hap = start_haproxy_router(work, ports["haproxy_http"], back)
+            pids["haproxy_http"] = int(hap.pidfile.read_text().split()[0])
             runs: dict[str, list[dict[str, Any]]] = {t: [] for t in TARGETS}
             for _ in range(args.rounds):
                 for t in TARGETS:
-                    runs[t].append(wrk(ports[t], args.seconds, args.connections))
+                    runs[t].append(wrk(ports[t], args.seconds, args.connections, pids[t]))
         finally:
             for p in procs:
                 p.send_signal(signal.SIGTERM)
@@ -144,9 +161,14 @@ def summarise(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
         doc[f"{t}_requests_per_s"] = round(rps[t])
         doc[f"{t}_p99_ms"] = round(p99[t], 3)
         doc[f"{t}_failed"] = sum(r["socket_errors"] + r["non_2xx"] for r in runs[t])
+    cpu = {t: median([r["cpu_us_per_request"] for r in runs[t]]) for t in TARGETS[1:]}
     for t in TARGETS[1:]:
         doc[f"{t}_added_p99_ms"] = round(added[t], 3)
         doc[f"{t}_rps_vs_direct"] = round(rps[t] / rps["direct"], 3)
+        doc[f"{t}_cpu_us_per_request"] = round(cpu[t], 1)
+    # requests per CPU second: what a router costs, whatever share of the machine it got
+    doc["builtin_http_cpu_vs_haproxy"] = round(cpu["builtin_http"] / cpu["haproxy_http"], 2)
+    doc["builtin_tcp_cpu_vs_haproxy"] = round(cpu["builtin_tcp"] / cpu["haproxy_http"], 2)
     doc["builtin_http_rps_vs_haproxy"] = round(rps["builtin_http"] / rps["haproxy_http"], 3)
     doc["builtin_tcp_rps_vs_haproxy"] = round(rps["builtin_tcp"] / rps["haproxy_http"], 3)
     if added["haproxy_http"] > 0:
