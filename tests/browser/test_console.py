@@ -226,6 +226,7 @@ def test_the_console_in_chromium(tmp_path: Path, daemons: list[Daemon], browser:
     wait_until(lambda: f.run("-o", "json", "slo", "list").stdout.count('"attained"'), 30, what="an SLO")
     console.visit(page, "/slos", "slos")
     assert "hello / availability" in page.inner_text("main")
+    assert page.locator(".slo svg.chart-svg").count() == 2, "budget and burn charts with data"
     (tmp_path / "drill.yml").write_text(DRILL)
     f.run("drill", "run", str(tmp_path / "drill.yml"), "--dry-run", "--wait")
     console.visit(page, "/drills", "drills")

@@ -16,7 +16,7 @@ from switchman.controller.console.web import Console, Context, action, page_of, 
 from switchman.proto.v1 import ops_pb2
 
 AUDIT_PAGE = 100
-SLO_CHART_S = 6 * 3600
+SLO_POINTS = 120
 
 
 def _quoted(value: str) -> str:
@@ -26,12 +26,20 @@ def _quoted(value: str) -> str:
 @view("slos.html")
 async def slos(request: web.Request, s: Session, c: Console) -> Context:
     found = await c.ops.call(s.token, "ListSLOs", ops_pb2.ListSLOsRequest())
+    period_s = c.core.slo.period_ms // 1000
+    step_s = max(1, period_s // SLO_POINTS)  # each point: the last value recorded in its step
     shown = []
     for slo in found.slos:
         selector = f'sloth_service="{_quoted(slo.service)}",sloth_slo="{_quoted(slo.name)}"'
-        budget = await ranged(c.core, f"slo:period_error_budget_remaining:ratio{{{selector}}} * 100", SLO_CHART_S)
-        burn = await ranged(c.core, f"slo:current_burn_rate:ratio{{{selector}}}", SLO_CHART_S)
-        charts = [svg("Error budget remaining %", lines_of(budget)), svg("Burn rate (5m)", lines_of(burn))]
+        budget_expr = f"last_over_time(slo:period_error_budget_remaining:ratio{{{selector}}}[{step_s}s]) * 100"
+        burn_expr = f"last_over_time(slo:current_burn_rate:ratio{{{selector}}}[{step_s}s])"
+        budget = await ranged(c.core, budget_expr, period_s, SLO_POINTS)
+        burn = await ranged(c.core, burn_expr, period_s, SLO_POINTS)
+        period = c.core.slo.period
+        charts = [
+            svg(f"Error budget remaining % over {period}", lines_of(budget)),
+            svg(f"Burn rate (5m) over {period}", lines_of(burn)),
+        ]
         shown.append((slo, charts))
     return {"title": "SLOs", "slos": shown}
 
