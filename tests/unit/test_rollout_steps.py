@@ -282,3 +282,18 @@ def test_a_bake_the_controller_was_not_there_to_watch_starts_over_on_resume() ->
     resumed.resumed(10 * S)
     assert resumed.r.bake_started_ms == 10 * S and resumed.r.bake_until_ms == 14 * S and resumed.r.analysis == []
     assert resumed.tick(11 * S) == [] and resumed.r.state is RolloutState.BAKING
+
+
+def test_rolling_a_service_back_after_a_stepped_rollout_is_a_plain_switch(tmp_path: Path) -> None:
+    agents = fleet("1")
+
+    async def body(m: RolloutManager) -> Rollout:
+        await rollout_to("2", options(steps=[50], bake_ms=0, max_parallel=3))(m)
+        r = await m.rollback_service("hello", "test")
+        async for seen in m.watch(r.id):
+            r = seen
+        return r
+
+    r = run(tmp_path, agents, body)
+    assert r.state is RolloutState.SUCCEEDED and r.version == "1" and r.options.steps == []
+    assert [c.op for c in agents.calls if c.host_id == "h1" and c.op != "services"][-1] == "rollback"

@@ -251,6 +251,9 @@ class RolloutManager:
             manual=False,
             analysis=[],
             min_healthy_ms=min(last.options.min_healthy_ms, 2000),
+            steps=[],  # back at once, through the warm slots: no weighted steps, no canary checks
+            max_error_rate=-1.0,
+            max_latency_regression=-1.0,
         )
         return await self.start(service, previous.pop(), o, actor, kind="rollback", only=hosts)
 
