@@ -129,17 +129,27 @@ def test_the_store_reads_a_block_as_its_series(tmp_path: Path) -> None:
                     v = [float(k), math.nan, STALE_NAN, -0.0][(k * (h + 1)) % 4] if h else float(k)
                     rows.append((sid, now - 600_000 + k * 30_000 + h, v))
             write_rows(conn, rows)
+            sid, ts, _ = next(r for r in reversed(rows) if math.isnan(r[2]))
+            write_rows(conn, [(sid, ts, 7.0)])  # a value over a NaN: both tables hold the time
 
         storage.writer.submit(job).result()
         source = make_evaluator(storage, Retention(), lambda: now).source
         assert isinstance(source, StoreSource)
         matchers = parse("m").matchers  # type: ignore[attr-defined]
-        for start, end in ((now - 600_000, now), (now - 100_000, now - 30_000), (now + 1, now + 9), (0, now)):
+        for start, end in ((now - 600_000, now), (now - 100_000, now - 30_000), (now + 1, now + 9), (now - 10**9, now)):
             got, want = source.select_block(matchers, start, end), Block.of(source.select(matchers, start, end))
             assert got.labels == want.labels
             assert got.ts.tolist() == want.ts.tolist()
             assert got.vs.view(np.uint64).tolist() == want.vs.view(np.uint64).tolist()
             assert (got.first.tolist(), got.end.tolist()) == (want.first.tolist(), want.end.tolist())
             assert got.stale_rows.tolist() == want.stale_rows.tolist()
+            # an instant selector's read: only the newest samples, the same answer
+            at = np.array([end], dtype=np.int64)
+            fast, slow = (
+                latest(source.select_latest(matchers, start, end), at, end - start),
+                latest(want, at, end - start),
+            )
+            assert fast[1].tolist() == slow[1].tolist()
+            assert fast[0][fast[1]].view(np.uint64).tolist() == slow[0][slow[1]].view(np.uint64).tolist()
     finally:
         storage.close()

@@ -310,7 +310,13 @@ class Evaluator:
         if pre is not None:
             cols = Columns(*pre)
         else:
-            block = self._block(sel.matchers, at - self.lookback_ms, at)
+            # a store's instant read: the newest samples only (a group's or range query's reads are shared)
+            read = getattr(self.source, "select_latest", None)
+            block = (
+                read(sel.matchers, at - self.lookback_ms, at)
+                if read
+                else self._block(sel.matchers, at - self.lookback_ms, at)
+            )
             # in label order, as Prometheus' storage returns series (sums and means add in that order)
             order = block.label_order()
             found, ok, idx = latest(block, np.array([at], dtype=np.int64), self.lookback_ms)

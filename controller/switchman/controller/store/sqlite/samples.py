@@ -42,6 +42,19 @@ class StoreSource:
         window reaching past raw retention reads as :meth:`select` does."""
         if self._now_ms is not None and start_ms < self._now_ms() - self._raw_retention_ms:
             return Block.of(self.select(matchers, start_ms, end_ms))
+        return self._read_block(matchers, start_ms, end_ms, "ORDER BY series_id, ts")
+
+    def select_latest(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> Block:
+        """What an instant selector at ``end_ms`` needs of :meth:`select_block`:
+        per series its newest sample in the window (and its newest NaN or
+        staleness marker, which wins on the same time, as in :meth:`select`)."""
+        if self._now_ms is not None and start_ms < self._now_ms() - self._raw_retention_ms:
+            return Block.of(self.select(matchers, start_ms, end_ms))
+        return self._read_block(matchers, start_ms, end_ms, "GROUP BY series_id", "max(ts)")
+
+    def _read_block(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int, tail: str, time: str = "ts"
+    ) -> Block:
         infos = match_series(self._index, matchers)
         conn = self._reader()
         ids = [i.id for i in infos]
@@ -50,15 +63,17 @@ class StoreSource:
         for chunk_start in range(0, len(ids), 900):
             chunk = ids[chunk_start : chunk_start + 900]
             marks = ",".join("?" * len(chunk))
+            # SQLite: a bare column next to max() comes from the row holding the maximum
             rows = conn.execute(
-                f"SELECT series_id, ts, value FROM samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ? "
-                "ORDER BY series_id, ts",
+                f"SELECT series_id, {time}, value FROM samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ? "
+                + tail,
                 (*chunk, start_ms, end_ms),
             ).fetchall()
             # ids and times are integers below 2**53: exact as doubles
             parts.append(np.fromiter(itertools.chain.from_iterable(rows), np.float64, 3 * len(rows)).reshape(-1, 3))
             nans += conn.execute(
-                f"SELECT series_id, ts, stale FROM nan_samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ?",
+                f"SELECT series_id, {time}, stale FROM nan_samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ?"
+                + ("" if tail.startswith("ORDER") else " " + tail),
                 (*chunk, start_ms, end_ms),
             ).fetchall()
         table = np.concatenate(parts) if parts else np.zeros((0, 3))
