@@ -17,12 +17,14 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import random
 import shutil
 import signal
 import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,8 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
     ) -> None:
         channel = create_channel(f"127.0.0.1:{port}", None)
         stub = controller_pb2_grpc.ControllerStub(channel)
-        for attempt in range(5):
+
+        async def register() -> bool:
             try:
                 await stub.Register(
                     controller_pb2.RegisterRequest(
@@ -69,10 +72,15 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
                     ),
                     timeout=60,
                 )
-                break
             except Exception:
                 counts["register_retries"] += 1
-                await asyncio.sleep(0.5 * (attempt + 1))
+                return False
+            return True
+
+        for attempt in range(5):
+            if await register():
+                break
+            await asyncio.sleep(0.5 * (attempt + 1))
         names = [series_labels(i) for i in range(samples)]
         points = max(1, BURST_BATCH // samples) if interval == 0 else 1
         ts = int(time.time() * 1000) - 3_600_000
@@ -120,9 +128,37 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
                 seq += 1
             if interval > 0:
                 await asyncio.sleep(max(0.0, start_at + phase + (seq - 1) * interval - time.time()))
+        if window[2]:  # --restart: on pushing until the restarted controller took every agent back
+            seq = await through_restart(seq, phase, register, push)
         await channel.close(None)
 
+    async def through_restart(
+        seq: int,
+        phase: float,
+        register: Callable[[], Awaitable[bool]],
+        push: Callable[[int, list[float]], Awaitable[bool]],
+    ) -> int:
+        """Push on schedule while the parent restarts the controller; a failed push
+        is retried as an agent does (register again, after a jittered 0.5 to 1.5 s).
+        The first push that succeeds after a failure is timed into ``after``."""
+        failed = False
+        end = window[1] + window[2]
+        while time.time() < end:
+            if failed and not await register():
+                await asyncio.sleep(random.uniform(0.5, 1.5))
+                continue
+            if await push(seq + 1, after if failed else []):
+                seq += 1
+                failed = False
+            else:
+                failed = True
+                await asyncio.sleep(random.uniform(0.5, 1.5))
+                continue
+            await asyncio.sleep(max(0.0, window[0] + phase + (seq - 1) * interval - time.time()))
+        return seq
+
     warm: list[str] = []
+    after: list[float] = []  # the first push of each agent that got through after the restart
     started = asyncio.Event()
 
     async def wait_for_window() -> None:
@@ -146,7 +182,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
         )
         await waiter
         counts["errors"] += sum(1 for d in done if isinstance(d, BaseException))
-        out.put({"latencies": lat, "first": first, "acked": acked, **counts})
+        out.put({"latencies": lat, "first": first, "after_restart": after, "acked": acked, **counts})
 
     asyncio.run(main())
 
@@ -172,6 +208,31 @@ def histogram_p99_le(before: list[tuple[float, float]], after: list[tuple[float,
         if total and count >= 0.99 * total:
             return le * 1000
     return float("nan")
+
+
+RESTART_PHASE_S = 40.0
+
+
+def restart(ctl: Any, argv: list[str], work: Path) -> tuple[Any, float]:
+    """SIGTERM the controller, start it again on the same data and port; returns
+    it and how long it took to serve again."""
+    down = time.monotonic()
+    ctl.send_signal(signal.SIGTERM)
+    ctl.wait(60)
+    again = start(argv, work / "controller-2.log")
+    wait_for(lambda: "controller serving" in (work / "controller-2.log").read_text(), 120, "the restarted controller")
+    return again, time.monotonic() - down
+
+
+def restart_figures(after: list[float], serving_after_s: float, args: argparse.Namespace) -> dict[str, Any]:
+    if not args.restart:
+        return {}
+    return {
+        "restart_serving_after_s": round(serving_after_s, 2),
+        "restart_agents_back": len(after),
+        "restart_first_push_p50_ms": round(percentile(after, 0.5) * 1000, 2),
+        "restart_first_push_p99_ms": round(percentile(after, 0.99) * 1000, 2),
+    }
 
 
 def stored_by_host(db_path: Path) -> dict[str, int]:
@@ -229,23 +290,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     port = free_port()
     mport = free_port()
-    ctl = start(
-        [
-            str(BIN / "switchman-controller"),
-            "--insecure",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--data-dir",
-            str(work / "c"),
-            "--metrics-listen",
-            f"127.0.0.1:{mport}",
-            "--http-listen",
-            "",
-            "--heartbeat-interval",
-            "5s",
-        ],
-        work / "controller.log",
-    )
+    argv = [
+        str(BIN / "switchman-controller"),
+        "--insecure",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(work / "c"),
+        "--metrics-listen",
+        f"127.0.0.1:{mport}",
+        "--http-listen",
+        "",
+        "--heartbeat-interval",
+        "5s",
+    ]
+    ctl = start(argv, work / "controller.log")
+    serving_after_s = float("nan")
     try:
         wait_for((work / "c" / "admin.token").exists, 30, "controller start")
         proc = psutil.Process(ctl.pid)
@@ -253,7 +313,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         hosts = [f"bench-{i:05d}" for i in range(args.agents)]
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
-        window = ctx.Array("d", [0.0, 0.0])  # (start, stop) of the measured window, set once all are warm
+        # (start, stop) of the measured window, set once all are warm; how long the restart phase lasts
+        window = ctx.Array("d", [0.0, 0.0, RESTART_PHASE_S if args.restart else 0.0])
         workers = [
             ctx.Process(target=client_main, args=(port, hosts[i::procs], args.samples, args.interval, window, out))
             for i in range(procs)
@@ -277,6 +338,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         elapsed = time.monotonic() - t0
         server_hist = histogram_p99_le(hist0, scrape_histogram(mport))
         rss = proc.memory_info().rss
+        if args.restart:
+            ctl, serving_after_s = restart(ctl, argv, work)
         results = [out.get(timeout=120) for _ in workers]
         for w in workers:
             w.join(60)
@@ -305,6 +368,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "push_median_ms": round(median(lat) * 1000, 2),
             "warmup_s": round(warmup, 1),
             "first_push_p99_ms": round(percentile([x for r in results for x in r["first"]], 0.99) * 1000, 2),
+            **restart_figures([x for r in results for x in r["after_restart"]], serving_after_s, args),
             "server_push_p99_ms_le": server_hist,
             "controller_cpu_cores": round((cpu1 - cpu0) / elapsed, 3),
             "controller_rss_mib": round(rss / 2**20, 1),
@@ -332,6 +396,11 @@ def main() -> int:
     p.add_argument("--interval", type=float, default=10.0, help="seconds between pushes; 0 = burst")
     p.add_argument("--duration", type=float, default=30.0)
     p.add_argument("--clients", type=int, default=4, help="client processes")
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="after the window, restart the controller and time each agent's first push to it",
+    )
     p.add_argument("--json", action="store_true", help="print only the JSON object")
     args = p.parse_args()
     doc = run(args)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from switchman.controller.store import Database, Writer
 from switchman.controller.store.maintenance import Maintenance
@@ -31,7 +33,14 @@ def table(d: Database, name: str) -> list[tuple[object, ...]]:
     return d.reader().execute(f"SELECT * FROM {name} ORDER BY series_id, ts").fetchall()
 
 
-def run_in_slices(w: Writer, retention: Retention, jobs: list[int]) -> None:
+def reads(d: Database) -> Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]:
+    async def read(job: Callable[[sqlite3.Connection], Any]) -> Any:
+        return await asyncio.to_thread(lambda: job(d.reader()))
+
+    return read
+
+
+def run_in_slices(d: Database, w: Writer, retention: Retention, jobs: list[int]) -> None:
     async def write(job: object) -> object:
         jobs.append(1)
         return await w.run(job)
@@ -41,7 +50,7 @@ def run_in_slices(w: Writer, retention: Retention, jobs: list[int]) -> None:
 
     async def go() -> None:
         for _ in range(8):  # the backlog takes a few runs (30 buckets each)
-            await Maintenance(write, retention, slice_series=500, delete_limit=300, pause=no_pause).run(NOW)
+            await Maintenance(write, reads(d), retention, slice_series=500, delete_limit=300, pause=no_pause).run(NOW)
 
     asyncio.run(go())
 
@@ -53,7 +62,7 @@ def test_sliced_maintenance_gives_the_same_rollups_and_retention_as_one_transact
     w.submit(fill).result()
     retention = Retention(raw_ms=3_600_000, minute_ms=10**12, hour_ms=10**12)
     jobs: list[int] = []
-    run_in_slices(w, retention, jobs)
+    run_in_slices(d, w, retention, jobs)
 
     ref_db = Database(tmp_path / "ref.db")
     ref = Writer(ref_db.open_writer())
@@ -81,7 +90,7 @@ def test_a_push_commits_while_maintenance_is_still_running(db: tuple[Database, W
     retention = Retention(raw_ms=3_600_000, minute_ms=10**12, hour_ms=10**12)
 
     async def go() -> None:
-        maintenance = asyncio.create_task(Maintenance(w.run, retention, slice_series=200).run(NOW))
+        maintenance = asyncio.create_task(Maintenance(w.run, reads(d), retention, slice_series=200).run(NOW))
         await asyncio.sleep(0.05)
         assert not maintenance.done()
         await asyncio.wait_for(

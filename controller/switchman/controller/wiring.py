@@ -59,7 +59,7 @@ from switchman.proto.durations import parse_duration_ms
 
 log = logging.getLogger(__name__)
 
-WAL_RESTART_BYTES = 32 * 1024 * 1024
+WAL_RESTART_BYTES = 64 * 1024 * 1024
 
 
 class StartupError(ValueError):
@@ -141,7 +141,7 @@ class Controller:
         jobs that pushes queue between."""
         now = self.clock_ms()
         try:
-            await Maintenance(self.storage.run, self.retention).run(now)
+            await Maintenance(self.storage.run, self.storage.read, self.retention).run(now)
             await self.silences.collect_garbage(now)
             await self.remote_write.prune(now)
         except StoreFull:
@@ -154,6 +154,8 @@ class Controller:
         try:
             wal_bytes = await asyncio.to_thread(self.storage.db.checkpoint)
             if wal_bytes > WAL_RESTART_BYTES:
+                # once more from the side, so what the writer copies is only what came in the last moment
+                await asyncio.to_thread(self.storage.db.checkpoint)
                 await asyncio.wrap_future(self.storage.writer.checkpoint())
         except (sqlite3.Error, OSError) as exc:
             if not out_of_space(exc):

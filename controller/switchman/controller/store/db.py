@@ -21,7 +21,7 @@ class DatabaseDamaged(StoreError):
     not start on it (the message names the file and how to restore a backup)."""
 
 
-WAL_KEEP_BYTES = 64 * 1024 * 1024
+WAL_KEEP_BYTES = 96 * 1024 * 1024
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -4,10 +4,11 @@ Each minute the controller rolls up the closed buckets and deletes what is
 past retention. Done as one transaction over every series, that held the
 single writer for seconds at 2,000 agents and every push queued behind it.
 Here the work is cut into slices of ``slice_series`` series ids (and at most
-``delete_limit`` rows per delete); each slice is its own small writer job,
-and the job pauses between slices for as long as the slice took, so
-maintenance takes at most about half of the writer's time and a push never
-waits behind more than one slice.
+``delete_limit`` rows per delete). Each slice is read on a reader connection
+(the aggregates of a bucket, the keys past retention) and written as its own
+small writer job by key; the job pauses after each write for as long as it
+took, so maintenance takes at most about half of the writer's time and a
+push never waits behind more than one slice's write.
 """
 
 from __future__ import annotations
@@ -63,11 +64,14 @@ class Maintenance:
     """``run(now)`` does one round of rollups and retention as small writer jobs.
 
     ``write`` runs a job in the writer thread (returns after its commit);
-    ``pause`` waits between jobs (asyncio.sleep by default)."""
+    ``read`` runs one on a reader connection in a worker thread (what to
+    roll up and what to delete is read there, so the writer only writes by
+    key); ``pause`` waits between writes (asyncio.sleep by default)."""
 
     def __init__(
         self,
         write: RunJob,
+        read: RunJob,
         retention: Retains,
         *,
         slice_series: int = SLICE_SERIES,
@@ -75,6 +79,7 @@ class Maintenance:
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._write = write
+        self._read = read
         self._retention = retention
         self._slice = slice_series
         self._limit = delete_limit
@@ -94,12 +99,12 @@ class Maintenance:
     async def run(self, now_ms: int) -> MaintenanceRun:
         started = time.perf_counter()
         self._jobs = 0
-        top = await self._job(rollups.max_series_id)
+        top = await self._read(rollups.max_series_id)
         buckets = await self._roll_up(MINUTE, now_ms, top, None)
-        minutes_done = await self._job(partial(rollups.progress, table=MINUTE.table))
+        minutes_done = await self._read(partial(rollups.progress, table=MINUTE.table))
         if minutes_done is not None:
             buckets += await self._roll_up(HOUR, now_ms, top, minutes_done)
-        hours_done = await self._job(partial(rollups.progress, table=HOUR.table))
+        hours_done = await self._read(partial(rollups.progress, table=HOUR.table))
         # nothing goes before the coarser resolution has rolled it up
         rolled = {"samples": minutes_done, "nan_samples": minutes_done, "rollup_1m": hours_done}
         deleted = 0
@@ -112,10 +117,12 @@ class Maintenance:
         return run
 
     async def _roll_up(self, res: Resolution, now_ms: int, top: int, ceiling: int | None) -> int:
-        buckets = await self._job(lambda c: rollups.due_buckets(c, res, now_ms, ceiling))
+        buckets = await self._read(partial(rollups.due_buckets, res=res, now_ms=now_ms, ceiling_ms=ceiling))
         for start in buckets:
             for lo, hi in self._slices(top):
-                await self._job(partial(rollups.roll_up_slice, res=res, start=start, lo=lo, hi=hi))
+                rows = await self._read(partial(rollups.bucket_rows, res=res, start=start, lo=lo, hi=hi))
+                if rows:
+                    await self._job(partial(rollups.write_bucket, res=res, rows=rows))
             await self._job(partial(rollups.set_progress, table=res.table, done_until_ms=start + res.width_ms))
         return len(buckets)
 
@@ -123,9 +130,10 @@ class Maintenance:
         deleted = 0
         for lo, hi in self._slices(top):
             while True:
-                job = partial(rollups.delete_slice, table=table, before_ms=before_ms, lo=lo, hi=hi, limit=self._limit)
-                n = await self._job(job)
-                deleted += n
-                if n < self._limit:
+                find = partial(rollups.old_keys, table=table, before_ms=before_ms, lo=lo, hi=hi, limit=self._limit)
+                keys = await self._read(find)
+                if keys:
+                    deleted += await self._job(partial(rollups.delete_keys, table=table, keys=keys))
+                if len(keys) < self._limit:
                     break
         return deleted

@@ -4,10 +4,11 @@ Buckets are closed ``SETTLE_MS`` after they end so late pushes (an agent's
 replay after an outage is much later: its raw samples stay queryable for
 ``raw_retention``) are included.
 
-Every statement here works on one range of series ids (a *slice*) so the
-maintenance job (:mod:`~switchman.controller.store.maintenance`) can run it
-as many small writer jobs that pushes queue between, never as one long
-transaction. A bucket's progress is recorded only once every slice of it is
+Every statement here works on one range of series ids (a *slice*), and the
+reads are apart from the writes, so the maintenance job
+(:mod:`~switchman.controller.store.maintenance`) reads on a reader
+connection and hands the writer only small writes by key that pushes queue
+between, never one long transaction. A bucket's progress is recorded only once every slice of it is
 done; redoing a slice after a crash gives the same rows (``INSERT OR REPLACE``).
 """
 
@@ -74,32 +75,55 @@ def due_buckets(conn: sqlite3.Connection, res: Resolution, now_ms: int, ceiling_
     return list(range(done, target, w))[:MAX_BUCKETS_PER_RUN]
 
 
-def roll_up_slice(conn: sqlite3.Connection, res: Resolution, start: int, lo: int, hi: int) -> None:
-    """The bucket at ``start`` for the series with ids in [lo, hi]."""
+BucketRow = tuple[int, int, float, float, float, int, float]  # series_id, ts, min, max, sum, count, last
+
+
+def bucket_rows(conn: sqlite3.Connection, res: Resolution, start: int, lo: int, hi: int) -> list[BucketRow]:
+    """The bucket at ``start`` for the series with ids in [lo, hi] (a read: a reader connection will do)."""
     end = start + res.width_ms
     if res.source == "samples":
         agg, last = "min(s.value), max(s.value), sum(s.value), count(*)", "value"
     else:
         agg, last = "min(s.min), max(s.max), sum(s.sum), sum(s.count)", "last"
-    conn.execute(
-        f"""INSERT OR REPLACE INTO {res.table} (series_id, ts, min, max, sum, count, last)
-        SELECT s.series_id, ?, {agg},
+    return conn.execute(
+        f"""SELECT s.series_id, ?, {agg},
                (SELECT l.{last} FROM {res.source} l WHERE l.series_id = s.series_id AND l.ts >= ? AND l.ts < ?
                 ORDER BY l.ts DESC LIMIT 1)
         FROM {res.source} s WHERE s.series_id IN ({_SLICE}) AND s.ts >= ? AND s.ts < ?
         GROUP BY s.series_id""",
         (start, start, end, lo, hi, start, end),
+    ).fetchall()
+
+
+def write_bucket(conn: sqlite3.Connection, res: Resolution, rows: list[BucketRow]) -> None:
+    conn.executemany(
+        f"INSERT OR REPLACE INTO {res.table} (series_id, ts, min, max, sum, count, last) VALUES (?,?,?,?,?,?,?)", rows
     )
+
+
+def roll_up_slice(conn: sqlite3.Connection, res: Resolution, start: int, lo: int, hi: int) -> None:
+    """The bucket at ``start`` for the series with ids in [lo, hi], read and written on ``conn``."""
+    write_bucket(conn, res, bucket_rows(conn, res, start, lo, hi))
+
+
+def old_keys(
+    conn: sqlite3.Connection, table: str, before_ms: int, lo: int, hi: int, limit: int
+) -> list[tuple[int, int]]:
+    """At most ``limit`` (series_id, ts) older than ``before_ms`` of the series with ids in [lo, hi] (a read)."""
+    return conn.execute(
+        f"SELECT series_id, ts FROM {table} WHERE series_id IN ({_SLICE}) AND ts < ? LIMIT ?",
+        (lo, hi, before_ms, limit),
+    ).fetchall()
+
+
+def delete_keys(conn: sqlite3.Connection, table: str, keys: list[tuple[int, int]]) -> int:
+    conn.executemany(f"DELETE FROM {table} WHERE series_id = ? AND ts = ?", keys)
+    return len(keys)
 
 
 def delete_slice(conn: sqlite3.Connection, table: str, before_ms: int, lo: int, hi: int, limit: int) -> int:
     """Delete at most ``limit`` rows older than ``before_ms`` of the series with ids in [lo, hi]."""
-    cur = conn.execute(
-        f"""DELETE FROM {table} WHERE (series_id, ts) IN (
-            SELECT series_id, ts FROM {table} WHERE series_id IN ({_SLICE}) AND ts < ? LIMIT ?)""",
-        (lo, hi, before_ms, limit),
-    )
-    return cur.rowcount
+    return delete_keys(conn, table, old_keys(conn, table, before_ms, lo, hi, limit))
 
 
 def roll_up(conn: sqlite3.Connection, res: Resolution, now_ms: int) -> int:

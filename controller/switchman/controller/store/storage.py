@@ -5,6 +5,7 @@ controller that reads or writes the database is handed this."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,6 +80,10 @@ class Storage:
     def reader(self) -> sqlite3.Connection:
         """This thread's read connection."""
         return self.db.reader()
+
+    async def read(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``job`` on a reader connection in a worker thread (committed data only)."""
+        return await asyncio.to_thread(lambda: job(self.db.reader()))
 
     async def write(self, job: Callable[[Tx], T]) -> T:
         """Run a repository job in the writer thread; returns after its commit."""

@@ -162,10 +162,14 @@ class Writer:
     def _outside(self, job: Job, fut: Future[Any]) -> None:
         if not fut.set_running_or_notify_cancel():
             return
+        started = time.perf_counter()
         try:
             fut.set_result(job(self._conn))
         except BaseException as exc:  # handed to the caller
             fut.set_exception(exc)
+        took = time.perf_counter() - started
+        if took > SLOW_COMMIT_SECONDS:
+            log.info("slow checkpoint between transactions: %.0f ms", took * 1000)
 
     def _transaction(self, jobs: list[tuple[Job, Future[Any]]]) -> None:
         conn = self._conn
@@ -195,6 +199,7 @@ class Writer:
                 commit_hooks += self._commit_hooks
                 rollback_hooks += self._rollback_hooks
                 results.append((fut, value, None))
+            committing = time.perf_counter()
             conn.execute("COMMIT")
         except (sqlite3.Error, OSError) as exc:
             self._abort(exc, jobs, rollback_hooks + self._rollback_hooks)  # with the job that ran out of space
@@ -209,7 +214,12 @@ class Writer:
         self.commits += 1
         self.last_commit_seconds = time.perf_counter() - started
         if self.last_commit_seconds > SLOW_COMMIT_SECONDS:
-            log.info("slow write transaction: %d jobs in %.0f ms", len(jobs), self.last_commit_seconds * 1000)
+            log.info(
+                "slow write transaction: %d jobs in %.0f ms (COMMIT %.0f ms)",
+                len(jobs),
+                self.last_commit_seconds * 1000,
+                (time.perf_counter() - committing) * 1000,
+            )
         for fut, value, err in results:
             if err is not None:
                 fut.set_exception(err)
