@@ -176,9 +176,17 @@ def doc(r: ops_pb2.Rollout) -> dict[str, Any]:
             }
             for h in r.hosts
         ],
-        "analysis": [message_doc(a, drop={"evaluated_at_ms"}) for a in r.analysis],
+        "analysis": [message_doc(a, drop=_dropped(r)) for a in r.analysis],
         **(_steps_doc(r) if r.options.steps else {}),
     }
+
+
+CANARY_FIELDS = {"threshold", "baseline", "requests", "detail"}
+
+
+def _dropped(r: ops_pb2.Rollout) -> set[str]:
+    """Analysis fields left out of the document: the canary checks' without weighted steps."""
+    return {"evaluated_at_ms"} | (set() if r.options.steps else CANARY_FIELDS)
 
 
 def _steps_doc(r: ops_pb2.Rollout) -> dict[str, Any]:
