@@ -446,6 +446,8 @@ def _check_steps(o: Options, spec: ServiceDef, bake_ms: int) -> list[int]:
         raise InvalidArgument("bake: the canary checks run over each step's bake: it cannot be 0")
     if o.max_error_rate > 1:
         raise InvalidArgument(f"max_error_rate: {o.max_error_rate:g} is above 100%")
+    if o.max_latency_regression >= 0 and spec.router == "haproxy":
+        raise InvalidArgument("max_latency_regression: HAProxy gives no request duration histogram to compare")
     if o.max_latency_regression >= 0 and steps == [100]:
         raise InvalidArgument("max_latency_regression: needs a step below 100 (where the old slot takes requests)")
     if not 1 <= o.min_requests <= 1_000_000_000:
