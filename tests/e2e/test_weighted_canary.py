@@ -169,6 +169,8 @@ def test_a_weighted_rollout_resumes_after_kill9_mid_step_and_weights_and_flips_e
         assert started.returncode == 0, started.stderr
         rid = int(started.stdout.split()[1])
         wait_until(lambda: read_rollout(db, rid).get("state") == "baking", 60, 0.02, what="the 50 % step baking")
+        shown = json.loads(f.run("-o", "json", "service", "show", "hello").stdout)
+        assert [h["candidate"] for h in shown["hosts"]] == [{"slot": "green", "version": "2", "weight": 50}] * 2
         f.tls.daemon.kill9()
         f.tls.daemon = Daemon(f.tls.daemon.argv, tmp_path / "c2.log")
         daemons.append(f.tls.daemon.start())

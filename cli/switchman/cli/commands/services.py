@@ -53,6 +53,17 @@ def status_doc(st: common_pb2.ServiceStatus) -> dict[str, Any]:
         "active_version": st.active_version,
         "previous_version": st.previous_version,
         "phase": st.phase,
+        **(
+            {
+                "candidate": {
+                    "slot": slot(st.candidate_slot),
+                    "version": st.candidate_version,
+                    "weight": st.candidate_weight,
+                }
+            }
+            if st.candidate_weight
+            else {}
+        ),  # a weighted step's
         "slots": [
             message_doc(
                 s,
@@ -103,6 +114,8 @@ def show(args: argparse.Namespace, client: Client, out: Output) -> int:
     for h in r.hosts:
         for s in h.status.slots:
             active = "*" if s.slot == h.status.active_slot else ""
+            if h.status.candidate_weight and s.slot == h.status.candidate_slot:
+                active = f" ({h.status.candidate_weight}%)"  # a weighted step's candidate and its share
             rows.append(
                 [
                     h.host_id,
