@@ -193,7 +193,7 @@ def _steps_doc(r: ops_pb2.Rollout) -> dict[str, Any]:
     o = r.options
     return {
         "steps": list(o.steps),
-        "step": {"index": r.step + 1, "weight": o.steps[min(r.step, len(o.steps) - 1)]},
+        "step": {"index": r.step + 1, "weight": o.steps[min(r.step, len(o.steps) - 1)]} if _stepped(r) else None,
         "canary": {
             "max_error_rate": o.max_error_rate if o.HasField("max_error_rate") else None,
             "max_latency_regression": o.max_latency_regression if o.HasField("max_latency_regression") else None,
@@ -214,6 +214,11 @@ def _steps_doc(r: ops_pb2.Rollout) -> dict[str, Any]:
     }
 
 
+def _stepped(r: ops_pb2.Rollout) -> bool:
+    """The current batch takes weighted steps (with a canary, only the canary batch does)."""
+    return bool(r.options.steps) and (r.options.canary == 0 or r.current_batch == 0)
+
+
 def _host_cell(h: ops_pb2.RolloutHost) -> str:
     colour = COLOUR.get(h.state, "cyan")
     weight = f" {h.weight}%" if h.state in ("weighting", "weighted") else ""
@@ -227,7 +232,7 @@ def _verdict_line(a: ops_pb2.AnalysisValue) -> str:
 def lines(r: ops_pb2.Rollout) -> list[str]:
     live = [h for h in r.hosts if h.state != "skipped"]
     done = sum(h.state == "healthy" for h in live)
-    steps = list(r.options.steps)
+    steps = list(r.options.steps) if _stepped(r) else []
     where = f"  step {r.step + 1}/{len(steps)} ({steps[min(r.step, len(steps) - 1)]}%)" if steps else ""
     out = [
         f"[bold]rollout {r.id}[/bold] {r.service} {r.from_version or '?'} → {r.version}  [bold]{r.state}[/bold]  "
