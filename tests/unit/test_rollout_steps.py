@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from switchman.cli.commands import rollout as cli_rollout
 from switchman.controller.errors import InvalidArgument
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.testfile import MemorySource
@@ -15,6 +16,7 @@ from switchman.controller.rollouts import canary
 from switchman.controller.rollouts.executor import RolloutManager
 from switchman.controller.rollouts.machine import Action, Converge, Machine, Weigh
 from switchman.controller.rollouts.model import HostState, Options, Pause, Rollout, RolloutState, Verdict
+from switchman.controller.rollouts.views import rollout_message
 
 from tests.unit.test_rollout_executor import HOSTS, fleet, options, rollout_to, run
 from tests.unit.test_rollout_machine import S, healthy, rollout
@@ -297,3 +299,25 @@ def test_rolling_a_service_back_after_a_stepped_rollout_is_a_plain_switch(tmp_pa
     r = run(tmp_path, agents, body)
     assert r.state is RolloutState.SUCCEEDED and r.version == "1" and r.options.steps == []
     assert [c.op for c in agents.calls if c.host_id == "h1" and c.op != "services"][-1] == "rollback"
+
+
+def test_status_shows_each_hosts_weight_and_each_steps_verdict_with_its_numbers() -> None:
+    m = rollout(Options(steps=[25, 100], bake_ms=10 * S, max_parallel=3, max_error_rate=0.01))
+    weighed(m, m.tick(0), 0)
+    m.tick(0)
+    fail = Verdict("error rate", "x", "fail", 0.03, 10 * S, 0.01, 0.0, 412, "error rate 3.00% of 412 requests")
+    m.on_analysis([fail], 10 * S)
+    msg = rollout_message(m.r)
+    table = "\n".join(cli_rollout.lines(msg))
+    assert "step 1/2 (25%)" in table and "step 1 (25%), batch 1: fail" in table
+    assert "error rate: fail (error rate 3.00% of 412 requests)" in table
+    weighted = rollout_message(rollout(Options(steps=[25, 100], max_parallel=3)).r)
+    weighted.hosts[0].state, weighted.hosts[0].weight = "weighted", 25
+    assert "h1:weighted 25%" in "\n".join(cli_rollout.lines(weighted))
+    doc = cli_rollout.doc(msg)
+    assert doc["steps"] == [25, 100] and doc["step"] == {"index": 1, "weight": 25}
+    assert [h["weight"] for h in doc["hosts"]] == [25, 25, 25]
+    [step] = doc["step_verdicts"]
+    assert (step["weight"], step["verdict"]) == (25, "fail")
+    [check] = step["analysis"]
+    assert (check["value"], check["threshold"], check["requests"]) == (0.03, 0.01, 412)
