@@ -31,10 +31,12 @@ async def traffic(load: Load, requests: int, timeout: float = 20.0) -> dict[str,
     return {v: n - before.get(v, 0) for v, n in load.versions.items() if n - before.get(v, 0)}
 
 
-def test_weights_split_requests_reset_at_once_and_100_is_the_flip(tmp_path: Path) -> None:
+@pytest.mark.parametrize("router", ["builtin", "haproxy"])
+def test_weights_split_requests_reset_at_once_and_100_is_the_flip(tmp_path: Path, router: str) -> None:
     async def body() -> None:
         async with services(tmp_path, "127.0.0.26") as a:
-            spec = parse_toml(service_toml("hello", a.address, extra='protocol = "http"'), "hello.toml")
+            toml = service_toml("hello", a.address, router=router, extra='protocol = "http"')
+            spec = parse_toml(toml, "hello.toml")
             await a.manager.switch(spec, "1")
             load = Load(a.address, spec.front_port)
             load.start()
