@@ -19,8 +19,9 @@ from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.paths import expand_globs
 from switchman.controller.promql.ast import Matcher
 from switchman.controller.promql.errors import PromQLError
-from switchman.controller.promql.evaluator import Columns, Evaluator, read_block, selectors
+from switchman.controller.promql.evaluator import Evaluator, read_block, selectors
 from switchman.controller.promql.source import SampleSource
+from switchman.controller.promql.steps import Columns
 from switchman.controller.promql.values import Sample, Series
 from switchman.controller.promql.windows import Block
 from switchman.controller.store.abc import AlertRecord, Store, Tx

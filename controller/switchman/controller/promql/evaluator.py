@@ -19,6 +19,7 @@ from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.parser import COMPARISONS, SET_OPS, value_type
 from switchman.controller.promql.regex import compile_anchored
 from switchman.controller.promql.source import SampleSource
+from switchman.controller.promql.steps import Columns, Steps, samples
 from switchman.controller.promql.values import (
     Labels,
     Matrix,
@@ -166,7 +167,7 @@ class Evaluator:
     # the query's start and end, for `@ start()` and `@ end()`
     _bounds: tuple[int, int] = field(default=(0, 0), repr=False)
     # a range query's selectors and range functions, computed for every step at once
-    _steps: _Steps | None = field(default=None, repr=False)
+    _steps: Steps | None = field(default=None, repr=False)
     # aggregation groups per (grouping, labels object), in short-lived evaluators
     _groups: dict[tuple[object, int], tuple[Labels, tuple[tuple[str, str], ...], Labels]] = field(
         default_factory=dict, repr=False
@@ -207,8 +208,8 @@ class Evaluator:
             lo = min(start - s.offset_ms - back for s, back in sels)
             hi = max(end - s.offset_ms for s, _ in sels)
             ev = Evaluator(PrefetchSource(self.source, lo, hi), self.lookback_ms, default_step_ms=self.default_step_ms)
-            ev._steps = _Steps(start, step, list(range(start, end + 1, step)))
-            ev._steps.precompute(ev, node)
+            ev._steps = Steps(start, step, list(range(start, end + 1, step)))
+            ev._steps.precompute(ev._block, ev.lookback_ms, node)
             whole = ev._steps.matrix(node)
             if whole is not None:
                 return whole
@@ -299,7 +300,7 @@ class Evaluator:
         """The newest sample of each series in ``[at - lookback, at]``; with
         ``sample_times`` each keeps its own timestamp (for ``timestamp()``)."""
         cols = self._selector_columns(sel, t)
-        return _samples(cols.labels, cols.values, cols.present, t, cols.times if sample_times else None)
+        return samples(cols.labels, cols.values, cols.present, t, cols.times if sample_times else None)
 
     def _selector_columns(self, sel: ast.VectorSelector, t: int) -> Columns:
         at = self._pinned(sel.at, t) - sel.offset_ms
@@ -469,7 +470,7 @@ class Evaluator:
             return [Sample(_absent_labels(arg.vector) if isinstance(arg, ast.MatrixSelector) else {}, t, 1.0)]
         if f in VECTORISED and isinstance(arg, ast.MatrixSelector):
             cols = self._range_columns(node, arg, t)
-            return _samples(cols.labels, cols.values, cols.present, t)
+            return samples(cols.labels, cols.values, cols.present, t)
         params = tuple(self._scalar(a, t) for a in node.args if value_type(a) == "scalar")
         keep_name = f == "last_over_time"
         out: Vector = []
@@ -670,7 +671,7 @@ class Evaluator:
                 Sample(self._drop_name(cols.labels[i]), t, 1.0 if k else 0.0)
                 for i, k in zip(rows.tolist(), flags, strict=True)
             ]
-        return _samples(cols.labels, cols.values, cols.present & kept, t)
+        return samples(cols.labels, cols.values, cols.present & kept, t)
 
     def _vector_scalar(self, node: ast.Binary, lhs: Value, rhs: Value, t: int) -> Vector:
         op = node.op
@@ -899,128 +900,3 @@ def _static_type(node: ast.Expr) -> str:
     from switchman.controller.promql.parser import value_type
 
     return value_type(node)
-
-
-def _samples(labels: Sequence[Labels], values: Floats, present: Bools, t: int, times: Ints | None = None) -> Vector:
-    """The present entries of one time's row as samples (at ``t``, or at their own ``times``)."""
-    cols = np.flatnonzero(present)
-    vals = values[cols].tolist()
-    if times is None:
-        return [Sample(labels[c], t, v) for c, v in zip(cols.tolist(), vals, strict=True)]
-    return [Sample(labels[c], ts, v) for c, ts, v in zip(cols.tolist(), times[cols].tolist(), vals, strict=True)]
-
-
-@dataclass(frozen=True)
-class Columns:
-    """An instant vector as arrays: row ``i`` (labels ``labels[i]``) is in the
-    vector when ``present[i]``, with ``values[i]`` (and its own sample time
-    ``times[i]`` for selectors)."""
-
-    labels: Sequence[Labels]
-    values: Floats
-    present: Bools
-    times: Ints | None = None
-
-
-Precomputed = tuple[
-    list[Labels], Floats, Bools, Ints | None
-]  # labels per column; values, presence, sample times per step
-
-
-@dataclass
-class _Steps:
-    """A range query's vector selectors and range functions (over range
-    selectors, with literal parameters) for every step at once: one read and
-    one vectorised pass instead of one per step."""
-
-    start: int
-    step: int
-    times: list[int]
-    found: dict[int, tuple[ast.Expr, Precomputed]] = field(default_factory=dict)
-    MAX_CELLS = 4_000_000  # steps x series held per node; beyond, each step computes its own
-
-    def at(self, node: ast.Expr, t: int) -> Precomputed | None:
-        hit = self.found.get(id(node))
-        if hit is None:
-            return None
-        j = (t - self.start) // self.step
-        labels, values, present, times = hit[1]
-        return labels, values[j], present[j], None if times is None else times[j]
-
-    def precompute(self, ev: Evaluator, node: ast.Expr) -> None:
-        if isinstance(node, ast.VectorSelector):
-            self._selector(ev, node)
-            return
-        if isinstance(node, ast.MatrixSelector):
-            return
-        if isinstance(node, ast.Call) and self._range_call(ev, node):
-            return
-        for child in vars(node).values():
-            if isinstance(child, ast.Expr):
-                self.precompute(ev, child)
-            elif isinstance(child, tuple):
-                for c in child:
-                    if isinstance(c, ast.Expr):
-                        self.precompute(ev, c)
-
-    def _selector(self, ev: Evaluator, sel: ast.VectorSelector) -> None:
-        at = np.array(self.times, dtype=np.int64) - sel.offset_ms
-        block = ev._block(sel.matchers, int(at[0]) - ev.lookback_ms, int(at[-1]))
-        if len(at) * len(block) > self.MAX_CELLS:
-            return
-        order = block.label_order()
-        values, present, idx = latest(block, at, ev.lookback_ms)
-        times = block.ts[np.clip(idx[:, order], 0, max(len(block.ts) - 1, 0))] if len(block.ts) else None
-        labels = block.sorted_labels()
-        self.found[id(sel)] = (sel, (labels, values[:, order], present[:, order], times))
-
-    def _range_call(self, ev: Evaluator, node: ast.Call) -> bool:
-        """Whether ``node`` is a range function this can compute (then it is computed)."""
-        if node.func not in VECTORISED:
-            return False
-        arg = next((a for a in node.args if value_type(a) == "matrix"), None)
-        while isinstance(arg, ast.Paren):
-            arg = arg.expr
-        params = []
-        for given in node.args:
-            a = given
-            while isinstance(a, ast.Paren):
-                a = a.expr
-            if value_type(a) == "scalar":
-                if not isinstance(a, ast.NumberLiteral):
-                    return False
-                params.append(a.value)
-        if not isinstance(arg, ast.MatrixSelector):
-            return False
-        evaluated = np.array(self.times, dtype=np.int64)
-        end = evaluated - arg.vector.offset_ms
-        block = ev._block(arg.vector.matchers, int(end[0]) - arg.range_ms, int(end[-1]))
-        if len(end) * len(block) > self.MAX_CELLS:
-            return False
-        values, present = range_function(node.func, block, end - arg.range_ms, end, arg.range_ms, params, evaluated)
-        labels = block.labels if node.func == "last_over_time" else block.unnamed()
-        self.found[id(node)] = (node, (labels, values, present, None))
-        return True
-
-    def matrix(self, node: ast.Expr) -> Matrix | None:
-        """The query's answer when its root is computed already (None if not,
-        or when dropping the name may have made equal label sets: the steps
-        then find the error)."""
-        while isinstance(node, ast.Paren):
-            node = node.expr
-        hit = self.found.get(id(node))
-        if hit is None:
-            return None
-        labels, values, present, _ = hit[1]
-        if len({_key(x) for x in labels}) != len(labels):
-            return None
-        seen = present.any(axis=0)
-        cols = np.flatnonzero(seen)
-        first = np.argmax(present[:, cols], axis=0)
-        ordered = cols[np.lexsort((cols, first))]  # as the steps would: by first appearance
-        times = np.array(self.times, dtype=np.int64)
-        out: Matrix = []
-        for c in ordered.tolist():
-            rows = present[:, c]
-            out.append(Series(labels[c], times[rows].tolist(), values[rows, c].tolist()))
-        return out
