@@ -139,6 +139,7 @@ def test_the_store_reads_a_block_as_its_series(tmp_path: Path) -> None:
         for start, end in ((now - 600_000, now), (now - 100_000, now - 30_000), (now + 1, now + 9), (now - 10**9, now)):
             got, want = source.select_block(matchers, start, end), Block.of(source.select(matchers, start, end))
             assert got.labels == want.labels
+            assert got.unnamed() == want.unnamed()
             assert got.ts.tolist() == want.ts.tolist()
             assert got.vs.view(np.uint64).tolist() == want.vs.view(np.uint64).tolist()
             assert (got.first.tolist(), got.end.tolist()) == (want.first.tolist(), want.end.tolist())

@@ -99,9 +99,12 @@ class StoreSource:
         present, first = np.unique(rank, return_index=True)
         end = np.append(first[1:], len(rank)).astype(np.int64) if len(first) else first.astype(np.int64)
         kept = [infos[int(n)] for n in present]
-        labels = [{"__name__": i.name, **dict(i.labels)} for i in kept]
+        unnamed = [dict(i.labels) for i in kept]
+        labels = [{"__name__": i.name, **rest} for i, rest in zip(kept, unnamed, strict=True)]
         stale = np.fromiter((i.id in stale_ids for i in kept), np.bool_, len(kept))
-        return Block(labels, ts, vs, first.astype(np.int64), end, stale)
+        block = Block(labels, ts, vs, first.astype(np.int64), end, stale)
+        block.cached("unnamed", lambda: unnamed)  # what range functions label their results with
+        return block
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[Series]:
         infos = match_series(self._index, matchers)
