@@ -47,6 +47,7 @@ EXPRESSIONS = (
     "rate(m[2m]) >= bool 0.05",
     "sum(m) / count(m)",
     "topk(1, m)",
+    "bottomk by (g) (2, rate(m[3m]))",
     "absent(m)",
     "vector(1)",
     "time()",
@@ -119,6 +120,9 @@ AGGREGATED = (
     ("stddev without (i) (m)", "stddev without (i) (m * 1)"),
     ("quantile(0.3, avg_over_time(m[2m]))", "quantile(0.3, avg_over_time(m[2m]) * 1)"),
     ("count(m)", "count(m * 1)"),
+    ("topk(2, m)", "topk(2, m * 1)"),
+    ("bottomk by (g) (1, rate(m[2m]))", "bottomk by (g) (1, rate(m[2m]) * 1)"),
+    ("topk without (i) (3, m offset 1m)", "topk without (i) (3, m offset 1m * 1)"),
     ("m > 3", "m * 1 > 3"),
     ("rate(m[2m]) < bool 0.1", "rate(m[2m]) * 1 < bool 0.1"),
 )

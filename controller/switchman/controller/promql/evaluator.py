@@ -547,6 +547,10 @@ class Evaluator:
         param = self._scalar(node.param, t) if node.param is not None else 0.0
         if node.op in ("topk", "bottomk") and not -(2.0**63) <= param < 2.0**63:
             raise PromQLError(f"Scalar value {fn.format_value(param)} overflows int64")
+        if node.op in ("topk", "bottomk"):
+            cols = self._columns(node.expr, t)
+            if cols is not None:
+                return self._rank_columns(node, cols, int(param), t)
 
         def group_labels(labels: Labels) -> Labels:
             if node.without:
@@ -603,6 +607,29 @@ class Evaluator:
         for _, a, b in sorted(zip(order[starts].tolist(), starts.tolist(), ends, strict=True)):
             out.append(Sample(labels[int(ranked[a])], t, aggregate(values[a:b], param)))
         return out
+
+    def _rank_columns(self, node: ast.Aggregate, cols: Columns, k: int, t: int) -> Vector:
+        """topk/bottomk over columns, ordered as the samples' sort orders them:
+        groups by their first sample, NaN last, equal values in vector order."""
+        rows = np.flatnonzero(cols.present)
+        if k < 1 or not len(rows):
+            return []
+        ids, _ = self._group_ids(node, cols.labels)
+        groups = ids[rows]
+        values = cols.values[rows]
+        nan = np.isnan(values)
+        key = np.where(nan, 0.0, -values if node.op == "topk" else values)
+        first = np.zeros(int(ids.max()) + 1, dtype=np.int64)
+        found, at = np.unique(groups, return_index=True)
+        first[found] = at  # a group's place: its first sample's
+        place = first[groups]
+        order = np.lexsort((np.arange(len(rows)), key, nan, place))
+        ranked = place[order]
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        within = np.arange(len(order)) - np.repeat(starts, np.diff(np.append(starts, len(order))))
+        kept = order[within < k].tolist()
+        picked = rows[kept].tolist()
+        return [Sample(cols.labels[i], t, v) for i, v in zip(picked, values[kept].tolist(), strict=True)]
 
     def _group_ids(self, node: ast.Aggregate, labels: Sequence[Labels]) -> tuple[Ints, list[Labels]]:
         """Each row's group (an index into the groups' labels), remembered per
