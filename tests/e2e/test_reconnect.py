@@ -1,5 +1,5 @@
 """An agent whose backoff grew during a long controller outage comes back
-within a couple of seconds of the controller answering again: while it
+within a few seconds of the controller answering again: while it
 waits it asks the controller's health service, and retries (with jitter)
 once the controller turns serving after it was down."""
 
@@ -35,4 +35,5 @@ def test_agent_reconnects_within_seconds_after_a_long_controller_outage(tmp_path
     took = time.monotonic() - back
     # (the agent logs "the controller serves again" when it comes back this way; its own backoff timer may
     # also happen to fire first, so the time is what is asserted)
-    assert took < 4.0, f"the agent took {took:.1f}s to come back (its backoff had grown to 16-30 s)"
+    # a probe a second, then the comeback jitter (COMEBACK_JITTER_S, 4 s), then registering
+    assert took < 7.0, f"the agent took {took:.1f}s to come back (its backoff had grown to 16-30 s)"

@@ -81,7 +81,9 @@ async def controller_serving(channel: grpc.aio.Channel, timeout: float = 0.5) ->
 
 
 PROBE_EVERY_S = 1.0  # while backing off, how often the controller's health is asked
-COMEBACK_JITTER_S = 1.0  # a fleet of agents spreads its first retries over this window
+# a fleet of agents spreads its first retries over this window: 2,000 agents coming back
+# to a restarted controller within 1 s queued their pushes for seconds; over 4 s they do not
+COMEBACK_JITTER_S = 4.0
 
 
 class ControllerLink:

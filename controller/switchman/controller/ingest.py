@@ -41,6 +41,7 @@ class Ingestor:
         self._now = clock_ms
         self.cursors: dict[str, Cursor] = {}
         self._ids: dict[Key, int] = {}
+        self._of_host: dict[str, set[int]] = {}  # the series ids each host pushed (its staleness markers)
         # hosts whose series got staleness markers when they went down, and when:
         # what their spools replay around that time contradicts the markers
         self._marked: dict[str, int] = {}
@@ -57,6 +58,7 @@ class Ingestor:
             host = next((v for k, v in info.labels if k == "host"), None)
             if host is not None:
                 self._ids[(host, info.name, tuple(p for p in info.labels if p[0] != "host"))] = info.id
+                self._of_host.setdefault(host, set()).add(info.id)
 
     def acked(self, host_id: str, epoch: str) -> int:
         c = self.cursors.get(host_id)
@@ -143,7 +145,7 @@ class Ingestor:
     def host_down(self, conn: sqlite3.Connection, host_id: str, now: int) -> None:
         """A staleness marker on every series the host pushed (Prometheus marks
         a target's series stale when its scrape fails). Writer thread."""
-        ts_sql.mark_stale(conn, [sid for (host, _, _), sid in self._ids.items() if host == host_id], now)
+        ts_sql.mark_stale(conn, sorted(self._of_host.get(host_id, ())), now)
         self._marked[host_id] = now
 
     def _replayed(self, conn: sqlite3.Connection, host_id: str, rows: list[tuple[int, int, float]]) -> None:
@@ -164,9 +166,10 @@ class Ingestor:
         else:
             self.cursors[host_id] = previous
 
-    def _forget_all(self, keys: list[Key]) -> None:
-        for key in keys:
+    def _forget_all(self, ids: dict[Key, int]) -> None:
+        for key, sid in ids.items():
             self._ids.pop(key, None)
+            self._of_host.get(key[0], set()).discard(sid)
 
     def _with_new_series(
         self,
@@ -189,7 +192,8 @@ class Ingestor:
         full = [(name, tuple(sorted({**dict(labels), "host": host_id}.items()))) for _, name, labels in keys]
         ids = dict(zip(keys, self._index.intern_many(conn, self._writer, full, host_id, now), strict=True))
         self._ids.update(ids)
-        self._writer.on_rollback(lambda: self._forget_all(keys))
+        self._of_host.setdefault(host_id, set()).update(ids.values())
+        self._writer.on_rollback(lambda: self._forget_all(ids))
         out: list[tuple[int, int, float]] = []
         done = 0
         for at, key, s in fresh:  # in the order the push sent them (a later sample of a series replaces an earlier)
