@@ -55,6 +55,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
     It puts ``"warm"`` on ``out`` once each of its agents made its first push
     (that creates the agent's series), then waits for the parent to set
     ``window`` (start, stop) when every client is warm."""
+    from switchman.agent.push import controller_serving
     from switchman.proto.channel import create_channel
     from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc
 
@@ -129,7 +130,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
             if interval > 0:
                 await asyncio.sleep(max(0.0, start_at + phase + (seq - 1) * interval - time.time()))
         if window[2]:  # --restart: on pushing until the restarted controller took every agent back
-            seq = await through_restart(seq, phase, register, push)
+            seq = await through_restart(seq, phase, register, push, lambda: controller_serving(channel))
         await channel.close(None)
 
     async def through_restart(
@@ -137,24 +138,29 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
         phase: float,
         register: Callable[[], Awaitable[bool]],
         push: Callable[[int, list[float]], Awaitable[bool]],
+        serving: Callable[[], Awaitable[bool]],
     ) -> int:
-        """Push on schedule while the parent restarts the controller; a failed push
-        is retried as an agent does (register again, after a jittered 0.5 to 1.5 s).
-        The first push that succeeds after a failure is timed into ``after``."""
-        failed = False
+        """Push on schedule while the parent restarts the controller. A failed
+        push is retried as an agent retries: ask the health service every
+        second and, once it serves again, come back within a jittered
+        ``COMEBACK_JITTER_S``, register, push. Each agent's first push that
+        started after the new controller served is timed into ``after``."""
+        from switchman.agent.push import COMEBACK_JITTER_S, PROBE_EVERY_S
+
+        timed = False
         end = window[1] + window[2]
         while time.time() < end:
-            if failed and not await register():
-                await asyncio.sleep(random.uniform(0.5, 1.5))
-                continue
-            if await push(seq + 1, after if failed else []):
+            t0 = time.time()
+            first = not timed and window[3] > 0 and t0 >= window[3]
+            if await push(seq + 1, after if first else []):
                 seq += 1
-                failed = False
-            else:
-                failed = True
-                await asyncio.sleep(random.uniform(0.5, 1.5))
+                timed = timed or first
+                await asyncio.sleep(max(0.0, window[0] + phase + (seq - 1) * interval - time.time()))
                 continue
-            await asyncio.sleep(max(0.0, window[0] + phase + (seq - 1) * interval - time.time()))
+            while time.time() < end and not await serving():
+                await asyncio.sleep(PROBE_EVERY_S)
+            await asyncio.sleep(random.uniform(0, COMEBACK_JITTER_S))
+            await register()
         return seq
 
     warm: list[str] = []
@@ -314,7 +320,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         # (start, stop) of the measured window, set once all are warm; how long the restart phase lasts
-        window = ctx.Array("d", [0.0, 0.0, RESTART_PHASE_S if args.restart else 0.0])
+        # and when the restarted controller served
+        window = ctx.Array("d", [0.0, 0.0, RESTART_PHASE_S if args.restart else 0.0, 0.0])
         workers = [
             ctx.Process(target=client_main, args=(port, hosts[i::procs], args.samples, args.interval, window, out))
             for i in range(procs)
@@ -340,6 +347,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         rss = proc.memory_info().rss
         if args.restart:
             ctl, serving_after_s = restart(ctl, argv, work)
+            window[3] = time.time()
         results = [out.get(timeout=120) for _ in workers]
         for w in workers:
             w.join(60)
