@@ -68,9 +68,10 @@ class StoreSource:
                 f"SELECT series_id, {time}, value FROM samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ? "
                 + tail,
                 (*chunk, start_ms, end_ms),
-            ).fetchall()
-            # ids and times are integers below 2**53: exact as doubles
-            parts.append(np.fromiter(itertools.chain.from_iterable(rows), np.float64, 3 * len(rows)).reshape(-1, 3))
+            )
+            # streamed, not fetched: a row's tuple dies at once, so no garbage collection runs over them all;
+            # ids and times are integers below 2**53, exact as doubles
+            parts.append(np.fromiter(itertools.chain.from_iterable(rows), np.float64).reshape(-1, 3))
             nans += conn.execute(
                 f"SELECT series_id, {time}, stale FROM nan_samples WHERE series_id IN ({marks}) AND ts >= ? AND ts <= ?"
                 + ("" if tail.startswith("ORDER") else " " + tail),
