@@ -8,7 +8,8 @@ them, in PromQL:
   ``max_error_rate``;
 * latency: the new slot's p99 (``histogram_quantile(0.99, ...)``) against the
   old slot's, at most ``max_latency_regression`` higher. At 100 % the old
-  slot takes no requests: its p99 from the batch's previous step stands in.
+  slot takes no requests: the check is *skipped* (another window's p99 is no
+  baseline: a busier minute looks like a regression).
 
 Fewer than ``min_requests`` requests on the new slot (or on the old one, for
 the latency baseline) is *inconclusive*, never a pass. Before the window
@@ -145,26 +146,16 @@ def _latency(r: Rollout, ev: Evaluator, sd: Sides, since: int, total: float, now
     expr = p99_expr(r.service, sd.new, since) if sd.new else ""
     v = Verdict(LATENCY, expr, "", 0.0, now, o.max_latency_regression, 0.0, total)
     new_p99 = _value(ev, expr, now)
-    baseline, where = None, "the old slot"
-    if sd.old:
-        old_total = _value(ev, requests_expr(r.service, sd.old, since), now) or 0.0
-        if old_total < o.min_requests:
-            v.verdict, v.detail = (
-                _decide(final, "inconclusive"),
-                f"p99 latency: {_few(old_total, 'old', o.min_requests)}",
-            )
-            return v
-        baseline = _value(ev, p99_expr(r.service, sd.old, since), now)
-    else:  # at 100 %: the old slot's p99 of the batch's last step that measured one
-        earlier = [
-            x
-            for s in r.step_results
-            if s.batch == r.current_batch
-            for x in s.analysis
-            if x.name == LATENCY and x.baseline > 0
-        ]
-        if earlier:
-            baseline, where = earlier[-1].baseline, "the old slot at the previous step"
+    if not sd.old:  # at 100 %: nothing to compare with on the same hosts in the same window
+        v.value = new_p99 or 0.0
+        seen = f"p99 {v.value * 1000:.1f} ms on the new slot, " if new_p99 is not None else ""
+        v.verdict, v.detail = _decide(final, "skipped"), f"{seen}not compared at 100% (the old slot takes no requests)"
+        return v
+    old_total = _value(ev, requests_expr(r.service, sd.old, since), now) or 0.0
+    if old_total < o.min_requests:
+        v.verdict, v.detail = _decide(final, "inconclusive"), f"p99 latency: {_few(old_total, 'old', o.min_requests)}"
+        return v
+    baseline = _value(ev, p99_expr(r.service, sd.old, since), now)
     if total < o.min_requests or new_p99 is None:
         v.verdict, v.detail = _decide(final, "inconclusive"), f"p99 latency: {_few(total, 'new', o.min_requests)}"
         return v
@@ -176,7 +167,7 @@ def _latency(r: Rollout, ev: Evaluator, sd: Sides, since: int, total: float, now
     regression = new_p99 / baseline - 1
     v.verdict = _decide(final, "fail" if regression > o.max_latency_regression else "pass")
     v.detail = (
-        f"p99 {new_p99 * 1000:.1f} ms on the new slot vs {baseline * 1000:.1f} ms on {where}:"
+        f"p99 {new_p99 * 1000:.1f} ms on the new slot vs {baseline * 1000:.1f} ms on the old slot:"
         f" {regression:+.0%} (max +{o.max_latency_regression:.0%})"
     )
     return v

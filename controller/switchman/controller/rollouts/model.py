@@ -88,7 +88,7 @@ class HostStep:
 class Verdict:
     name: str
     expr: str
-    verdict: str  # pass | fail | inconclusive | pending (a canary check before its window ends)
+    verdict: str  # pass | fail | inconclusive | pending (before a canary window ends) | skipped
     value: float
     at_ms: int
     # canary checks: the threshold, the old slot's value, the new slot's requests and the numbers in words
