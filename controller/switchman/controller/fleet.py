@@ -140,6 +140,15 @@ class Fleet:
             h.last_heartbeat_ms = now  # a push proves liveness as well as a heartbeat
             self._dirty.add(host_id)
 
+    async def flush(self) -> None:
+        """Persist every host's heartbeat and push times (at shutdown): a restarted
+        controller then knows which hosts were there a moment ago, instead of
+        marking the whole fleet down (and every series stale) at its first tick."""
+        rows = [(h.last_heartbeat_ms, h.last_push_ms, h.host_id) for h in self.hosts.values()]
+        self._dirty.clear()
+        for start in range(0, len(rows), CHUNK):
+            await self._writer.run(functools.partial(ts_sql.save_heartbeats, rows=rows[start : start + CHUNK]))
+
     def counts(self) -> tuple[int, int]:
         now = self._now()
         up = sum(1 for h in self.hosts.values() if self.is_up(h, now))

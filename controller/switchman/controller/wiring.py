@@ -47,7 +47,7 @@ from switchman.controller.security.tokens import TokenStore
 from switchman.controller.services import ServiceRegistry
 from switchman.controller.slo.engine import SLOEngine, burn_alerts
 from switchman.controller.slo.spec import load_slo_files
-from switchman.controller.store.abc import StoreFull
+from switchman.controller.store.abc import StoreError, StoreFull
 from switchman.controller.store.maintenance import Maintenance
 from switchman.controller.store.sqlite import timeseries as ts_sql
 from switchman.controller.store.sqlite.samples import StoreSource
@@ -167,6 +167,10 @@ class Controller:
 
     async def close(self) -> None:
         """Stop what runs in the background, then the store."""
+        try:
+            await self.fleet.flush()
+        except (StoreError, sqlite3.Error) as exc:
+            log.warning("heartbeat times not saved at shutdown: %s", exc)
         await self.remote_write.close()
         await self.rollouts.close()
         await self.drills.close()
