@@ -592,6 +592,36 @@ class ListServicesResponse(_message.Message):
     services: _containers.RepeatedCompositeFieldContainer[_common_pb2.ServiceSpec]
     def __init__(self, services: _Optional[_Iterable[_Union[_common_pb2.ServiceSpec, _Mapping]]] = ...) -> None: ...
 
+class OpsStopServiceRequest(_message.Message):
+    __slots__ = ("name", "host_ids")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOST_IDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    host_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., host_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveServiceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class StopServiceResponse(_message.Message):
+    __slots__ = ("hosts",)
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    hosts: _containers.RepeatedCompositeFieldContainer[HostStopResult]
+    def __init__(self, hosts: _Optional[_Iterable[_Union[HostStopResult, _Mapping]]] = ...) -> None: ...
+
+class HostStopResult(_message.Message):
+    __slots__ = ("host_id", "outcome", "message")
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    host_id: str
+    outcome: str
+    message: str
+    def __init__(self, host_id: _Optional[str] = ..., outcome: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
 class SwitchHostRequest(_message.Message):
     __slots__ = ("service", "host_id", "version", "rollback")
     SERVICE_FIELD_NUMBER: _ClassVar[int]

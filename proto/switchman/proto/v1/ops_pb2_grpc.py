@@ -155,6 +155,16 @@ class OpsStub:
                 request_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostRequest.SerializeToString,
                 response_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostResponse.FromString,
                 _registered_method=True)
+        self.StopService = channel.unary_unary(
+                '/switchman.v1.Ops/StopService',
+                request_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.OpsStopServiceRequest.SerializeToString,
+                response_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.FromString,
+                _registered_method=True)
+        self.RemoveService = channel.unary_unary(
+                '/switchman.v1.Ops/RemoveService',
+                request_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.RemoveServiceRequest.SerializeToString,
+                response_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.FromString,
+                _registered_method=True)
         self.StartRollout = channel.unary_unary(
                 '/switchman.v1.Ops/StartRollout',
                 request_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.StartRolloutRequest.SerializeToString,
@@ -420,6 +430,18 @@ class OpsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StopService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveService(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartRollout(self, request, context):
         """Rollouts
         """
@@ -677,6 +699,16 @@ def add_OpsServicer_to_server(servicer, server):
                     servicer.SwitchHost,
                     request_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostRequest.FromString,
                     response_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostResponse.SerializeToString,
+            ),
+            'StopService': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopService,
+                    request_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.OpsStopServiceRequest.FromString,
+                    response_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.SerializeToString,
+            ),
+            'RemoveService': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveService,
+                    request_deserializer=switchman_dot_proto_dot_v1_dot_ops__pb2.RemoveServiceRequest.FromString,
+                    response_serializer=switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.SerializeToString,
             ),
             'StartRollout': grpc.unary_unary_rpc_method_handler(
                     servicer.StartRollout,
@@ -1437,6 +1469,60 @@ class Ops:
             '/switchman.v1.Ops/SwitchHost',
             switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostRequest.SerializeToString,
             switchman_dot_proto_dot_v1_dot_ops__pb2.SwitchHostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchman.v1.Ops/StopService',
+            switchman_dot_proto_dot_v1_dot_ops__pb2.OpsStopServiceRequest.SerializeToString,
+            switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveService(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchman.v1.Ops/RemoveService',
+            switchman_dot_proto_dot_v1_dot_ops__pb2.RemoveServiceRequest.SerializeToString,
+            switchman_dot_proto_dot_v1_dot_ops__pb2.StopServiceResponse.FromString,
             options,
             channel_credentials,
             insecure,
