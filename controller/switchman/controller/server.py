@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import grpc
-from switchman.controller import __version__
+from switchman.controller import __version__, lifecycle
 from switchman.controller import services as services_mod
 from switchman.controller.agents import AgentError, AgentGateway
 from switchman.controller.alerts.manager import rule_key
@@ -106,6 +106,8 @@ class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
             heartbeat_interval_ms=core.heartbeat_interval_ms,
             acked_sequence=core.ingest.acked(request.host_id, request.spool_epoch),
             server_time_ms=now,
+            services=sorted(await core.services.names()),
+            services_listed=True,
         )
 
     @rpc
@@ -328,6 +330,31 @@ class OpsServicer(RolloutRpcs, ChaosRpcs, SLORpcs, IncidentRpcs, ops_pb2_grpc.Op
         await self._event(request.host_id, spec.name, "rollback" if request.rollback else "switch", out.message)
         result = agent_pb2.SwitchResponse(status=out.status, changed=out.changed, message=out.message)
         return ops_pb2.SwitchHostResponse(result=result)
+
+    @rpc
+    async def StopService(self, request: ops_pb2.OpsStopServiceRequest, context: Ctx) -> ops_pb2.StopServiceResponse:
+        spec = (await self.services.current(request.name)).spec
+        results = await lifecycle.stop_on_hosts(self.core.fleet, self.agents, spec, list(request.host_ids))
+        return await self._stopped(spec.name, results)
+
+    @rpc
+    async def RemoveService(self, request: ops_pb2.RemoveServiceRequest, context: Ctx) -> ops_pb2.StopServiceResponse:
+        core = self.core
+
+        def busy(name: str) -> str:
+            rollout = core.rollouts.active_for(name)
+            return f"rollout {rollout.id}" if rollout is not None else core.drills.busy(name)
+
+        results = await lifecycle.remove_service(self.services, core.fleet, self.agents, busy, request.name)
+        return await self._stopped(request.name, results)
+
+    async def _stopped(self, service: str, results: list[lifecycle.HostStop]) -> ops_pb2.StopServiceResponse:
+        for r in results:
+            if r.outcome is lifecycle.StopOutcome.STOPPED:
+                await self._event(r.host_id, service, "service.stopped", r.message)
+        return ops_pb2.StopServiceResponse(
+            hosts=[ops_pb2.HostStopResult(host_id=r.host_id, outcome=r.outcome, message=r.message) for r in results]
+        )
 
     async def _event(self, host_id: str, service: str, kind: str, message: str) -> None:
         storage = self.core.storage

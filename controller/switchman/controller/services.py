@@ -27,6 +27,7 @@ class ServiceRegistry:
         self._store = store
         self._clock_ms = clock_ms
         self._hosts = hosts
+        self._names: frozenset[str] | None = None  # cached: every registration asks
 
     @staticmethod
     def _versions(rows: list[SpecRevision]) -> list[SpecVersion]:
@@ -62,7 +63,24 @@ class ServiceRegistry:
             raise Conflict(clash)
         now = self._clock_ms()
         rev, _ = await self._store.write(lambda tx: self._store.specs.add(tx, spec.name, source, now, actor))
+        self._names = None
         return SpecVersion(replace(spec, revision=rev), now, actor)
+
+    async def names(self) -> frozenset[str]:
+        """The services there are specs for (what an agent may keep running)."""
+        if self._names is None:
+            rows = await asyncio.to_thread(self._store.specs.all)
+            self._names = frozenset(r.name for r in rows)
+        return self._names
+
+    async def remove(self, name: str) -> None:
+        """Delete every revision of ``name``.
+
+        :raises NotFound: there is no such service."""
+        removed = await self._store.write(lambda tx: self._store.specs.remove(tx, name))
+        self._names = None
+        if not removed:
+            raise NotFound(f"no service named {name!r}")
 
 
 def _ports(spec: ServiceDef) -> dict[int, str]:

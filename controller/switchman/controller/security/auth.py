@@ -25,6 +25,7 @@ OPERATOR_METHODS = frozenset(
         "AddSilence",
         "ExpireSilence",
         "SwitchHost",
+        "StopService",
         "StartRollout",
         "PromoteRollout",
         "AbortRollout",
@@ -36,7 +37,7 @@ OPERATOR_METHODS = frozenset(
         "RunDrill",
     }
 )
-ADMIN_METHODS = frozenset({"ApplyService", "CreateToken", "ListTokens", "RevokeToken", "Backup"})
+ADMIN_METHODS = frozenset({"ApplyService", "RemoveService", "CreateToken", "ListTokens", "RevokeToken", "Backup"})
 VIEWER_METHODS = frozenset(
     {
         "GetStatus",

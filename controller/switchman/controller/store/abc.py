@@ -174,6 +174,10 @@ class SpecRepo(Protocol):
         """Every revision of every service, by name then revision."""
         ...
 
+    def remove(self, tx: Tx, name: str) -> int:
+        """Delete every revision of ``name``; returns how many there were."""
+        ...
+
 
 class OutboxRepo(Protocol):
     def enqueue(self, tx: Tx, messages: Sequence[Message], now_ms: int) -> None:

@@ -215,6 +215,17 @@ class MemorySpecs:
     def all(self) -> list[SpecRevision]:
         return sorted(self._copy_rows(), key=lambda r: (r.name, r.revision))
 
+    def remove(self, tx: Tx, name: str) -> int:
+        with self._lock:
+            before = list(self.rows)
+            self.rows[:] = [r for r in before if r.name != name]
+
+        def undo() -> None:
+            self.rows[:] = before
+
+        _tx(tx).undo.append(undo)
+        return len(before) - len(self.rows)
+
 
 class MemoryOutbox:
     def __init__(self, lock: threading.RLock) -> None:

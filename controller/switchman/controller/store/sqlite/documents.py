@@ -195,3 +195,6 @@ class SqliteSpecs:
 
     def all(self) -> list[SpecRevision]:
         return self._rows("", ())
+
+    def remove(self, tx: Tx, name: str) -> int:
+        return int(conn_of(tx).execute("DELETE FROM service_specs WHERE name = ?", (name,)).rowcount)
