@@ -102,13 +102,17 @@ class ControllerLink:
         explain: Callable[[str], Awaitable[str]] | None = None,
         serving: Callable[[], Awaitable[bool]] | None = None,
         stats: LinkStats | None = None,
+        registered: Callable[[controller_pb2.RegisterResponse, float], None] | None = None,
     ) -> None:
         """``explain(grpc_message)`` says why the controller cannot be reached (TLS
         mistakes, expired certificates); it is awaited after UNAVAILABLE errors.
         ``serving()`` tells whether the controller is up and serving: while
         the backoff waits it is asked every second, and when the controller
         turns serving after it was not, the next attempt comes within
-        :data:`COMEBACK_JITTER_S` instead of after the grown delay."""
+        :data:`COMEBACK_JITTER_S` instead of after the grown delay.
+        ``registered(response, sent_at)`` is called after each registration,
+        with the monotonic time the request was sent."""
+        self._registered = registered
         self._explain = explain
         self._serving = serving
         self._was_down = False  # the controller was seen not serving since the last success
@@ -240,6 +244,7 @@ class ControllerLink:
     # calls -------------------------------------------------------------------
     async def _register(self, timeout: float) -> None:
         ident = self._identity()
+        sent_at = time.monotonic()
         resp = await self._stub.Register(
             controller_pb2.RegisterRequest(
                 host_id=ident.host_id,
@@ -264,6 +269,8 @@ class ControllerLink:
         self.stats.connected = True
         self.breaker.success()
         self._was_down = False
+        if self._registered is not None:
+            self._registered(resp, sent_at)
 
     async def _push_once(self, timeout: float) -> bool:
         """Push the oldest spooled entries. Returns True when more are waiting."""
