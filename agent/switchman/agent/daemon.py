@@ -38,6 +38,7 @@ from switchman.agent.server import AgentInfoSource, AgentParts, create_server
 from switchman.agent.services.drivers.process import ProcessDriver
 from switchman.agent.services.drivers.registry import Drivers
 from switchman.agent.services.manager import ServiceManager
+from switchman.agent.services.reaper import Reaper
 from switchman.agent.services.state import StateStore
 from switchman.agent.spool import Spool, SpoolStats
 from switchman.agent.telemetry import BLACKBOX_JOB, StaleTracker, make_batches, target_labels
@@ -94,6 +95,7 @@ class AgentDaemon:
         self.services = ServiceManager(
             self._store, self.drivers, c.service_address, self.buffer, self.probes, c.data_dir / "routers"
         )
+        self.reaper = Reaper(self.services, self.buffer)
         self.faults = FaultManager(
             Ledger(c.data_dir / "faults.db"),
             self.services,
@@ -242,6 +244,7 @@ class AgentDaemon:
             explain=self.link_diagnosis.explain,
             serving=functools.partial(controller_serving, self._channel),
             stats=self.link_stats,
+            registered=self.reaper.registered,
         )
         for finding in await asyncio.to_thread(self.link_diagnosis.check_certificates):
             log.log(finding.level, "%s", finding.message)
@@ -291,6 +294,7 @@ class AgentDaemon:
         await self.probes.stop()
         await self.scrapes.close()
         await self.faults.close()
+        await self.reaper.close()
         await self.services.close()  # slots keep running; the next start adopts them
         self._store.close()
         flushed = await self.link.flush(self.config.shutdown_grace / 2)

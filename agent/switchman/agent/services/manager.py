@@ -85,6 +85,7 @@ class ServiceManager:
         self._locks: dict[str, asyncio.Lock] = {}
         self._specs: dict[str, ServiceDef] = {}
         self._operations: set[asyncio.Task[SwitchResult]] = set()
+        self.told: dict[str, float] = {}  # service -> when (monotonic) a switch or step last asked for it
 
     # queries -----------------------------------------------------------------
     def names(self) -> list[str]:
@@ -252,6 +253,7 @@ class ServiceManager:
         except ValidationError as exc:
             raise InvalidService(str(exc)) from None
         deadline = healthy_deadline_s or spec.healthy_deadline_ms / 1000
+        self.told[spec.name] = time.monotonic()
         return await self._exclusive(spec.name, lambda: self._switch(spec, version, deadline))
 
     async def _switch(self, spec: ServiceDef, version: str, deadline_s: float) -> SwitchResult:
@@ -388,6 +390,7 @@ class ServiceManager:
         if isinstance(weight, bool) or not 0 <= weight <= 100:
             raise InvalidService(f"service {spec.name}: weight: expected 0..100, got {weight!r}")
         deadline = healthy_deadline_s or spec.healthy_deadline_ms / 1000
+        self.told[spec.name] = time.monotonic()
         return await self._exclusive(spec.name, lambda: self._set_weight(spec, version, weight, deadline))
 
     async def _set_weight(self, spec: ServiceDef, version: str, weight: int, deadline_s: float) -> SwitchResult:
