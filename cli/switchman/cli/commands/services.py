@@ -1,4 +1,4 @@
-"""``switchman service apply|show|list|switch|rollback``."""
+"""``switchman service apply|show|list|switch|rollback`` (``stop|remove``: :mod:`.service_lifecycle`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from switchman.cli.commands import service_lifecycle
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import common_pb2, enum_word, ops_pb2
 from switchman.cli.render import Output, message_doc
@@ -26,7 +27,7 @@ def slot_state(value: int) -> str:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("service", help="service specs and single-host switches")
-    s = p.add_subparsers(dest="service_cmd", metavar="apply|show|list|switch|rollback")
+    s = p.add_subparsers(dest="service_cmd", metavar="apply|show|list|switch|rollback|stop|remove")
     a = s.add_parser("apply", help="store a new revision of a service spec (TOML)")
     a.add_argument("file", type=Path)
     a.set_defaults(func=apply)
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rb.add_argument("name")
     rb.add_argument("--host", required=True)
     rb.set_defaults(func=rollback)
+    service_lifecycle.register(s)
 
 
 def status_doc(st: common_pb2.ServiceStatus) -> dict[str, Any]:
@@ -127,7 +129,10 @@ def show(args: argparse.Namespace, client: Client, out: Output) -> int:
                     str(s.active_connections),
                 ]
             )
-    out.table(["HOST", "SLOT", "VERSION", "STATE", "PID", "RESTARTS", "CONNS"], rows)
+    if not r.hosts:
+        out.line("not running on any host (stopped, or never switched to a version)")
+    else:
+        out.table(["HOST", "SLOT", "VERSION", "STATE", "PID", "RESTARTS", "CONNS"], rows)
     for h in r.history if args.history else []:
         out.line(f"\n[bold]revision {h.revision}[/bold]")
         out.raw(h.source_toml)
