@@ -19,13 +19,32 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from switchman.agent.services.errors import SwitchInProgress
-from switchman.agent.services.manager import ServiceManager
 from switchman.agent.telemetry_buffer import TelemetryBuffer
 from switchman.proto.v1 import controller_pb2
 
 log = logging.getLogger(__name__)
+
+
+class Services(Protocol):
+    """What reaping needs of :class:`~switchman.agent.services.manager.ServiceManager`."""
+
+    @property
+    def told(self) -> Mapping[str, float]:
+        """Service -> when (monotonic) a switch or weighted step last asked for it."""
+        ...
+
+    def names(self) -> list[str]:
+        """The services this agent runs (its state file)."""
+        ...
+
+    async def stop_service(self, name: str) -> object:
+        """Close the front port, stop both slots, forget the service.
+
+        :raises SwitchInProgress: another switch, rollback or stop of it runs."""
+        ...
 
 
 def orphans(local: Iterable[str], known: Iterable[str], told: Mapping[str, float], asked_at: float) -> list[str]:
@@ -39,7 +58,7 @@ def orphans(local: Iterable[str], known: Iterable[str], told: Mapping[str, float
 class Reaper:
     """Reaps after each registration, in tasks it owns (:meth:`close` cancels them)."""
 
-    def __init__(self, services: ServiceManager, buffer: TelemetryBuffer) -> None:
+    def __init__(self, services: Services, buffer: TelemetryBuffer) -> None:
         self._services = services
         self._buffer = buffer
         self._tasks: set[asyncio.Task[list[str]]] = set()
@@ -71,6 +90,10 @@ class Reaper:
             self._buffer.event("service.reaped", f"{name} stopped: no spec names it", service=name)
             reaped.append(name)
         return reaped
+
+    async def settled(self) -> None:
+        """Return once the reaps under way have ended."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
         self._closed = True  # a registration while the agent stops (its last flush) reaps nothing
