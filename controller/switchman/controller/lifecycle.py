@@ -4,8 +4,8 @@ Stop drains and stops both slots on the chosen hosts through the agents'
 ``StopService``; the spec stays, and a later rollout or ``service switch``
 starts the service again. Remove stops it on every host that is up, then
 deletes every revision of the spec (the audit log keeps who removed it and
-when); an agent that was down learns at its next registration that the
-service is gone and reaps its slots itself.
+when); an agent that was down or did not answer learns at its next
+registration that the service is gone and reaps its slots itself.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from switchman.controller.agents import AgentError, AgentGateway
+from switchman.controller.agents import AgentError, AgentGateway, AgentUnreachable
 from switchman.controller.errors import Conflict
 from switchman.controller.fleet import Fleet
 from switchman.controller.services import ServiceRegistry
@@ -28,6 +28,7 @@ class StopOutcome(enum.StrEnum):
     STOPPED = "stopped"
     NOT_RUNNING = "not_running"
     DOWN = "down"
+    UNREACHABLE = "unreachable"
     FAILED = "failed"
 
 
@@ -62,6 +63,8 @@ async def stop_on_hosts(
         async with limit:
             try:
                 out = await agents.stop_service(host_id, spec.name, timeout)
+            except AgentUnreachable as exc:
+                return HostStop(host_id, StopOutcome.UNREACHABLE, exc.reason)
             except AgentError as exc:
                 return HostStop(host_id, StopOutcome.FAILED, exc.reason)
         if not out.changed:
@@ -97,9 +100,10 @@ async def remove_service(
         detail = "; ".join(f"{r.host_id}: {r.message}" for r in failed)
         raise Conflict(f"service {name}: not removed, it could not be stopped on every host ({detail}); try again")
     await registry.remove(name)
+    later = (StopOutcome.DOWN, StopOutcome.UNREACHABLE)
     return [
-        HostStop(r.host_id, r.outcome, "host is down: its agent stops the service when it registers again")
-        if r.outcome is StopOutcome.DOWN
+        HostStop(r.host_id, r.outcome, f"{r.message}: its agent stops the service when it registers again")
+        if r.outcome in later
         else r
         for r in results
     ]

@@ -41,7 +41,7 @@ def stop(args: argparse.Namespace, client: Client, out: Output) -> int:
     if not r.hosts and out.fmt == "table":
         out.line(f"{args.name} was not running on any host")
         return EXIT_OK
-    return _report(r, out, {"failed", "down"})
+    return _report(r, out, {"failed", "down", "unreachable"})
 
 
 def remove(args: argparse.Namespace, client: Client, out: Output) -> int:
