@@ -210,6 +210,19 @@ def test_a_spec_revision_is_new_only_when_the_text_changes(store: Store) -> None
     assert store.specs.history("nope") == []
 
 
+def test_removing_a_spec_deletes_every_revision_and_a_failed_remove_keeps_them(store: Store) -> None:
+    write(store, lambda tx: store.specs.add(tx, "web", "v = 1", 10, "ann"))
+    write(store, lambda tx: store.specs.add(tx, "web", "v = 2", 20, "ann"))
+    write(store, lambda tx: store.specs.add(tx, "api", "v = 9", 30, "ann"))
+    with pytest.raises(Boom):
+        write(store, fails_after(lambda tx: store.specs.remove(tx, "web")))
+    assert len(store.specs.history("web")) == 2
+    assert write(store, lambda tx: store.specs.remove(tx, "web")) == 2
+    assert store.specs.history("web") == [] and [r.name for r in store.specs.all()] == ["api"]
+    assert write(store, lambda tx: store.specs.remove(tx, "web")) == 0
+    assert write(store, lambda tx: store.specs.add(tx, "web", "v = 3", 40, "bob")) == (1, True)
+
+
 # outbox --------------------------------------------------------------------------------
 def test_messages_queued_in_a_failed_transaction_are_not_queued(store: Store) -> None:
     m = Message("hook", "http://127.0.0.1:9/", b"{}")
