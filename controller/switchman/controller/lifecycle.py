@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from switchman.controller.agents import AgentError, AgentGateway, AgentUnreachable
 from switchman.controller.errors import Conflict
 from switchman.controller.fleet import Fleet
+from switchman.controller.rollouts.planner import matches
 from switchman.controller.services import ServiceRegistry
 from switchman.proto.services import ServiceDef
 
@@ -49,11 +50,17 @@ def stop_timeout_s(spec: ServiceDef) -> float:
 async def stop_on_hosts(
     fleet: Fleet, agents: AgentGateway, spec: ServiceDef, host_ids: Sequence[str]
 ) -> list[HostStop]:
-    """Stop ``spec`` on ``host_ids`` (every registered host when empty: the
-    agent's stop is a no-op where the service does not run), a few at a time.
+    """Stop ``spec`` on ``host_ids``, a few at a time. Without ``host_ids``: on
+    every host that is up (the agent's stop is a no-op where the service does
+    not run; those hosts are left out of the answer), and a host that is down
+    is reported only when the spec's selector matches it.
 
     :raises NotFound: a named host is not registered."""
-    hosts = [fleet.get(h) for h in host_ids] if host_ids else sorted(fleet.hosts.values(), key=lambda h: h.host_id)
+    if host_ids:
+        hosts = [fleet.get(h) for h in host_ids]
+    else:
+        everyone = sorted(fleet.hosts.values(), key=lambda h: h.host_id)
+        hosts = [h for h in everyone if fleet.is_up(h) or matches(h, spec.selector)]
     limit = asyncio.Semaphore(PARALLEL_STOPS)
     timeout = stop_timeout_s(spec)
 
