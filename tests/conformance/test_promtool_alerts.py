@@ -120,3 +120,58 @@ def test_a_wrong_alert_expectation_fails_both(tmp_path: Path) -> None:
     theirs, ours = both(write(tmp_path, mutate=True))
     assert theirs.returncode == 1
     assert ours.returncode == 1 and "alertname:" in ours.stdout
+
+
+LIMITED = """groups:
+  - name: limited
+    limit: 2
+    rules:
+      - alert: Loaded
+        expr: node_load1 > 1
+      - record: job:load:sum
+        expr: sum by (host) (node_load1)
+      - alert: FromRecord
+        expr: job:load:sum > 1
+"""
+
+
+def test_a_group_limit_drops_a_rule_that_makes_more_than_it_allows_as_promtool_does(tmp_path: Path) -> None:
+    """Two hosts loaded, then three: with three the alerting rule (limit 2) has no
+    alert and the recording rule writes nothing, so the rule over it goes quiet
+    too; promtool and `switchman rules test` both fail the test, naming each
+    rule's error at the first evaluation it happened."""
+    (tmp_path / "rules.yml").write_text(LIMITED)
+    series = [
+        {"series": 'node_load1{host="h1"}', "values": "2x10"},
+        {"series": 'node_load1{host="h2"}', "values": "2x10"},
+        {"series": 'node_load1{host="h3"}', "values": "_x5 2x5"},  # from 5m
+    ]
+    loaded = load_rule_file(tmp_path / "rules.yml")
+    assert loaded.errors == [] and loaded.groups[0].limit == 2
+    test: dict[str, Any] = {"interval": "1m", "input_series": series, "alert_rule_test": []}
+    for at in ("2m", "10m"):  # at 10m the last recorded sum (4m) is out of the lookback
+        test["alert_rule_test"] += [{"eval_time": at, "alertname": n} for n in ("Loaded", "FromRecord")]
+    errors: list[str] = []
+    firing = _run_rules(loaded.groups, load_input(series, duration_ms("1m")), test, duration_ms("1m"), errors)
+    for case in test["alert_rule_test"]:
+        found = firing[duration_ms(case["eval_time"])].get(case["alertname"], [])
+        case["exp_alerts"] = [{"exp_labels": {k: v for k, v in a.labels.items() if k != "alertname"}} for a in found]
+    assert [len(c["exp_alerts"]) for c in test["alert_rule_test"]] == [2, 2, 0, 0], test
+    doc = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [test]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(doc))
+    theirs = subprocess.run(
+        ["promtool", "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    ours = subprocess.run(
+        [str(BIN / "switchman"), "rules", "test", "test.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    first = [e for e in errors if "time: 5m0s" in e]
+    assert first == [
+        "    rule: Loaded, time: 5m0s, err: exceeded limit of 2 with 3 alerts",
+        "    rule: job:load:sum, time: 5m0s, err: exceeded limit of 2 with 3 series",
+    ]
+    said = theirs.stdout + theirs.stderr
+    assert theirs.returncode == 1 and all(e.strip() in said for e in first), said
+    assert ours.returncode == 1 and all(e.strip() in ours.stdout + ours.stderr for e in first), (
+        ours.stdout + ours.stderr
+    )

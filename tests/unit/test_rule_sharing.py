@@ -8,7 +8,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from switchman.controller.alerts.manager import RuleManager
+from switchman.controller.alerts.manager import RuleManager, rule_key
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.parser import parse
 from switchman.controller.promql.values import Sample
@@ -87,4 +87,26 @@ def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path
     assert results["RoleHot"], "the alert read what the recording rule wrote in the same evaluation"
     asyncio.run(m.evaluate_group(group))
     assert {a.labels["alertname"] for a in m.alerts()} >= {"RoleHot", "Busy", "LoadHigh"}
+    storage.close()
+
+
+def test_a_group_limit_fails_the_rule_that_exceeds_it_and_keeps_the_others(tmp_path: Path) -> None:
+    storage = Storage.open(tmp_path / "controller.db")
+    fill(storage)
+    limited = RULES.replace("    interval: 1m\n", "    interval: 1m\n    limit: 10\n")
+    (tmp_path / "r.yml").write_text(limited)
+    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
+    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
+    assert m.load() == []
+    [group] = m.groups
+    asyncio.run(m.evaluate_group(group))
+    errors = {r.name: m.health[rule_key(group, r)].last_error for r in group.rules}
+    by_name: dict[str, int] = {}
+    for a in m.alerts():
+        by_name.setdefault(a.labels["alertname"], 0)
+        by_name[a.labels["alertname"]] += 1
+    # 40 hosts: a rule with more than 10 alerts fails and keeps none; the others keep theirs
+    over = {name for name, e in errors.items() if "exceeded limit of 10 with" in e and e.endswith("alerts")}
+    assert over and over.isdisjoint(by_name), (errors, by_name)
+    assert by_name and all(n <= 10 and not errors[name] for name, n in by_name.items()), (errors, by_name)
     storage.close()

@@ -120,6 +120,15 @@ class AlertingRule:
             out.append(Sample({"__name__": "ALERTS_FOR_STATE", **a.labels}, ts, a.active_at_ms / 1000))
         return out
 
+    def over_limit(self, limit: int) -> int:
+        """With ``limit`` set and more pending or firing alerts than it allows:
+        forget them all (as Prometheus does) and return how many there were; else 0."""
+        active = sum(1 for a in self.active.values() if a.state is not AlertState.INACTIVE)
+        if not limit or active <= limit:
+            return 0
+        self.active.clear()
+        return active
+
     def firing(self) -> list[Alert]:
         return [a for a in self.active.values() if a.state is AlertState.FIRING]
 

@@ -176,8 +176,12 @@ class RuleManager:
                 if r.kind == "alerting":
                     ar = self.alerting[key]
                     assert isinstance(outcome, dict)
-                    written += ar.advance(outcome, ts)
+                    samples = ar.advance(outcome, ts)
                     states[key] = ar
+                    over = ar.over_limit(group.limit)  # Prometheus: all of the rule's alerts are dropped
+                    if over:
+                        raise PromQLError(f"exceeded limit of {group.limit} with {over} alerts")
+                    written += samples
                 health.last_error = ""
             except PromQLError as exc:
                 health.last_error = str(exc)
@@ -199,6 +203,8 @@ class RuleManager:
             try:
                 if r.kind == "recording":
                     outcome = evaluate_recording(r, ev, ts)
+                    if group.limit and len(outcome) > group.limit:  # Prometheus: the rule fails, nothing is written
+                        raise PromQLError(f"exceeded limit of {group.limit} with {len(outcome)} series")
                     self.store.write_now(self._job(outcome, {}, ts))
                     memo.forget(r.name)
                 else:

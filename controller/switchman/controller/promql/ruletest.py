@@ -53,11 +53,25 @@ def _same(exp: list[ExprResult], got: list[ExprResult]) -> bool:
     )
 
 
+def _go_duration(ms: int) -> str:
+    """Go's time.Duration text for whole seconds: ``5m0s``, ``1h2m0s``, ``30s``."""
+    h, rest = divmod(ms // 1000, 3600)
+    m, sec = divmod(rest, 60)
+    return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{sec}s"
+
+
 def _run_rules(
-    groups: list[Group], src: MemorySource, test: dict[str, Any], eval_interval: int
+    groups: list[Group],
+    src: MemorySource,
+    test: dict[str, Any],
+    eval_interval: int,
+    errors: list[str] | None = None,
 ) -> dict[int, dict[str, list[Alert]]]:
     """Evaluate every rule group at each evaluation step up to the last eval
-    time; returns the firing alerts by eval time (ms) and alert name."""
+    time; returns the firing alerts by eval time (ms) and alert name. A rule
+    that fails (a group's limit exceeded) is noted in ``errors`` as promtool
+    reports it, and the test fails."""
+    failed = errors if errors is not None else []
     times = [duration_ms(c.get("eval_time", "0s")) for c in (test.get("alert_rule_test") or [])]
     times += [duration_ms(c.get("eval_time", "0s")) for c in (test.get("promql_expr_test") or [])]
     wanted = {duration_ms(c.get("eval_time", "0s")) for c in (test.get("alert_rule_test") or [])}
@@ -72,10 +86,21 @@ def _run_rules(
             for r in g.rules:
                 if r.kind == "recording":
                     written = evaluate_recording(r, ev, ts)
+                    if g.limit and len(written) > g.limit:  # the rule fails: nothing written
+                        failed.append(
+                            f"    rule: {r.name}, time: {_go_duration(ts)}, err: exceeded limit of {g.limit} with {len(written)} series"
+                        )
+                        written = []
                 else:
                     value = ev.instant(r.expr, ts)
                     samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
-                    written = state[id(r)].evaluate(samples, ts, Context(ts_ms=ts, query=query_func(ev, ts)))
+                    ar = state[id(r)]
+                    written = ar.evaluate(samples, ts, Context(ts_ms=ts, query=query_func(ev, ts)))
+                    if over := ar.over_limit(g.limit):  # every alert of the rule dropped, as the group's limit says
+                        failed.append(
+                            f"    rule: {r.name}, time: {_go_duration(ts)}, err: exceeded limit of {g.limit} with {over} alerts"
+                        )
+                        written = []
                 for s in written:
                     src.append(s.labels, ts, s.v)
         for t in [t for t in wanted if ts <= t < ts + eval_interval]:
@@ -148,10 +173,12 @@ def run_file(path: Path) -> FileReport:
         try:
             interval = duration_ms(group.get("interval", doc.get("evaluation_interval", "1m")))
             src = load_input(group.get("input_series") or [], interval)
-            firing = _run_rules(groups, src, group, eval_interval)
+            rule_errors: list[str] = []
+            firing = _run_rules(groups, src, group, eval_interval, rule_errors)
         except (TestFileError, PromQLError, ValueError) as exc:
             report.errors.append(f"{path}: test {name}: {exc}")
             continue
+        report.failures += rule_errors
         report.failures += _check_alerts(group, firing)
         for case in group.get("promql_expr_test") or []:
             expr = str(case.get("expr", ""))
