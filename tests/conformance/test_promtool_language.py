@@ -280,7 +280,22 @@ DATES = [
     "days_in_month(boot_time + 86400 * 31)",
 ]
 
+# counters whose extrapolation to the window start would cross zero: Prometheus 2.42 cuts at
+# the zero point before it decides whether the start is near enough to extrapolate to
+COUNTERS = [{"series": f'zero_cutoff{{start="{m}m"}}', "values": f"{60 * m}+240x10"} for m in range(6)] + [
+    {"series": 'zero_cutoff{start="late"}', "values": "_x3 30+60x7"},
+    {"series": 'zero_cutoff{start="reset"}', "values": "100 340 580 20 260 500 740 980 1220 1460 1700"},
+]
+COUNTER_EXPRS = [
+    "rate(zero_cutoff[20m])",
+    "increase(zero_cutoff[20m])",
+    "rate(zero_cutoff[5m])",
+    "increase(zero_cutoff[7m])",
+    "delta(zero_cutoff[20m])",
+]
+
 GROUPS: list[tuple[str, Series, list[str], list[str]]] = [
+    ("counters", COUNTERS, COUNTER_EXPRS, ["5m", "10m"]),
     ("keywords", WEB, KEYWORDS, ["5m", "20m"]),
     ("modifiers", WEB, MODIFIERS, ["10m", "25m"]),
     ("functions", WEB, FUNCTIONS, ["10m"]),

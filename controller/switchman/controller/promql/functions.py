@@ -30,10 +30,12 @@ def extrapolated(
     sampled = (ts[-1] - ts[0]) / 1000
     avg_step = sampled / (len(ts) - 1)
     threshold = avg_step * 1.1
+    # Prometheus 2.42's order: the zero point first (never extrapolate a
+    # counter below zero), then whether the start is near enough to extrapolate to
+    if counter and result > 0 and vs[0] >= 0:
+        to_start = min(to_start, sampled * (vs[0] / result))
     if to_start >= threshold:
         to_start = avg_step / 2
-    if counter and result > 0 and vs[0] >= 0:
-        to_start = min(to_start, sampled * (vs[0] / result))  # never extrapolate below zero
     if to_end >= threshold:
         to_end = avg_step / 2
     factor = (sampled + to_start + to_end) / sampled

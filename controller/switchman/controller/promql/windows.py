@@ -293,10 +293,10 @@ def _extrapolated(w: Windows, start: Ints, end: Ints, range_ms: int, counter: bo
     sampled = (t1 - t0) / 1000
     avg_step = sampled / (n - 1)
     threshold = avg_step * 1.1
-    to_start = np.where(to_start >= threshold, avg_step / 2, to_start)
-    if counter:
+    if counter:  # as functions.extrapolated: the zero point first, then the threshold
         to_zero = sampled * (v0 / result)
         to_start = np.where((result > 0) & (v0 >= 0) & (to_zero < to_start), to_zero, to_start)
+    to_start = np.where(to_start >= threshold, avg_step / 2, to_start)
     to_end = np.where(to_end >= threshold, avg_step / 2, to_end)
     factor = (sampled + to_start + to_end) / sampled
     if rate:
