@@ -45,7 +45,7 @@ lint: dev
 	$(BIN)/mypy tests bench examples docs
 
 test: dev system-deps lint
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25 tests
 
 bench: dev system-deps
 	$(BIN)/python bench/run_all.py
