@@ -29,7 +29,7 @@ INTERVAL_S = 0.5
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs needs root and mount(8)")
+        pytest.fail("mounting a tmpfs needs root and mount(8): run the suite as root (make test does)")
     mnt = tmp_path / "disk"
     mnt.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mnt)], check=True, timeout=30)

@@ -30,7 +30,7 @@ from tests.helpers import (
 )
 from tests.helpers import switchman as sm
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk")]
+pytestmark = pytest.mark.slow  # wrk and haproxy: make system-deps installs them (make test does)
 APP = Path(__file__).resolve().parents[1] / "keepalive_app.py"
 LOAD_CAP_S = 60  # wrk is stopped (SIGINT: it reports) once the rollback is done and load flows on
 
@@ -62,7 +62,7 @@ def test_switch_and_warm_rollback_under_keep_alive_load_fail_no_request(
     router: str, tmp_path: Path, daemons: list[Daemon]
 ) -> None:
     if router == "haproxy" and shutil.which("haproxy") is None:
-        pytest.skip("needs haproxy")
+        pytest.fail("haproxy is not installed: run `make system-deps` (make test does)")
     tls = start_tls_controller(tmp_path, daemons, ("web-1",))
     address = "127.0.0.71" if router == "builtin" else "127.0.0.72"
     metrics_port = free_port(address)
