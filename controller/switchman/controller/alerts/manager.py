@@ -114,6 +114,7 @@ class RuleManager:
     health: dict[str, RuleHealth] = field(default_factory=dict)
     _written: dict[str, list[tuple[object, ...]]] = field(default_factory=dict)
     extra_groups: list[Group] = field(default_factory=list)
+    _feeds: dict[int, tuple[Group, list[bool]]] = field(default_factory=dict)  # see _read_later
 
     def files(self) -> list[str]:
         return expand_globs(self.patterns)
@@ -165,8 +166,7 @@ class RuleManager:
         worker thread (one hop per group), alert state machines and the final
         write on the loop."""
         ts = self.clock_ms()
-        results = await asyncio.to_thread(self._evaluate_expressions, group, ts)
-        written: list[Sample] = []
+        results, written = await asyncio.to_thread(self._evaluate_expressions, group, ts)
         states: dict[str, AlertingRule] = {}
         for r, key, outcome, seconds in results:
             health = self.health.setdefault(key, RuleHealth())
@@ -190,14 +190,19 @@ class RuleManager:
             health.seconds = seconds
         await self._write(written, states, ts)
 
-    def _evaluate_expressions(self, group: Group, ts: int) -> list[tuple[Rule, str, Outcome, float]]:
+    def _evaluate_expressions(
+        self, group: Group, ts: int
+    ) -> tuple[list[tuple[Rule, str, Outcome, float]], list[Sample]]:
         """Blocking. Rules of a group share their selectors' reads at this
         instant; a recording rule's output is committed before the next rule
-        runs (later rules may use it)."""
+        runs when a later rule may read it, else it joins the group's final
+        write (returned with the outcomes)."""
         memo = MemoSource.for_group(self.evaluator.source, group, ts)
         ev = Evaluator(memo, shared=memo.vectors)
         out: list[tuple[Rule, str, Outcome, float]] = []
-        for r in group.rules:
+        deferred: list[Sample] = []
+        read_later = self._read_later(group)
+        for i, r in enumerate(group.rules):
             started = time.perf_counter()
             outcome: Outcome
             try:
@@ -205,8 +210,11 @@ class RuleManager:
                     outcome = evaluate_recording(r, ev, ts)
                     if group.limit and len(outcome) > group.limit:  # Prometheus: the rule fails, nothing is written
                         raise PromQLError(f"exceeded limit of {group.limit} with {len(outcome)} series")
-                    self.store.write_now(self._job(outcome, {}, ts))
-                    memo.forget(r.name)
+                    if read_later[i]:
+                        self.store.write_now(self._job(outcome, {}, ts))
+                        memo.forget(r.name)
+                    else:
+                        deferred += outcome
                 else:
                     value = ev.instant(r.expr, ts)
                     samples = [s for s in value if isinstance(s, Sample)] if isinstance(value, list) else []
@@ -215,7 +223,27 @@ class RuleManager:
             except PromQLError as exc:
                 outcome = exc
             out.append((r, rule_key(group, r), outcome, time.perf_counter() - started))
-        return out
+        return out, deferred
+
+    def _read_later(self, group: Group) -> list[bool]:
+        """Per rule: whether a later rule of the group may read the series it
+        records (a selector that could match its name, or a template that
+        queries). Computed once per loaded group."""
+        known = self._feeds.get(id(group))
+        if known is not None and known[0] is group:
+            return known[1]
+        flags = [False] * len(group.rules)
+        reads: list[tuple[Matcher, ...]] = []
+        queries = False
+        for i in range(len(group.rules) - 1, -1, -1):  # from the last rule back: what the rules after i read
+            r = group.rules[i]
+            if r.kind == "recording":
+                flags[i] = queries or any(_could_match(m, r.name) for m in reads)
+            reads += [sel.matchers for sel, _ in selectors(r.expr)]
+            texts = [*r.labels.values(), *r.annotations.values()]
+            queries = queries or any("query" in t for t in texts)
+        self._feeds[id(group)] = (group, flags)
+        return flags
 
     def _changed_states(
         self, states: dict[str, AlertingRule]
@@ -226,7 +254,13 @@ class RuleManager:
         out: dict[str, list[AlertRecord]] = {}
         shapes: dict[str, list[tuple[object, ...]]] = {}
         for key, ar in states.items():
-            records = [
+            shape: list[tuple[object, ...]] = [
+                (labels, a.state.value, a.active_at_ms, a.fired_at_ms, a.resolved_at_ms, a.keep_firing_since_ms)
+                for labels, a in ar.active.items()
+            ]
+            if self._written.get(key) == shape:
+                continue
+            out[key] = [
                 AlertRecord(
                     key,
                     fingerprint(a.labels),
@@ -241,12 +275,7 @@ class RuleManager:
                 )
                 for a in ar.active.values()
             ]
-            shape: list[tuple[object, ...]] = [
-                (r.fingerprint, r.state, r.active_at_ms, r.fired_at_ms, r.resolved_at_ms, r.keep_firing_since_ms)
-                for r in records
-            ]
-            if self._written.get(key) != shape:
-                out[key], shapes[key] = records, shape
+            shapes[key] = shape
         return out, shapes
 
     def _job(self, samples: list[Sample], changed: dict[str, list[AlertRecord]], ts: int) -> Callable[[Tx], None]:

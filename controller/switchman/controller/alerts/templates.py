@@ -90,6 +90,8 @@ def expand(
 ) -> str:
     """``text`` rendered for one alert; an error renders as Prometheus
     renders it, ``<error expanding template: ...>``."""
+    if "{{" not in text:  # no action: the text is its own output
+        return text
     ctx = ctx or Context()
     name = f"__alert_{alert}"
     trees = _parsed(name, text)

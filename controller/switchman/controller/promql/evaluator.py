@@ -598,14 +598,18 @@ class Evaluator:
         groups = ids[rows]
         order = np.argsort(groups, kind="stable")
         ranked = groups[order]
-        values = cols.values[rows][order].tolist()
+        array = cols.values[rows][order]
+        values = array.tolist()
         starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
         ends = [*starts[1:].tolist(), len(values)]
         aggregate = _AGGREGATES[node.op]
+        extremes = _extremes(node.op, array, starts)
         out = []
         # groups in the order their first sample comes, as the samples' dict makes them
-        for _, a, b in sorted(zip(order[starts].tolist(), starts.tolist(), ends, strict=True)):
-            out.append(Sample(labels[int(ranked[a])], t, aggregate(values[a:b], param)))
+        for _, a, b, e in sorted(zip(order[starts].tolist(), starts.tolist(), ends, extremes, strict=True)):
+            # a zero may be -0 or +0 by which came first: the function decides
+            value = e if e is not None and e != 0.0 else aggregate(values[a:b], param)
+            out.append(Sample(labels[int(ranked[a])], t, value))
         return out
 
     def _rank_columns(self, node: ast.Aggregate, cols: Columns, k: int, t: int) -> Vector:
@@ -778,6 +782,17 @@ def _rank(v: float, top: bool) -> tuple[int, float]:
     if math.isnan(v):
         return (0, 0.0)
     return (1, v if top else -v)
+
+
+def _extremes(op: str, values: Floats, starts: Ints) -> list[float | None]:
+    """max or min of each group (rows ``starts[g]`` up to the next start) at
+    once: NaN only where a group holds nothing else, as the functions below
+    give. Other operators: ``None`` per group."""
+    if op == "max":
+        return list(np.fmax.reduceat(values, starts).tolist())
+    if op == "min":
+        return list(np.fmin.reduceat(values, starts).tolist())
+    return [None] * len(starts)
 
 
 def _stdvar(vs: list[float], _: float) -> float:

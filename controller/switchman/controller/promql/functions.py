@@ -169,9 +169,10 @@ def naive_sum(vs: Sequence[float]) -> float:
 def incremental_mean(vs: Sequence[float]) -> float:
     """Prometheus 2.x's running mean (avoids overflow; rounds as it does)."""
     mean, count = 0.0, 0.0
+    isinf = math.isinf
     for v in vs:
         count += 1
-        if _stays_infinite(mean, v):
+        if isinf(mean) and _stays_infinite(mean, v):
             continue
         mean += v / count - mean / count
     return mean
