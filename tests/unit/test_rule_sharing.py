@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from switchman.controller.alerts.manager import RuleManager, rule_key
+from switchman.controller.alerts.rules import Group
 from switchman.controller.promql.evaluator import Evaluator
 from switchman.controller.promql.parser import parse
 from switchman.controller.promql.values import Sample
@@ -56,18 +57,24 @@ def fill(storage: Storage) -> None:
     writer.submit(job).result()
 
 
+def loaded(tmp_path: Path, rules: str) -> tuple[Storage, Evaluator, RuleManager, Group]:
+    """A filled store and a manager with the one group of ``rules`` loaded."""
+    storage = Storage.open(tmp_path / "controller.db")
+    fill(storage)
+    (tmp_path / "r.yml").write_text(rules)
+    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
+    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
+    assert m.load() == []
+    [group] = m.groups
+    return storage, evaluator, m, group
+
+
 def canonical(samples: list[Sample]) -> list[tuple[list[tuple[str, str]], float]]:
     return sorted((sorted(s.labels.items()), s.v) for s in samples)
 
 
 def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path) -> None:
-    storage = Storage.open(tmp_path / "controller.db")
-    fill(storage)
-    (tmp_path / "r.yml").write_text(RULES)
-    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
-    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
-    assert m.load() == []
-    [group] = m.groups
+    storage, evaluator, m, group = loaded(tmp_path, RULES)
     outcomes, _ = m._evaluate_expressions(group, NOW)
     results = {r.name: outcome for r, _, outcome, _ in outcomes}
     fresh = Evaluator(evaluator.source)
@@ -92,14 +99,8 @@ def test_group_evaluation_answers_like_a_fresh_evaluator_per_rule(tmp_path: Path
 
 
 def test_a_group_limit_fails_the_rule_that_exceeds_it_and_keeps_the_others(tmp_path: Path) -> None:
-    storage = Storage.open(tmp_path / "controller.db")
-    fill(storage)
     limited = RULES.replace("    interval: 1m\n", "    interval: 1m\n    limit: 10\n")
-    (tmp_path / "r.yml").write_text(limited)
-    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
-    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
-    assert m.load() == []
-    [group] = m.groups
+    storage, _, m, group = loaded(tmp_path, limited)
     asyncio.run(m.evaluate_group(group))
     errors = {r.name: m.health[rule_key(group, r)].last_error for r in group.rules}
     by_name: dict[str, int] = {}
@@ -135,13 +136,7 @@ DEFERRED = """groups:
 
 
 def test_recorded_series_no_later_rule_reads_join_the_final_write(tmp_path: Path) -> None:
-    storage = Storage.open(tmp_path / "controller.db")
-    fill(storage)
-    (tmp_path / "r.yml").write_text(DEFERRED)
-    evaluator = make_evaluator(storage, Retention(), lambda: NOW)
-    m = RuleManager(storage, evaluator, lambda: NOW, [str(tmp_path / "r.yml")])
-    assert m.load() == []
-    [group] = m.groups
+    storage, evaluator, m, group = loaded(tmp_path, DEFERRED)
     # read by a selector (max); a later template queries, which may read anything (min, cpu:rate);
     # nothing after reads the last
     assert m._read_later(group) == [True, True, False, True, False, False]
