@@ -55,7 +55,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
     It puts ``"warm"`` on ``out`` once each of its agents made its first push
     (that creates the agent's series), then waits for the parent to set
     ``window`` (start, stop) when every client is warm."""
-    from switchman.agent.push import controller_serving
+    from switchman.agent.push import COMEBACK_JITTER_S, controller_serving, probe_every
     from switchman.proto.channel import create_channel
     from switchman.proto.v1 import common_pb2, controller_pb2, controller_pb2_grpc
 
@@ -64,10 +64,11 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
     ) -> None:
         channel = create_channel(f"127.0.0.1:{port}", None)
         stub = controller_pb2_grpc.ControllerStub(channel)
+        comeback = [COMEBACK_JITTER_S]  # as the agent: what the last Register reply said
 
         async def register() -> bool:
             try:
-                await stub.Register(
+                reply = await stub.Register(
                     controller_pb2.RegisterRequest(
                         host_id=host, hostname=host, advertise="127.0.0.1:1", agent_version="bench", spool_epoch="bench"
                     ),
@@ -76,6 +77,8 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
             except Exception:
                 counts["register_retries"] += 1
                 return False
+            if reply.comeback_spread_ms > 0:
+                comeback[0] = reply.comeback_spread_ms / 1000
             return True
 
         for attempt in range(5):
@@ -130,7 +133,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
             if interval > 0:
                 await asyncio.sleep(max(0.0, start_at + phase + (seq - 1) * interval - time.time()))
         if window[2]:  # --restart: on pushing until the restarted controller took every agent back
-            seq = await through_restart(seq, phase, register, push, lambda: controller_serving(channel))
+            seq = await through_restart(seq, phase, register, push, lambda: controller_serving(channel), comeback)
         await channel.close(None)
 
     async def through_restart(
@@ -139,14 +142,14 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
         register: Callable[[], Awaitable[bool]],
         push: Callable[[int, list[float]], Awaitable[bool]],
         serving: Callable[[], Awaitable[bool]],
+        comeback: list[float],
     ) -> int:
         """Push on schedule while the parent restarts the controller. A failed
         push is retried as an agent retries: ask the health service every
-        second and, once it serves again, come back within a jittered
-        ``COMEBACK_JITTER_S``, register, push. Each agent's first push that
-        started after the new controller served is timed into ``after``."""
-        from switchman.agent.push import COMEBACK_JITTER_S, PROBE_EVERY_S
-
+        second (or as ``probe_every`` says) and, once it serves again, come
+        back within a jittered ``comeback[0]`` (the last Register reply's
+        spread), register, push. Each agent's first push that started after
+        the new controller served is timed into ``after``."""
         timed = False
         end = window[1] + window[2]
         while time.time() < end:
@@ -158,8 +161,8 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
                 await asyncio.sleep(max(0.0, window[0] + phase + (seq - 1) * interval - time.time()))
                 continue
             while time.time() < end and not await serving():
-                await asyncio.sleep(PROBE_EVERY_S)
-            await asyncio.sleep(random.uniform(0, COMEBACK_JITTER_S))
+                await asyncio.sleep(probe_every(comeback[0]))
+            await asyncio.sleep(random.uniform(0, comeback[0]))
             await register()
         return seq
 
@@ -349,6 +352,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ctl, serving_after_s = restart(ctl, argv, work)
             window[3] = time.time()
         results = [out.get(timeout=120) for _ in workers]
+        # the restarted controller's histogram holds only the pushes of the restart phase
+        restart_hist = float("nan")
+        if args.restart:
+            since = scrape_histogram(mport)
+            restart_hist = histogram_p99_le([(le, 0.0) for le, _ in since], since)
         for w in workers:
             w.join(60)
         lat = [x for r in results for x in r["latencies"]]
@@ -377,6 +385,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "warmup_s": round(warmup, 1),
             "first_push_p99_ms": round(percentile([x for r in results for x in r["first"]], 0.99) * 1000, 2),
             **restart_figures([x for r in results for x in r["after_restart"]], serving_after_s, args),
+            **({"restart_server_push_p99_ms_le": restart_hist} if args.restart else {}),
             "server_push_p99_ms_le": server_hist,
             "controller_cpu_cores": round((cpu1 - cpu0) / elapsed, 3),
             "controller_rss_mib": round(rss / 2**20, 1),

@@ -80,10 +80,19 @@ async def controller_serving(channel: grpc.aio.Channel, timeout: float = 0.5) ->
     return bool(resp.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-PROBE_EVERY_S = 1.0  # while backing off, how often the controller's health is asked
-# a fleet of agents spreads its first retries over this window: 2,000 agents coming back
-# to a restarted controller within 1 s queued their pushes for seconds; over 4 s they do not
+PROBE_EVERY_S = 1.0  # while backing off, how often the controller's health is asked (at least)
+# a fleet of agents spreads its first retries over this window, or over the longer one the
+# controller's last Register reply gave (it grows with the fleet): 2,000 agents coming back to
+# a restarted controller within 1 s queued their pushes for seconds
 COMEBACK_JITTER_S = 4.0
+
+
+def probe_every(spread_s: float) -> float:
+    """How often a backing-off agent asks the controller's health: every
+    second, less often when the fleet is so large that its comeback spreads
+    over more than 8 s (10,000 agents asking every second would be 10,000
+    calls a second at a starting controller)."""
+    return max(PROBE_EVERY_S, spread_s / 8)
 
 
 class ControllerLink:
@@ -109,13 +118,15 @@ class ControllerLink:
         ``serving()`` tells whether the controller is up and serving: while
         the backoff waits it is asked every second, and when the controller
         turns serving after it was not, the next attempt comes within
-        :data:`COMEBACK_JITTER_S` instead of after the grown delay.
+        :data:`COMEBACK_JITTER_S` (or the spread the controller's last Register
+        reply gave) instead of after the grown delay.
         ``registered(response, sent_at)`` is called after each registration,
         with the monotonic time the request was sent."""
         self._registered = registered
         self._explain = explain
         self._serving = serving
         self._was_down = False  # the controller was seen not serving since the last success
+        self._comeback_s = COMEBACK_JITTER_S  # or what the last Register reply said
         self._stub = controller_pb2_grpc.ControllerStub(channel)
         self._spool = spool
         self._identity = identity
@@ -209,7 +220,7 @@ class ControllerLink:
             await self._sleep(wait, wakeable=False)
             return
         while not self._stop.is_set() and self.breaker.remaining() > 0:
-            await self._sleep(min(PROBE_EVERY_S, self.breaker.remaining()), wakeable=False)
+            await self._sleep(min(probe_every(self._comeback_s), self.breaker.remaining()), wakeable=False)
             if self.breaker.remaining() <= 0:
                 return
             if not await self._serving():
@@ -217,7 +228,7 @@ class ControllerLink:
             elif self._was_down:
                 self._was_down = False  # one fast retry per comeback: a controller that serves but refuses backs off
                 log.info("the controller serves again: retrying now")
-                await self._sleep(self.breaker.retry_soon(COMEBACK_JITTER_S), wakeable=False)
+                await self._sleep(self.breaker.retry_soon(self._comeback_s), wakeable=False)
                 return
 
     async def _heartbeat_loop(self) -> None:
@@ -236,6 +247,8 @@ class ControllerLink:
                 await self._on_failure(exc)
                 continue
             self.stats.heartbeats_ok += 1
+            if resp.comeback_spread_ms > 0:
+                self._comeback_s = resp.comeback_spread_ms / 1000.0
             if resp.reregister:
                 log.info("controller asked this agent to register again")
                 self._synced = False
@@ -263,6 +276,8 @@ class ControllerLink:
             await asyncio.to_thread(self._spool.ack, resp.acked_sequence)
         if resp.heartbeat_interval_ms > 0:
             self._heartbeat_interval = resp.heartbeat_interval_ms / 1000.0
+        if resp.comeback_spread_ms > 0:
+            self._comeback_s = resp.comeback_spread_ms / 1000.0
         if not self.stats.connected:
             log.info("registered with the controller as %s (acked sequence %d)", ident.host_id, resp.acked_sequence)
         self._synced = True

@@ -12,7 +12,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from switchman.controller.errors import NotFound
 from switchman.controller.store.series import SeriesIndex
@@ -22,6 +22,10 @@ from switchman.controller.store.writer import Writer
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 6  # ticks between writes of heartbeat times
+# agents coming back to a restarted controller spread their first retries over at least
+# MIN_COMEBACK_SPREAD_MS, and over longer with a larger fleet: about COMEBACK_AGENTS_PER_S a second
+MIN_COMEBACK_SPREAD_MS = 4_000
+COMEBACK_AGENTS_PER_S = 125
 CHUNK = 250  # hosts per write transaction
 
 
@@ -61,6 +65,9 @@ class Fleet:
         self.hosts: dict[str, Host] = {}
         self._dirty: set[str] = set()
         self._ticks = 0
+        # the hosts that were up when this controller started, and when their comeback ends
+        self._returning: set[str] = set()
+        self._comeback_ends_ms = 0
 
     def load(self, conn: sqlite3.Connection) -> None:
         for row in ts_sql.load_hosts(conn):
@@ -80,10 +87,21 @@ class Fleet:
             )
             h.was_up = self.is_up(h)
             self.hosts[h.host_id] = h
+        # the agents spread their comeback over the window they were told: a host that was up
+        # has that long, and then the heartbeat TTL, to push again before it counts as down
+        self._returning = {h.host_id for h in self.hosts.values() if h.was_up}
+        self._comeback_ends_ms = self._now() + self.comeback_spread_ms()
+
+    def comeback_spread_ms(self) -> int:
+        """How long the agents should spread their comeback over (the Register reply tells them)."""
+        return max(MIN_COMEBACK_SPREAD_MS, len(self.hosts) * 1000 // COMEBACK_AGENTS_PER_S)
 
     def is_up(self, host: Host, now_ms: int | None = None) -> bool:
         now = self._now() if now_ms is None else now_ms
-        return now - host.last_heartbeat_ms <= self.ttl_ms
+        last = host.last_heartbeat_ms
+        if host.host_id in self._returning:
+            last = max(last, self._comeback_ends_ms)
+        return now - last <= self.ttl_ms
 
     def get(self, host_id: str) -> Host:
         h = self.hosts.get(host_id)
@@ -97,6 +115,12 @@ class Fleet:
         if old is not None:
             host.registered_ms = old.registered_ms
             host.last_push_ms = old.last_push_ms
+            if replace(host, last_heartbeat_ms=old.last_heartbeat_ms) == old:
+                # what is stored is what the agent says (an agent back after a controller restart):
+                # the heartbeat time goes with the others' in bulk
+                self._publish(host, old)
+                self._dirty.add(host.host_id)
+                return
 
         def job(conn: sqlite3.Connection) -> None:
             ts_sql.upsert_host(
@@ -118,6 +142,9 @@ class Fleet:
             )
 
         await self._writer.run(job)
+        self._publish(host, old)
+
+    def _publish(self, host: Host, old: Host | None) -> None:
         if old is None or not old.was_up:
             log.info("host %s is up (%s)", host.host_id, host.address)
         host.was_up = True

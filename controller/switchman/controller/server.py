@@ -108,14 +108,18 @@ class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
             server_time_ms=now,
             services=sorted(await core.services.names()),
             services_listed=True,
+            comeback_spread_ms=core.fleet.comeback_spread_ms(),
         )
 
     @rpc
     async def Heartbeat(
         self, request: controller_pb2.HeartbeatRequest, context: Ctx
     ) -> controller_pb2.HeartbeatResponse:
-        known = self.core.fleet.heartbeat(request.host_id)
-        return controller_pb2.HeartbeatResponse(server_time_ms=self.core.clock_ms(), reregister=not known)
+        fleet = self.core.fleet
+        known = fleet.heartbeat(request.host_id)
+        return controller_pb2.HeartbeatResponse(
+            server_time_ms=self.core.clock_ms(), reregister=not known, comeback_spread_ms=fleet.comeback_spread_ms()
+        )
 
     @rpc
     async def PushTelemetry(

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from switchman.proto.v1 import common_pb2 as switchman_dot_proto_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#switchman/proto/v1/controller.proto\x12\x0cswitchman.v1\x1a\x1fswitchman/proto/v1/common.proto\"\x99\x02\n\x0fRegisterRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x39\n\x06labels\x18\x03 \x03(\x0b\x32).switchman.v1.RegisterRequest.LabelsEntry\x12\x11\n\tadvertise\x18\x04 \x01(\t\x12\x15\n\ragent_version\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x06 \x03(\t\x12\x13\n\x0bspool_epoch\x18\x07 \x01(\t\x12\x17\n\x0fmetrics_address\x18\x08 \x01(\t\x12\x0b\n\x03job\x18\t \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8c\x01\n\x10RegisterResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\x03\x12\x16\n\x0e\x61\x63ked_sequence\x18\x02 \x01(\x04\x12\x16\n\x0eserver_time_ms\x18\x03 \x01(\x03\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x17\n\x0fservices_listed\x18\x05 \x01(\x08\"P\n\x10HeartbeatRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12\x15\n\rspool_batches\x18\x03 \x01(\x04\"?\n\x11HeartbeatResponse\x12\x16\n\x0eserver_time_ms\x18\x01 \x01(\x03\x12\x12\n\nreregister\x18\x02 \x01(\x08\"\x9e\x01\n\x0eTelemetryBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x16\n\x0e\x66irst_sequence\x18\x05 \x01(\x04\x12$\n\x06series\x18\x02 \x03(\x0b\x32\x14.switchman.v1.Series\x12#\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x13.switchman.v1.Event\x12\x17\n\x0f\x64ropped_samples\x18\x04 \x01(\x04\"k\n\x14PushTelemetryRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x13\n\x0bspool_epoch\x18\x02 \x01(\t\x12-\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x1c.switchman.v1.TelemetryBatch\"b\n\x15PushTelemetryResponse\x12\x16\n\x0e\x61\x63ked_sequence\x18\x01 \x01(\x04\x12\x16\n\x0estored_samples\x18\x02 \x01(\x04\x12\x19\n\x11\x64uplicate_batches\x18\x03 \x01(\x04\"I\n\x12ReportEventRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\"\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x13.switchman.v1.Event\"\x15\n\x13ReportEventResponse2\xd3\x02\n\nController\x12I\n\x08Register\x12\x1d.switchman.v1.RegisterRequest\x1a\x1e.switchman.v1.RegisterResponse\x12L\n\tHeartbeat\x12\x1e.switchman.v1.HeartbeatRequest\x1a\x1f.switchman.v1.HeartbeatResponse\x12X\n\rPushTelemetry\x12\".switchman.v1.PushTelemetryRequest\x1a#.switchman.v1.PushTelemetryResponse\x12R\n\x0bReportEvent\x12 .switchman.v1.ReportEventRequest\x1a!.switchman.v1.ReportEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#switchman/proto/v1/controller.proto\x12\x0cswitchman.v1\x1a\x1fswitchman/proto/v1/common.proto\"\x99\x02\n\x0fRegisterRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x10\n\x08hostname\x18\x02 \x01(\t\x12\x39\n\x06labels\x18\x03 \x03(\x0b\x32).switchman.v1.RegisterRequest.LabelsEntry\x12\x11\n\tadvertise\x18\x04 \x01(\t\x12\x15\n\ragent_version\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61pabilities\x18\x06 \x03(\t\x12\x13\n\x0bspool_epoch\x18\x07 \x01(\t\x12\x17\n\x0fmetrics_address\x18\x08 \x01(\t\x12\x0b\n\x03job\x18\t \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa8\x01\n\x10RegisterResponse\x12\x1d\n\x15heartbeat_interval_ms\x18\x01 \x01(\x03\x12\x16\n\x0e\x61\x63ked_sequence\x18\x02 \x01(\x04\x12\x16\n\x0eserver_time_ms\x18\x03 \x01(\x03\x12\x10\n\x08services\x18\x04 \x03(\t\x12\x17\n\x0fservices_listed\x18\x05 \x01(\x08\x12\x1a\n\x12\x63omeback_spread_ms\x18\x06 \x01(\x03\"P\n\x10HeartbeatRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12\x15\n\rspool_batches\x18\x03 \x01(\x04\"[\n\x11HeartbeatResponse\x12\x16\n\x0eserver_time_ms\x18\x01 \x01(\x03\x12\x12\n\nreregister\x18\x02 \x01(\x08\x12\x1a\n\x12\x63omeback_spread_ms\x18\x03 \x01(\x03\"\x9e\x01\n\x0eTelemetryBatch\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x16\n\x0e\x66irst_sequence\x18\x05 \x01(\x04\x12$\n\x06series\x18\x02 \x03(\x0b\x32\x14.switchman.v1.Series\x12#\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x13.switchman.v1.Event\x12\x17\n\x0f\x64ropped_samples\x18\x04 \x01(\x04\"k\n\x14PushTelemetryRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x13\n\x0bspool_epoch\x18\x02 \x01(\t\x12-\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x1c.switchman.v1.TelemetryBatch\"b\n\x15PushTelemetryResponse\x12\x16\n\x0e\x61\x63ked_sequence\x18\x01 \x01(\x04\x12\x16\n\x0estored_samples\x18\x02 \x01(\x04\x12\x19\n\x11\x64uplicate_batches\x18\x03 \x01(\x04\"I\n\x12ReportEventRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\"\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x13.switchman.v1.Event\"\x15\n\x13ReportEventResponse2\xd3\x02\n\nController\x12I\n\x08Register\x12\x1d.switchman.v1.RegisterRequest\x1a\x1e.switchman.v1.RegisterResponse\x12L\n\tHeartbeat\x12\x1e.switchman.v1.HeartbeatRequest\x1a\x1f.switchman.v1.HeartbeatResponse\x12X\n\rPushTelemetry\x12\".switchman.v1.PushTelemetryRequest\x1a#.switchman.v1.PushTelemetryResponse\x12R\n\x0bReportEvent\x12 .switchman.v1.ReportEventRequest\x1a!.switchman.v1.ReportEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,21 +39,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_start=323
   _globals['_REGISTERREQUEST_LABELSENTRY']._serialized_end=368
   _globals['_REGISTERRESPONSE']._serialized_start=371
-  _globals['_REGISTERRESPONSE']._serialized_end=511
-  _globals['_HEARTBEATREQUEST']._serialized_start=513
-  _globals['_HEARTBEATREQUEST']._serialized_end=593
-  _globals['_HEARTBEATRESPONSE']._serialized_start=595
-  _globals['_HEARTBEATRESPONSE']._serialized_end=658
-  _globals['_TELEMETRYBATCH']._serialized_start=661
-  _globals['_TELEMETRYBATCH']._serialized_end=819
-  _globals['_PUSHTELEMETRYREQUEST']._serialized_start=821
-  _globals['_PUSHTELEMETRYREQUEST']._serialized_end=928
-  _globals['_PUSHTELEMETRYRESPONSE']._serialized_start=930
-  _globals['_PUSHTELEMETRYRESPONSE']._serialized_end=1028
-  _globals['_REPORTEVENTREQUEST']._serialized_start=1030
-  _globals['_REPORTEVENTREQUEST']._serialized_end=1103
-  _globals['_REPORTEVENTRESPONSE']._serialized_start=1105
-  _globals['_REPORTEVENTRESPONSE']._serialized_end=1126
-  _globals['_CONTROLLER']._serialized_start=1129
-  _globals['_CONTROLLER']._serialized_end=1468
+  _globals['_REGISTERRESPONSE']._serialized_end=539
+  _globals['_HEARTBEATREQUEST']._serialized_start=541
+  _globals['_HEARTBEATREQUEST']._serialized_end=621
+  _globals['_HEARTBEATRESPONSE']._serialized_start=623
+  _globals['_HEARTBEATRESPONSE']._serialized_end=714
+  _globals['_TELEMETRYBATCH']._serialized_start=717
+  _globals['_TELEMETRYBATCH']._serialized_end=875
+  _globals['_PUSHTELEMETRYREQUEST']._serialized_start=877
+  _globals['_PUSHTELEMETRYREQUEST']._serialized_end=984
+  _globals['_PUSHTELEMETRYRESPONSE']._serialized_start=986
+  _globals['_PUSHTELEMETRYRESPONSE']._serialized_end=1084
+  _globals['_REPORTEVENTREQUEST']._serialized_start=1086
+  _globals['_REPORTEVENTREQUEST']._serialized_end=1159
+  _globals['_REPORTEVENTRESPONSE']._serialized_start=1161
+  _globals['_REPORTEVENTRESPONSE']._serialized_end=1182
+  _globals['_CONTROLLER']._serialized_start=1185
+  _globals['_CONTROLLER']._serialized_end=1524
 # @@protoc_insertion_point(module_scope)

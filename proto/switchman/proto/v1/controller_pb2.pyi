@@ -37,18 +37,20 @@ class RegisterRequest(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., hostname: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., advertise: _Optional[str] = ..., agent_version: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., spool_epoch: _Optional[str] = ..., metrics_address: _Optional[str] = ..., job: _Optional[str] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
-    __slots__ = ("heartbeat_interval_ms", "acked_sequence", "server_time_ms", "services", "services_listed")
+    __slots__ = ("heartbeat_interval_ms", "acked_sequence", "server_time_ms", "services", "services_listed", "comeback_spread_ms")
     HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     ACKED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SERVER_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
     SERVICES_LISTED_FIELD_NUMBER: _ClassVar[int]
+    COMEBACK_SPREAD_MS_FIELD_NUMBER: _ClassVar[int]
     heartbeat_interval_ms: int
     acked_sequence: int
     server_time_ms: int
     services: _containers.RepeatedScalarFieldContainer[str]
     services_listed: bool
-    def __init__(self, heartbeat_interval_ms: _Optional[int] = ..., acked_sequence: _Optional[int] = ..., server_time_ms: _Optional[int] = ..., services: _Optional[_Iterable[str]] = ..., services_listed: _Optional[bool] = ...) -> None: ...
+    comeback_spread_ms: int
+    def __init__(self, heartbeat_interval_ms: _Optional[int] = ..., acked_sequence: _Optional[int] = ..., server_time_ms: _Optional[int] = ..., services: _Optional[_Iterable[str]] = ..., services_listed: _Optional[bool] = ..., comeback_spread_ms: _Optional[int] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("host_id", "timestamp_ms", "spool_batches")
@@ -61,12 +63,14 @@ class HeartbeatRequest(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., spool_batches: _Optional[int] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("server_time_ms", "reregister")
+    __slots__ = ("server_time_ms", "reregister", "comeback_spread_ms")
     SERVER_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     REREGISTER_FIELD_NUMBER: _ClassVar[int]
+    COMEBACK_SPREAD_MS_FIELD_NUMBER: _ClassVar[int]
     server_time_ms: int
     reregister: bool
-    def __init__(self, server_time_ms: _Optional[int] = ..., reregister: _Optional[bool] = ...) -> None: ...
+    comeback_spread_ms: int
+    def __init__(self, server_time_ms: _Optional[int] = ..., reregister: _Optional[bool] = ..., comeback_spread_ms: _Optional[int] = ...) -> None: ...
 
 class TelemetryBatch(_message.Message):
     __slots__ = ("sequence", "first_sequence", "series", "events", "dropped_samples")
