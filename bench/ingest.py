@@ -64,7 +64,7 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
     ) -> None:
         channel = create_channel(f"127.0.0.1:{port}", None)
         stub = controller_pb2_grpc.ControllerStub(channel)
-        comeback = [COMEBACK_JITTER_S]  # as the agent: what the last Register reply said
+        comeback = [COMEBACK_JITTER_S]  # as the agent: what the last reply said
 
         async def register() -> bool:
             try:
@@ -113,6 +113,8 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
                 return False
             into.append(time.perf_counter() - t0)
             acked[host] = max(acked.get(host, 0), r.acked_sequence)
+            if r.comeback_spread_ms > 0:
+                comeback[0] = r.comeback_spread_ms / 1000
             return True
 
         # the first push creates the agent's series: warm-up, not in the measured window
@@ -145,10 +147,10 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
         comeback: list[float],
     ) -> int:
         """Push on schedule while the parent restarts the controller. A failed
-        push is retried as an agent retries: ask the health service every
-        second (or as ``probe_every`` says) and, once it serves again, come
-        back within a jittered ``comeback[0]`` (the last Register reply's
-        spread), register, push. Each agent's first push that started after
+        push is retried as an agent retries: ask the health service about
+        every ``probe_every`` seconds and, once it serves again, come back
+        within a jittered half of ``comeback[0]`` (the last reply's spread),
+        register, push. Each agent's first push that started after
         the new controller served is timed into ``after``."""
         timed = False
         end = window[1] + window[2]
@@ -161,8 +163,8 @@ def client_main(port: int, agents: list[str], samples: int, interval: float, win
                 await asyncio.sleep(max(0.0, window[0] + phase + (seq - 1) * interval - time.time()))
                 continue
             while time.time() < end and not await serving():
-                await asyncio.sleep(probe_every(comeback[0]))
-            await asyncio.sleep(random.uniform(0, comeback[0]))
+                await asyncio.sleep(probe_every(comeback[0]) * random.uniform(0.5, 1.5))
+            await asyncio.sleep(random.uniform(0, comeback[0] / 2))
             await register()
         return seq
 
@@ -342,9 +344,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(max(0.0, start_at - time.time()))
         hist0 = scrape_histogram(mport)
         cpu0 = sum(proc.cpu_times()[:2])
+        clients = [psutil.Process(w.pid) for w in workers]
+        ccpu0 = sum(sum(c.cpu_times()[:2]) for c in clients)
         t0 = time.monotonic()
         time.sleep(max(0.0, stop_at - time.time()))
         cpu1 = sum(proc.cpu_times()[:2])
+        ccpu1 = sum(sum(c.cpu_times()[:2]) for c in clients)
         elapsed = time.monotonic() - t0
         server_hist = histogram_p99_le(hist0, scrape_histogram(mport))
         rss = proc.memory_info().rss
@@ -388,6 +393,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             **({"restart_server_push_p99_ms_le": restart_hist} if args.restart else {}),
             "server_push_p99_ms_le": server_hist,
             "controller_cpu_cores": round((cpu1 - cpu0) / elapsed, 3),
+            "clients_cpu_cores": round((ccpu1 - ccpu0) / elapsed, 3),  # the simulated agents share the machine
             "controller_rss_mib": round(rss / 2**20, 1),
             "sqlite_ceiling_rows_per_s": round(ceiling, 1),
             "ingest_vs_ceiling": round(samples_per_s / ceiling, 3),

@@ -24,23 +24,28 @@ class Spreading(controller_pb2_grpc.ControllerServicer):
     async def Heartbeat(self, request: Any, context: Any) -> controller_pb2.HeartbeatResponse:
         return controller_pb2.HeartbeatResponse(comeback_spread_ms=self.spread_ms)
 
+    async def PushTelemetry(self, request: Any, context: Any) -> controller_pb2.PushTelemetryResponse:
+        return controller_pb2.PushTelemetryResponse(
+            acked_sequence=request.batches[-1].sequence, comeback_spread_ms=self.spread_ms
+        )
 
-def test_probe_interval_stays_a_second_until_the_spread_is_long() -> None:
-    assert probe_every(COMEBACK_JITTER_S) == PROBE_EVERY_S
-    assert probe_every(80.0) == 10.0
+
+def test_the_health_is_asked_over_half_the_spread_and_at_most_every_second() -> None:
+    assert probe_every(1.0) == PROBE_EVERY_S
+    assert probe_every(COMEBACK_JITTER_S) == COMEBACK_JITTER_S / 2
+    assert probe_every(80.0) == 40.0
 
 
-def test_the_agent_adopts_the_spread_from_register_and_heartbeat_replies(tmp_path: Path) -> None:
-    async def run() -> tuple[float, float]:
+def test_the_agent_adopts_the_spread_from_register_heartbeat_and_push_replies(tmp_path: Path) -> None:
+    async def run() -> tuple[float, float, float]:
         servicer = Spreading()
         server = grpc.aio.server()
         controller_pb2_grpc.add_ControllerServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        link = ControllerLink(
-            channel, Spool(tmp_path / "spool.db", 1 << 20), lambda: Identity("h1", "h1", {}, "127.0.0.2:7100", "t")
-        )
+        spool = Spool(tmp_path / "spool.db", 1 << 20)
+        link = ControllerLink(channel, spool, lambda: Identity("h1", "h1", {}, "127.0.0.2:7100", "t"))
         try:
             assert link._comeback_s == COMEBACK_JITTER_S
             await link._register(5.0)
@@ -51,9 +56,13 @@ def test_the_agent_adopts_the_spread_from_register_and_heartbeat_replies(tmp_pat
             while link._comeback_s != 32.0 and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.02)
             beats.cancel()
-            return after_register, link._comeback_s
+            after_heartbeat = link._comeback_s
+            servicer.spread_ms = 48_000
+            spool.append(controller_pb2.TelemetryBatch(), 1)
+            await link._push_once(5.0)
+            return after_register, after_heartbeat, link._comeback_s
         finally:
             await channel.close()
             await server.stop(None)
 
-    assert asyncio.run(run()) == (20.0, 32.0)
+    assert asyncio.run(run()) == (20.0, 32.0, 48.0)

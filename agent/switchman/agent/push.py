@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -88,11 +89,13 @@ COMEBACK_JITTER_S = 4.0
 
 
 def probe_every(spread_s: float) -> float:
-    """How often a backing-off agent asks the controller's health: every
-    second, less often when the fleet is so large that its comeback spreads
-    over more than 8 s (10,000 agents asking every second would be 10,000
-    calls a second at a starting controller)."""
-    return max(PROBE_EVERY_S, spread_s / 8)
+    """How often, on average, a backing-off agent asks the controller's
+    health: every second for a small fleet, and over half the comeback
+    spread for a large one. Finding the controller back is then spread over
+    half the window and the jittered retry over the other half. 2,000
+    agents asking every second met a restarted controller with 2,000 health
+    checks in its first second."""
+    return max(PROBE_EVERY_S, spread_s / 2)
 
 
 class ControllerLink:
@@ -220,7 +223,8 @@ class ControllerLink:
             await self._sleep(wait, wakeable=False)
             return
         while not self._stop.is_set() and self.breaker.remaining() > 0:
-            await self._sleep(min(probe_every(self._comeback_s), self.breaker.remaining()), wakeable=False)
+            wait = probe_every(self._comeback_s) * random.uniform(0.5, 1.5)  # jittered: agents drift apart
+            await self._sleep(min(wait, self.breaker.remaining()), wakeable=False)
             if self.breaker.remaining() <= 0:
                 return
             if not await self._serving():
@@ -228,7 +232,7 @@ class ControllerLink:
             elif self._was_down:
                 self._was_down = False  # one fast retry per comeback: a controller that serves but refuses backs off
                 log.info("the controller serves again: retrying now")
-                await self._sleep(self.breaker.retry_soon(self._comeback_s), wakeable=False)
+                await self._sleep(self.breaker.retry_soon(self._comeback_s / 2), wakeable=False)
                 return
 
     async def _heartbeat_loop(self) -> None:
@@ -247,8 +251,7 @@ class ControllerLink:
                 await self._on_failure(exc)
                 continue
             self.stats.heartbeats_ok += 1
-            if resp.comeback_spread_ms > 0:
-                self._comeback_s = resp.comeback_spread_ms / 1000.0
+            self._learn_spread(resp.comeback_spread_ms)
             if resp.reregister:
                 log.info("controller asked this agent to register again")
                 self._synced = False
@@ -276,8 +279,7 @@ class ControllerLink:
             await asyncio.to_thread(self._spool.ack, resp.acked_sequence)
         if resp.heartbeat_interval_ms > 0:
             self._heartbeat_interval = resp.heartbeat_interval_ms / 1000.0
-        if resp.comeback_spread_ms > 0:
-            self._comeback_s = resp.comeback_spread_ms / 1000.0
+        self._learn_spread(resp.comeback_spread_ms)
         if not self.stats.connected:
             log.info("registered with the controller as %s (acked sequence %d)", ident.host_id, resp.acked_sequence)
         self._synced = True
@@ -286,6 +288,11 @@ class ControllerLink:
         self._was_down = False
         if self._registered is not None:
             self._registered(resp, sent_at)
+
+    def _learn_spread(self, spread_ms: int) -> None:
+        """Every reply says how long the fleet's comeback should take (0: not said)."""
+        if spread_ms > 0:
+            self._comeback_s = spread_ms / 1000.0
 
     async def _push_once(self, timeout: float) -> bool:
         """Push the oldest spooled entries. Returns True when more are waiting."""
@@ -301,6 +308,7 @@ class ControllerLink:
             timeout=timeout,
         )
         self.stats.last_push_seconds = time.perf_counter() - started
+        self._learn_spread(resp.comeback_spread_ms)
         await asyncio.to_thread(self._spool.ack, resp.acked_sequence)
         self.stats.pushes_ok += 1
         self.stats.samples_sent += sum(e.n_samples for e in entries)

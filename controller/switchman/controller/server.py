@@ -132,7 +132,10 @@ class ControllerServicer(BoundServicer, controller_pb2_grpc.ControllerServicer):
         result = await core.ingest.push(request.host_id, request.spool_epoch, request.batches)
         core.fleet.pushed(request.host_id)
         return controller_pb2.PushTelemetryResponse(
-            acked_sequence=result.acked, stored_samples=result.stored, duplicate_batches=result.duplicates
+            acked_sequence=result.acked,
+            stored_samples=result.stored,
+            duplicate_batches=result.duplicates,
+            comeback_spread_ms=core.fleet.comeback_spread_ms(),
         )
 
     @rpc

@@ -97,14 +97,16 @@ class PushTelemetryRequest(_message.Message):
     def __init__(self, host_id: _Optional[str] = ..., spool_epoch: _Optional[str] = ..., batches: _Optional[_Iterable[_Union[TelemetryBatch, _Mapping]]] = ...) -> None: ...
 
 class PushTelemetryResponse(_message.Message):
-    __slots__ = ("acked_sequence", "stored_samples", "duplicate_batches")
+    __slots__ = ("acked_sequence", "stored_samples", "duplicate_batches", "comeback_spread_ms")
     ACKED_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     STORED_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_BATCHES_FIELD_NUMBER: _ClassVar[int]
+    COMEBACK_SPREAD_MS_FIELD_NUMBER: _ClassVar[int]
     acked_sequence: int
     stored_samples: int
     duplicate_batches: int
-    def __init__(self, acked_sequence: _Optional[int] = ..., stored_samples: _Optional[int] = ..., duplicate_batches: _Optional[int] = ...) -> None: ...
+    comeback_spread_ms: int
+    def __init__(self, acked_sequence: _Optional[int] = ..., stored_samples: _Optional[int] = ..., duplicate_batches: _Optional[int] = ..., comeback_spread_ms: _Optional[int] = ...) -> None: ...
 
 class ReportEventRequest(_message.Message):
     __slots__ = ("host_id", "event")
