@@ -14,12 +14,15 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from switchman.proto.certinfo import CertError, Finding, check_files, issue_command, pki_dir_of, read_cert
 from switchman.proto.channel import CONTROLLER_IDENTITY
-from switchman.proto.tlsdiag import Probe, probe
 
-Prober = Callable[[], Probe]
+if TYPE_CHECKING:  # tlsdiag loads Python's TLS: only once a connection failed
+    from switchman.proto.tlsdiag import Probe
+
+Prober = Callable[[], "Probe"]
 
 
 def _now() -> dt.datetime:
@@ -80,6 +83,8 @@ class LinkDiagnosis:
         return text
 
     def _probe(self) -> Probe:
+        from switchman.proto.tlsdiag import probe
+
         if self._tls_dir is None:
             return probe(self._controller, timeout=self._probe_timeout)
         d = self._tls_dir

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
+from switchman.agent.lazy_tls import import_asyncio
 
-from switchman.agent import __version__
-from switchman.agent import config as config_mod
-from switchman.agent.errors import AgentError
-from switchman.proto.channel import TlsError
-from switchman.proto.daemon import setup_logging
-from switchman.proto.settings import ConfigError, add_flags, flag_values
+import_asyncio()  # before anything imports asyncio: OpenSSL stays out until an HTTPS target needs it
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import sys  # noqa: E402
+
+from switchman.agent import __version__  # noqa: E402
+from switchman.agent import config as config_mod  # noqa: E402
+from switchman.agent.errors import AgentError  # noqa: E402
+from switchman.proto.channel import TlsError  # noqa: E402
+from switchman.proto.daemon import setup_logging  # noqa: E402
+from switchman.proto.settings import ConfigError, add_flags, flag_values  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,10 +9,11 @@ OpenSSL.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import enum
 import logging
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,8 +144,8 @@ def from_pem(text: str, path: Path | None = None) -> CertInfo:
     if start < 0 or stop < 0:
         raise CertError(f"{path or 'PEM'}: no certificate in it")
     try:
-        der = ssl.PEM_cert_to_DER_cert(text[start : stop + len(end)])
-    except ValueError as exc:
+        der = base64.b64decode("".join(text[start + len(begin) : stop].split()), validate=True)
+    except binascii.Error as exc:
         raise CertError(f"{path or 'PEM'}: {exc}") from None
     return from_der(der, path)
 

@@ -15,12 +15,15 @@ for their own operators (the CLI in ``switchman.cli.errors``, the agent in
 from __future__ import annotations
 
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from switchman.proto.certinfo import CertError, CertInfo, from_der
 from switchman.proto.channel import split_host_port
+
+if TYPE_CHECKING:  # loaded only once something accepts the connection (OpenSSL costs the agent 4.5 MiB)
+    import ssl
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ def probe(
     :class:`ssl.SSLError` from loading them.
     """
     host, port = split_host_port(address)
+    refused = _unreachable(host, port, timeout)
+    if refused is not None:  # nothing listens: no TLS needed to tell
+        return Probe(address, reachable=False, speaks_tls=False, error=refused)
     verify_error = ""
     if ca is not None:
         verified = _handshake(host, port, _context(ca, cert_file, key_file), timeout)
@@ -61,7 +67,18 @@ def probe(
     return _probe(address, _handshake(host, port, _context(None, cert_file, key_file), timeout), verify_error)
 
 
+def _unreachable(host: str, port: int, timeout: float) -> str | None:
+    """Why no TCP connection to ``host:port`` is accepted; None when one is."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _context(ca: bytes | None, cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext:
+    import ssl
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False  # names are the callers' business: they compare peer.subject_cn
     if ca is None:
@@ -85,6 +102,8 @@ class _Outcome:
 
 
 def _handshake(host: str, port: int, ctx: ssl.SSLContext, timeout: float) -> _Outcome:
+    import ssl
+
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:

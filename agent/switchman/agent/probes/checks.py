@@ -8,12 +8,12 @@ import contextlib
 import os
 import re
 import signal
-import ssl
 import time
 from urllib.parse import urlsplit
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from switchman.agent.lazy_tls import tls
 from switchman.proto.channel import split_host_port
 from switchman.proto.probes import Kind, ProbeOutcome, ProbeSpec
 
@@ -52,6 +52,7 @@ async def _http(spec: ProbeSpec) -> ProbeOutcome:
     host, port, path, https = _target(spec)
     ctx = None
     if https:
+        ssl = tls()
         ctx = ssl.create_default_context()
         if spec.tls_skip_verify:
             ctx.check_hostname = False

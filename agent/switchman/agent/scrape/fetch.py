@@ -6,8 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 import urllib.parse
+from typing import TYPE_CHECKING
+
+from switchman.agent.lazy_tls import tls
+
+if TYPE_CHECKING:
+    import ssl
 
 ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
 MAX_BODY = 64 * 1024 * 1024
@@ -30,7 +35,7 @@ async def fetch(url: str, timeout: float, user_agent: str) -> str:
     )
     try:
         return await asyncio.wait_for(
-            _get(host, port, request, ssl.create_default_context() if https else None), timeout
+            _get(host, port, request, tls().create_default_context() if https else None), timeout
         )
     except TimeoutError:
         raise ScrapeFailed(f'Get "{url}": context deadline exceeded (timeout {timeout:g}s)') from None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import logging
 import signal
@@ -58,7 +57,11 @@ __all__ = ["ContainerDriver", "Runner", "container_name", "run_command"]
 def container_name(service: str, slot: str, owner: str = "") -> str:
     """``switchman-SERVICE-SLOT``, with a short digest of ``owner`` when given."""
     base = f"switchman-{service}-{slot}"
-    return f"{base}-{hashlib.sha256(owner.encode()).hexdigest()[:8]}" if owner else base
+    if not owner:
+        return base
+    import hashlib  # here, not at the top: it loads OpenSSL's libcrypto (3.4 MiB), which most agents never need
+
+    return f"{base}-{hashlib.sha256(owner.encode()).hexdigest()[:8]}"
 
 
 def host_network(run_args: tuple[str, ...]) -> bool:
