@@ -60,6 +60,9 @@ class Spool:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # the working set is the spool's tail and head: SQLite's default 2 MiB page cache would be
+            # resident memory the agent's budget cannot spare
+            self._db.execute("PRAGMA cache_size=-256")
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
             if row is None:
