@@ -139,6 +139,7 @@ class RuleManager:
                     self.alerting[key] = keep.get(key) or AlertingRule(r)
                     self.alerting[key].rule = r
         self.groups = groups
+        self._feeds = {}  # the old groups' analyses would keep the old groups alive
         return []
 
     def restore(self) -> int:
