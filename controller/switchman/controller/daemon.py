@@ -122,6 +122,8 @@ class ControllerDaemon:
         self.ops_port = 0
         self.metrics_port = 0
         self.http_port = 0
+        self._scheduler: AsyncIOScheduler | None = None
+        self._reload_pending = False  # a SIGHUP that came before the controller was running
 
     @property
     def c(self) -> Controller:
@@ -131,7 +133,7 @@ class ControllerDaemon:
         loop = asyncio.get_running_loop()
         cfg = self.config
         # first of all: a signal that comes while the store opens must not kill the process
-        # (SIGHUP's default action); a reload before the controller exists does nothing
+        # (SIGHUP's default action); a reload before the controller runs waits until it does
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -248,6 +250,9 @@ class ControllerDaemon:
             scheduler.add_job(
                 self.notifier.watchdog, "interval", seconds=self.notifier.watchdog_interval_s, id="watchdog"
             )
+        if self._reload_pending:  # a SIGHUP while starting: the files are read again now
+            self._reload_pending = False
+            self.reload()
         return scheduler
 
     async def _check_certs(self) -> None:
@@ -257,11 +262,14 @@ class ControllerDaemon:
             log.log(finding.level, "%s", finding.message)
 
     def _schedule_rules(self) -> None:
-        for job in self._scheduler.get_jobs():
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        for job in scheduler.get_jobs():
             if job.id.startswith("rules:"):
                 job.remove()
         for i, group in enumerate(self.c.rules.groups):
-            self._scheduler.add_job(
+            scheduler.add_job(
                 self.c.rules.evaluate_group,
                 "interval",
                 args=[group],
@@ -293,12 +301,15 @@ class ControllerDaemon:
             return None
 
     def _schedule_drills(self) -> None:
-        for job in self._scheduler.get_jobs():
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        for job in scheduler.get_jobs():
             if job.id.startswith("drill:"):
                 job.remove()
         for spec in self.c.drill_files.specs:
             if spec.schedule:
-                self._scheduler.add_job(
+                scheduler.add_job(
                     self._scheduled_drill,
                     CronTrigger.from_crontab(spec.schedule),
                     args=[spec],
@@ -320,9 +331,11 @@ class ControllerDaemon:
         notifiers and inhibition rules; flags still win), then every rule, SLO
         and drill file those globs match now. Each part that is invalid keeps
         its running set; the outcome is audited."""
+        if self._scheduler is None:  # still starting: the files may have changed after they were read
+            self._reload_pending = True
+            return
         self.notifier.reloading()
-        if self.ref.ready:
-            self._reload(self.c)
+        self._reload(self.c)
         self.notifier.ready()
 
     def _reload(self, c: Controller) -> None:
