@@ -119,7 +119,8 @@ def test_alert_states_agree_with_promtool(tmp_path: Path) -> None:
 def test_a_wrong_alert_expectation_fails_both(tmp_path: Path) -> None:
     theirs, ours = both(write(tmp_path, mutate=True))
     assert theirs.returncode == 1
-    assert ours.returncode == 1 and "alertname:" in ours.stdout
+    assert ours.returncode == 1 and "alertname:" in ours.stderr
+    assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr), "printed as promtool prints it"
 
 
 LIMITED = """groups:

@@ -197,6 +197,23 @@ VERDICTS: dict[str, tuple[str, bool]] = {
     "unexpected_end": (_annotation("'{{ end }}'"), False),
     "bad_number": (_annotation("'{{ 1x }}'"), False),
     "unterminated_string": (_annotation("'{{ \"abc }}'"), False),
+    # expressions: which words and characters make a metric name, which regular expressions Go takes
+    "name_set_twice": (_alert("", expr="'m{__name__=\"a\"} > 0'"), False),
+    "name_regex_set_twice": (_alert("", expr="'m{__name__=~\"a\"} > 0'"), False),
+    "name_matcher_alone": (_alert("", expr='\'{__name__="a", job="x"} > 0\''), True),
+    "dot_in_name": (_alert("", expr="m.b > 0"), False),
+    "colon_names": (_alert("", expr="':a + :: + a:b:c + b: > 0'"), True),
+    "colon_in_subquery": (_alert("", expr="'max_over_time(m[5m:1m]) > 0'"), True),
+    "keyword_on_as_name": (_alert("", expr="'on > 0'"), False),
+    "keyword_bool_as_name": (_alert("", expr="'BOOL > 0'"), False),
+    "keyword_group_left_as_name": (_alert("", expr="'group_left > 0'"), False),
+    "keyword_atan2_as_name": (_alert("", expr="'atan2 > 0'"), False),
+    "keywords_as_names": (_alert("", expr="'sum + by + without + offset + start + end + count > 0'"), True),
+    "keywords_as_label_names": (_alert("", expr='\'m{on="a", bool="b", by="c"} > 0\''), True),
+    "nan_with_braces": (_alert("", expr="'nan{a=\"b\"} > 0'"), False),
+    "go_refuses_angle_named_group": (_alert("", expr="'m{a=~\"(?<n>x)\"} > 0'"), False),
+    "go_refuses_backslash_C": (_alert("", expr="'m{a=~\"\\\\C\"} > 0'"), False),
+    "angle_in_class_or_quoted": (_alert("", expr="'m{a=~\"[(?<]|\\\\Q(?<\\\\E|(?P<n>x)\"} > 0'"), True),
 }
 
 

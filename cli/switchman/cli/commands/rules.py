@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,15 +31,17 @@ def test(args: argparse.Namespace, client: Client | None, out: Output) -> int:
     failed = False
     for path in args.files:
         report = run_file(path)
-        print(f"Unit Testing:  {path}")
+        print(f"Unit Testing:  {path}", flush=True)
         if report.ok:
             print("  SUCCESS\n")
             continue
         failed = True
-        print("  FAILED:")
+        # as promtool: the failures on stderr, a blank line on stdout for each
+        print("  FAILED:", file=sys.stderr, flush=True)
         for line in report.errors + report.failures:
-            print(line)
-        print()
+            print(line, file=sys.stderr, flush=True)
+            print(flush=True)
+        print(flush=True)
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -36,7 +36,7 @@ class Token:
 
 _DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 _NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[iI][nN][fF]|[nN][aA][nN]")
-_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:.]*")
+_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 _OPS = ("==", "!=", "=~", "!~", ">=", "<=", "+", "-", "*", "/", "%", "^", ">", "<", "=")
 _SINGLE = {
     "{": T.LBRACE,
@@ -55,6 +55,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a"
 def tokenize(expr: str) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(expr)
+    brackets = 0
     while i < n:
         c = expr[i]
         if c.isspace():
@@ -64,8 +65,9 @@ def tokenize(expr: str) -> list[Token]:
             while i < n and expr[i] != "\n":
                 i += 1
             continue
-        if c in _SINGLE:
+        if c in _SINGLE and (c != ":" or brackets):  # outside [...] a colon starts a metric name
             out.append(Token(_SINGLE[c], c, i))
+            brackets += {"[": 1, "]": -1}.get(c, 0)
             i += 1
             continue
         if c in "\"'`":

@@ -15,6 +15,9 @@ from switchman.controller.promql.errors import PromQLError
 from switchman.controller.promql.lexer import T, Token, tokenize
 from switchman.proto.durations import DurationError, parse_duration_ms
 
+# the grammar's metric_identifier takes the aggregation keywords, by, without, offset,
+# and, or, unless, start and end, but never these
+_NOT_METRIC_NAMES = frozenset(("on", "ignoring", "group_left", "group_right", "bool", "atan2", "inf", "nan"))
 _MATCH_OPS = {"=": ast.MatchOp.EQ, "!=": ast.MatchOp.NE, "=~": ast.MatchOp.RE, "!~": ast.MatchOp.NRE}
 
 
@@ -162,10 +165,15 @@ class Parser:
         if t.kind is T.IDENT and self.toks[self.i + 1].kind is T.LPAREN:
             return self.parse_call()
         if t.kind is T.IDENT:
+            if t.text.lower() in _NOT_METRIC_NAMES:  # keywords the grammar never takes as a metric name
+                raise self.error(f"unexpected <{t.text.lower()}>", t)
             self.advance()
             matchers: list[ast.Matcher] = [ast.Matcher.make("__name__", ast.MatchOp.EQ, t.text)]
             if self.tok.kind is T.LBRACE:
-                matchers += self.parse_matchers()
+                given = self.parse_matchers()
+                if (again := next((m.value for m in given if m.name == "__name__"), None)) is not None:
+                    raise self.error(f"metric name must not be set twice: {t.text!r} or {again!r}", t)
+                matchers += given
             return ast.VectorSelector(t.text, tuple(matchers))
         if t.kind is T.LBRACE:
             matchers = self.parse_matchers()

@@ -89,6 +89,7 @@ def compile_anchored(pattern: str) -> Regex:
 
     :raises re.error: RE2 refuses the pattern (with RE2's reason).
     """
+    _refuse_go_only(pattern)
     try:
         return Regex(pattern, re2.compile(f"^(?:{pattern})$", _OPTIONS))
     except re2.error as exc:
@@ -96,3 +97,41 @@ def compile_anchored(pattern: str) -> Regex:
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
         raise re.error(f"error parsing regexp: {reason}", pattern) from None
+
+
+def _refuse_go_only(pattern: str) -> None:
+    """What this RE2 accepts and Go's ``regexp`` (Prometheus' engine) refuses:
+    ``(?<name>...)`` groups and the ``\\C`` escape.
+
+    :raises re.error: with Go's reason.
+    """
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if pattern.startswith("Q", i + 1):  # \Q...\E is literal text
+                end = pattern.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+                continue
+            if not in_class and pattern.startswith("C", i + 1):
+                raise re.error("error parsing regexp: invalid escape sequence: `\\C`", pattern)
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+            elif c == "[" and pattern.startswith(":", i + 1):  # [:alpha:] inside a class
+                end = pattern.find(":]", i + 2)
+                i = i + 1 if end < 0 else end + 2
+                continue
+        elif c == "[":
+            in_class = True
+            i += 1
+            if pattern.startswith("^", i):
+                i += 1
+            if pattern.startswith("]", i):  # a leading ] is literal
+                i += 1
+            continue
+        elif pattern.startswith("(?<", i) and not pattern.startswith(("(?<=", "(?<!"), i):
+            raise re.error("error parsing regexp: invalid or unsupported Perl syntax: `(?<`", pattern)
+        i += 1

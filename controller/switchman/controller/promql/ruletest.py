@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 from switchman.controller.alerts.engine import Alert, AlertingRule, evaluate_recording
+from switchman.controller.alerts.gotemplate.gofmt import go_float, quote
 from switchman.controller.alerts.rules import Group, load_rule_file
 from switchman.controller.alerts.templates import Context, query_func
 from switchman.controller.promql.errors import PromQLError
@@ -58,6 +59,48 @@ def _go_duration(ms: int) -> str:
     h, rest = divmod(ms // 1000, 3600)
     m, sec = divmod(rest, 60)
     return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{sec}s"
+
+
+_UNITS: tuple[tuple[str, int, bool], ...] = (
+    ("y", 365 * 86_400_000, True),
+    ("w", 7 * 86_400_000, True),
+    ("d", 86_400_000, False),
+    ("h", 3_600_000, False),
+    ("m", 60_000, False),
+    ("s", 1000, False),
+    ("ms", 1, False),
+)
+
+
+def model_duration(ms: int) -> str:
+    """Prometheus' ``model.Duration`` text: ``1m30s``, ``2h``, ``90d`` (years and
+    weeks only when they are exact), ``0s``."""
+    if ms == 0:
+        return "0s"
+    out = ""
+    for unit, mult, exact in _UNITS:
+        if exact and ms % mult:
+            continue
+        if n := ms // mult:
+            out += f"{n}{unit}"
+            ms -= n * mult
+    return out
+
+
+def go_labels(labels: dict[str, str] | list[tuple[str, str]]) -> str:
+    """``labels.Labels.String()``: ``{__name__="m", a="1"}``, sorted by name, values quoted as Go quotes."""
+    items = sorted(labels.items()) if isinstance(labels, dict) else labels
+    return "{" + ", ".join(f"{k}={quote(v)}" for k, v in items) + "}"
+
+
+def _indent(text: str, indent: str) -> str:
+    """promtool's ``indentLines``: every line but the first gets ``indent``."""
+    return ("\n" + indent).join(text.split("\n"))
+
+
+def _samples_text(rs: list[ExprResult]) -> str:
+    ordered = sorted(rs, key=lambda r: sorted(r.labels.items()))
+    return ", ".join(f"{go_labels(r.labels)} {go_float(r.value, 'E')}" for r in ordered) or "nil"
 
 
 def _run_rules(
@@ -116,6 +159,7 @@ def _run_rules(
 
 def _check_alerts(test: dict[str, Any], firing: dict[int, dict[str, list[Alert]]]) -> list[str]:
     failures = []
+    named = f"    name: {test['name']},\n" if test.get("name") else ""
     for case in test.get("alert_rule_test") or []:
         at = duration_ms(case.get("eval_time", "0s"))
         name = str(case.get("alertname", ""))
@@ -131,19 +175,21 @@ def _check_alerts(test: dict[str, Any], firing: dict[int, dict[str, list[Alert]]
         )
         if exp != got:
             failures.append(
-                f"    alertname: {name}, time: {case.get('eval_time')},\n"
-                f"        exp:{_fmt_alerts(exp)}\n        got:{_fmt_alerts(got)}"
+                f"{named}    alertname: {name}, time: {model_duration(at)}, \n"
+                f"        exp:{_alerts_text(exp)}, \n        got:{_alerts_text(got)}"
             )
     return failures
 
 
-def _fmt_alerts(alerts: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]) -> str:
+def _alerts_text(alerts: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]) -> str:
+    """promtool's ``labelsAndAnnotations.String()``, indented as it prints it."""
     if not alerts:
         return "[]"
-    return "".join(
-        f"\n            {i}:\n              labels:{dict(lb)}\n              annotations:{dict(an)}"
+    items = [
+        f"{i}:" + _indent(f"\nLabels:{go_labels(lb)}\nAnnotations:{go_labels(an)}", "  ")
         for i, (lb, an) in enumerate(alerts)
-    )
+    ]
+    return _indent("[\n" + ",\n".join(items) + "\n]", " " * 12)
 
 
 def run_file(path: Path) -> FileReport:
@@ -190,13 +236,15 @@ def run_file(path: Path) -> FileReport:
                     labels_text = str(s.get("labels", "{}")) or "{}"
                     n, lbls = parse_series(labels_text) if labels_text != "{}" else ("", {})
                     exp.append(ExprResult({**({"__name__": n} if n else {}), **lbls}, float(s.get("value", 0))))
-            except (TestFileError, PromQLError, ValueError) as exc:
+            except PromQLError as exc:
+                report.failures.append(f"    expr: {quote(expr)}, time: {model_duration(at)}, err: {exc}")
+                continue
+            except (TestFileError, ValueError) as exc:
                 report.errors.append(f"{path}: test {name}: expr {expr!r}: {exc}")
                 continue
             if not _same(exp, got):
                 report.failures.append(
-                    f"    expr: {expr!r}, time: {case.get('eval_time')},\n"
-                    f"        exp: {', '.join(f'{format_labels(r.labels)} {r.value!r}' for r in exp) or '(none)'}\n"
-                    f"        got: {', '.join(f'{format_labels(r.labels)} {r.value!r}' for r in got) or '(none)'}"
+                    f"    expr: {quote(expr)}, time: {model_duration(at)},\n"
+                    f"        exp: {_samples_text(exp)}\n        got: {_samples_text(got)}"
                 )
     return report
