@@ -258,3 +258,20 @@ def test_json_documents_list_labels_by_name_on_every_run() -> None:
     matrix = ops_pb2.QueryResponse(result_type="matrix", result=[ops_pb2.SeriesResult(metric=labels, points=[point])])
     assert list(doc(incident)["alerts"][0]) == sorted(names)
     assert [list(api_doc(r)["result"][0]["metric"]) for r in (vector, matrix)] == [sorted(names)] * 2
+
+
+def test_brackets_in_data_print_as_they_are_in_tables_and_lines(
+    ops: FakeOps, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rich markup is for the CLI's own colours: an incident titled `[critical] disk
+    [bold]full[/bold]` or a rule's `rate(x[5m])` is printed, not swallowed."""
+    title = "[critical] disk [bold]full[/bold] on rate(x[5m])"
+    incident = ops_pb2.Incident(
+        id=8, priority="P1", state="triggered", title=title[:60], service="db", opened_at_ms=1_700_000_000_000
+    )
+    ops.replies["ListIncidents"] = ops_pb2.ListIncidentsResponse(incidents=[incident])
+    ops.replies["GetIncident"] = incident
+    code, table, _ = run(ops, capsys, "--no-color", "incidents", "list")
+    assert code == 0 and title[:60] in table and "triggered" in table and "[red]" not in table
+    code, shown, _ = run(ops, capsys, "--no-color", "incidents", "show", "8")
+    assert code == 0 and title in shown and "[bold]incident" not in shown

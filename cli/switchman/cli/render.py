@@ -16,6 +16,19 @@ if TYPE_CHECKING:
 SPARK = "▁▂▃▄▅▆▇█"
 
 
+class Markup(str):
+    """Text the CLI writes with rich markup in it (``[red]down[/red]``). A table
+    prints such a cell as markup and every other cell as it is, so data with
+    brackets in it (``[critical] disk full``, ``a[5m]``) is never eaten."""
+
+
+def esc(text: object) -> str:
+    """Data to put inside a markup line: its brackets print as they are."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 class Output:
     """rich is imported when an Output is made and PyYAML for a YAML document,
     not with this module (so ``switchman --version`` and usage errors stay fast)."""
@@ -44,7 +57,7 @@ class Output:
         for c in columns:
             t.add_column(c)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*(c if isinstance(c, Markup) else esc(c) for c in r))
         self.console.print(t)
 
     def line(self, text: str = "") -> None:

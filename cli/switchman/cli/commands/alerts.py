@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_OK
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, ago, fmt_value, iso
+from switchman.cli.render import Markup, Output, ago, fmt_value, iso
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -49,7 +49,9 @@ def alerts(args: argparse.Namespace, client: Client, out: Output) -> int:
         if a.silenced or a.inhibited:
             state += " [dim](" + ("silenced" if a.silenced else "inhibited") + ")[/dim]"
         labels = ",".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
-        rows.append([a.labels.get("alertname", ""), state, labels, ago(a.active_at_ms, now), fmt_value(a.value)])
+        rows.append(
+            [a.labels.get("alertname", ""), Markup(state), labels, ago(a.active_at_ms, now), fmt_value(a.value)]
+        )
     out.table(["ALERT", "STATE", "LABELS", "ACTIVE SINCE", "VALUE"], rows)
     if not rows:
         out.line("[dim]no pending or firing alerts[/dim]")

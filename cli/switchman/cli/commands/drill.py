@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands.chaos import doc as fault_doc
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, iso, message_doc, when
+from switchman.cli.render import Output, esc, iso, message_doc, when
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, client: Client, out: Output) -> int:
             shown = d.state
         time.sleep(1.0)
         d = client.call(client.ops.GetDrill, ops_pb2.GetDrillRequest(id=d.id))
-    out.line(f"drill {d.id}: {d.state}: {d.reason}") if out.fmt == "table" else out.document(doc(d))
+    out.line(f"drill {d.id}: {d.state}: {esc(d.reason)}") if out.fmt == "table" else out.document(doc(d))
     return EXIT_OK if d.state == "completed" else EXIT_FAILED
 
 
@@ -117,7 +117,7 @@ def status(args: argparse.Namespace, client: Client, out: Output) -> int:
     if out.fmt != "table":
         out.document(doc(d))
         return EXIT_OK
-    out.line(f"[bold]drill {d.id}[/bold] {d.title}: [bold]{d.state}[/bold]  {d.reason}")
+    out.line(f"[bold]drill {d.id}[/bold] {esc(d.title)}: [bold]{d.state}[/bold]  {esc(d.reason)}")
     out.line(
         f"  targets: {', '.join(d.targets) or '-'}; detect {d.time_to_detect_seconds:.1f}s, recover {d.time_to_recover_seconds:.1f}s"
     )

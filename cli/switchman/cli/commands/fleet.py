@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands.slo import budget_line, summary_doc
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, ago, bar, fmt_value, human_bytes, iso
+from switchman.cli.render import Markup, Output, ago, bar, esc, fmt_value, human_bytes, iso
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -144,7 +144,9 @@ def hosts(args: argparse.Namespace, client: Client, out: Output) -> int:
         cert = "-" if h.cert_days_left < 0 else f"{h.cert_days_left}d"
         if 0 <= h.cert_days_left < 30:
             cert = f"[{'red' if h.cert_days_left == 0 else 'yellow'}]{cert}[/]"
-        rows.append([h.host_id, state, h.address, labels, ago(h.last_heartbeat_ms, now), cert, h.agent_version])
+        rows.append(
+            [h.host_id, Markup(state), h.address, labels, ago(h.last_heartbeat_ms, now), Markup(cert), h.agent_version]
+        )
     out.table(["HOST", "STATE", "ADDRESS", "LABELS", "HEARTBEAT", "CERT", "VERSION"], rows)
     renew = [h.host_id for h in resp.hosts if 0 <= h.cert_days_left < 30]
     if renew:
@@ -169,12 +171,14 @@ def show_host(host_id: str, client: Client, out: Output) -> int:
         return EXIT_OK
     now = int(time.time() * 1000)
     h = d.host
-    out.line(f"[bold]{h.host_id}[/bold] ({h.hostname}) {h.state} · {h.address} · agent {h.agent_version}")
-    out.line(f"labels: {', '.join(f'{k}={v}' for k, v in sorted(h.labels.items())) or '-'}")
+    out.line(
+        f"[bold]{esc(h.host_id)}[/bold] ({esc(h.hostname)}) {h.state} · {esc(h.address)} · agent {esc(h.agent_version)}"
+    )
+    out.line(f"labels: {esc(', '.join(f'{k}={v}' for k, v in sorted(h.labels.items())) or '-')}")
     out.line(
         f"heartbeat {ago(h.last_heartbeat_ms, now)} · last push {ago(d.last_push_ms, now)} · {d.series_count} series"
     )
     out.line(f"acked sequence {d.acked_sequence} (spool epoch {d.spool_epoch[:8]})")
     for k, v in sorted(d.vitals.items()):
-        out.line(f"  {k} = {fmt_value(v)}")
+        out.line(f"  {esc(k)} = {fmt_value(v)}")
     return EXIT_OK

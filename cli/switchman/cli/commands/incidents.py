@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from switchman.cli.errors import EXIT_OK
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, ago, iso, when
+from switchman.cli.render import Markup, Output, ago, esc, iso, when
 from switchman.proto.durations import parse_duration_ms
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def list_incidents(args: argparse.Namespace, client: Client, out: Output) -> int
         [
             str(i.id),
             i.priority,
-            f"[{COLOUR.get(i.state, 'white')}]{i.state}[/{COLOUR.get(i.state, 'white')}]",
+            Markup(f"[{COLOUR.get(i.state, 'white')}]{i.state}[/{COLOUR.get(i.state, 'white')}]"),
             i.title[:60],
             i.service or i.host_id,
             ago(i.opened_at_ms, now),
@@ -104,13 +104,13 @@ def show(args: argparse.Namespace, client: Client, out: Output) -> int:
     if out.fmt != "table":
         out.document(doc(i))
         return EXIT_OK
-    out.line(f"[bold]incident {i.id}[/bold] {i.priority} [{COLOUR.get(i.state, 'white')}]{i.state}[/] {i.title}")
+    out.line(f"[bold]incident {i.id}[/bold] {i.priority} [{COLOUR.get(i.state, 'white')}]{i.state}[/] {esc(i.title)}")
     out.line(
         f"  key {i.dedup_key}; opened {iso(i.opened_at_ms)}"
         + (f"; acknowledged by {i.acknowledged_by}" if i.acknowledged_by else "")
     )
     for e in i.timeline:
-        out.line(f"  {iso(e.timestamp_ms)}  {e.kind:<16} {e.actor:<12} {e.message}")
+        out.line(f"  {iso(e.timestamp_ms)}  {e.kind:<16} {esc(e.actor):<12} {esc(e.message)}")
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands.fleet import parse_selector
 from switchman.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, bar, iso, message_doc, when
+from switchman.cli.render import Output, bar, esc, iso, message_doc, when
 from switchman.proto.durations import parse_duration_ms
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def _host_cell(h: ops_pb2.RolloutHost) -> str:
 
 
 def _verdict_line(a: ops_pb2.AnalysisValue) -> str:
-    return f"{a.name}: {a.verdict} ({a.detail or f'{a.value:g}'})"
+    return f"{a.name}: {a.verdict} ({esc(a.detail) or f'{a.value:g}'})"
 
 
 def lines(r: ops_pb2.Rollout) -> list[str]:
@@ -240,13 +240,13 @@ def lines(r: ops_pb2.Rollout) -> list[str]:
         f"{bar(done / max(len(live), 1), 20)} {done}/{len(live)}"
     ]
     if r.message:
-        out.append(f"  {r.message}")
+        out.append(f"  {esc(r.message)}")
     for b in range(r.batches):
         hosts = [h for h in live if h.batch == b]
         cells = " ".join(_host_cell(h) for h in hosts)
         healthy = sum(h.state == "healthy" for h in hosts)
         out.append(f"  batch {b + 1}: {bar(healthy / max(len(hosts), 1), 10)} {cells}")
-    out += [f"  [dim]{h.host_id}: skipped ({h.message})[/dim]" for h in r.hosts if h.state == "skipped"]
+    out += [f"  [dim]{h.host_id}: skipped ({esc(h.message)})[/dim]" for h in r.hosts if h.state == "skipped"]
     for st in r.steps:
         out.append(f"  step {st.index + 1} ({st.weight}%), batch {st.batch + 1}: {st.verdict}")
         out += [f"    {_verdict_line(a)}" for a in st.analysis if a.detail]
@@ -338,7 +338,7 @@ def command(args: argparse.Namespace, client: Client, out: Output) -> int:
         "resume": client.ops.ResumeRollout,
     }[args.action]
     r = client.call(method, ops_pb2.RolloutActionRequest(id=args.id, reason=getattr(args, "reason", "")))
-    out.line(f"rollout {r.id}: {r.state} ({r.message})") if out.fmt == "table" else out.document(doc(r))
+    out.line(f"rollout {r.id}: {r.state} ({esc(r.message)})") if out.fmt == "table" else out.document(doc(r))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from switchman.cli.commands import service_lifecycle
 from switchman.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from switchman.cli.protos import common_pb2, enum_word, ops_pb2
-from switchman.cli.render import Output, message_doc
+from switchman.cli.render import Output, esc, message_doc
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -174,7 +174,9 @@ def _switch(args: argparse.Namespace, client: Client, out: Output, rollback: boo
             {"changed": r.changed, "flip_latency_ms": r.flip_latency_ms, "message": r.message, **status_doc(r.status)}
         )
     else:
-        out.line(f"{args.host}: {r.message}" + (f" (flip {r.flip_latency_ms} ms after healthy)" if r.changed else ""))
+        out.line(
+            f"{args.host}: {esc(r.message)}" + (f" (flip {r.flip_latency_ms} ms after healthy)" if r.changed else "")
+        )
     return EXIT_OK
 
 
