@@ -48,3 +48,32 @@ def test_method_roles() -> None:
     assert required_role("CreateToken") is Role.ADMIN
     assert required_role("SomethingNew") is Role.ADMIN
     assert Role.ADMIN.allows(Role.OPERATOR) and not Role.VIEWER.allows(Role.OPERATOR)
+
+
+def test_a_tokens_last_use_is_kept_in_memory_and_saved_once_per_save(tmp_path: Path) -> None:
+    storage = Storage.open(tmp_path / "c.db")
+    now = [1_000]
+    store = TokenStore(storage, lambda: now[0])
+
+    def stored() -> dict[str, int]:
+        return {r.name: r.last_used_ms for r in storage.tokens.all()}
+
+    async def go() -> None:
+        _, ci = await store.create("ci", "viewer", 1)
+        await store.create("idle", "viewer", 1)
+        now[0] = 5_000
+        assert store.authenticate(ci) is not None and store.authenticate("smt_wrong") is None
+        assert stored() == {"ci": 0, "idle": 0}, "a request writes nothing"
+        await store.save_last_used()
+        assert stored() == {"ci": 5_000, "idle": 0}
+        now[0] = 9_000
+        store.authenticate(ci)
+        await store.save_last_used()
+        await store.save_last_used()  # nothing new: nothing written
+
+    asyncio.run(go())
+    assert stored() == {"ci": 9_000, "idle": 0}
+    reloaded = TokenStore(storage)
+    reloaded.load()
+    assert {t.name: t.last_used_ms for t in reloaded.list()} == {"ci": 9_000, "idle": 0}
+    storage.close()

@@ -194,6 +194,7 @@ class ControllerDaemon:
         await http.stop()
         if http_server is not None:
             http_server.shutdown()
+        await self._save_token_uses()
         await c.close()
         log.info("stopped")
         return 0
@@ -234,6 +235,7 @@ class ControllerDaemon:
         scheduler.add_job(c.incidents.tick, "interval", seconds=1, id="incidents", **every)
         scheduler.add_job(c.dispatcher.tick, "interval", seconds=1, id="notify", **every)
         scheduler.add_job(c.outbox.deliver_due, "interval", seconds=1, id="outbox", **every)
+        scheduler.add_job(self._save_token_uses, "interval", seconds=60, id="token-uses", **every)
         scheduler.add_job(
             self._record_own,
             "interval",
@@ -254,6 +256,10 @@ class ControllerDaemon:
             self._reload_pending = False
             self.reload()
         return scheduler
+
+    async def _save_token_uses(self) -> None:
+        with contextlib.suppress(StoreFull):  # kept in memory for the next save
+            await self.c.tokens.save_last_used()
 
     async def _check_certs(self) -> None:
         """Log certificates that have expired or expire soon (the controller's and the agents')."""

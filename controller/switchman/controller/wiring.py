@@ -241,7 +241,7 @@ def _base(
     fleet = Fleet(storage.writer, storage.index, clock_ms, int(config.heartbeat_ttl * 1000), ingest.host_down)
     fleet.load(reader)
     ingest.load(reader)
-    tokens = TokenStore(storage)
+    tokens = TokenStore(storage, clock_ms)
     tokens.load()
     silences = SilenceStore(storage)
     silences.load()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from switchman.cli.errors import EXIT_OK
 from switchman.cli.protos import ops_pb2
-from switchman.cli.render import Output, iso
+from switchman.cli.render import Output, iso, when
 
 if TYPE_CHECKING:
     from switchman.cli.client import Client
@@ -39,14 +39,21 @@ def create(args: argparse.Namespace, client: Client, out: Output) -> int:
 def list_tokens(args: argparse.Namespace, client: Client, out: Output) -> int:
     resp = client.call(client.ops.ListTokens, ops_pb2.ListTokensRequest())
     docs = [
-        {"name": t.name, "role": t.role, "created": iso(t.created_at_ms), "revoked": t.revoked} for t in resp.tokens
+        {
+            "name": t.name,
+            "role": t.role,
+            "created": iso(t.created_at_ms),
+            "last_used": when(t.last_used_ms),
+            "revoked": t.revoked,
+        }
+        for t in resp.tokens
     ]
     if out.fmt != "table":
         out.document(docs)
     else:
         out.table(
-            ["NAME", "ROLE", "CREATED", "REVOKED"],
-            [[d["name"], d["role"], d["created"], str(d["revoked"]).lower()] for d in docs],
+            ["NAME", "ROLE", "CREATED", "LAST USED", "REVOKED"],
+            [[d["name"], d["role"], d["created"], d["last_used"] or "never", str(d["revoked"]).lower()] for d in docs],
         )
     return EXIT_OK
 

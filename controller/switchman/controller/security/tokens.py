@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from switchman.controller.errors import Conflict, InvalidArgument, NotFound
@@ -28,9 +30,11 @@ def digest(secret: str) -> str:
 
 
 class TokenStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock_ms: Callable[[], int] | None = None) -> None:
         self._store = store
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._by_hash: dict[str, TokenRecord] = {}
+        self._used: set[str] = set()  # names whose last use is newer than the stored one
 
     def load(self) -> None:
         """Blocking (run it in a thread): read every stored token."""
@@ -42,7 +46,28 @@ class TokenStore:
         if rec is None or rec.revoked:
             return None
         # constant-time compare of the full hash, though the dict lookup already matched
-        return rec if hmac.compare_digest(rec.hash, digest(secret)) else None
+        if not hmac.compare_digest(rec.hash, digest(secret)):
+            return None
+        # in memory on every call; stored by save_last_used (a write per request would cost too much)
+        rec.last_used_ms = self._clock_ms()
+        self._used.add(rec.name)
+        return rec
+
+    async def save_last_used(self) -> None:
+        """Store the last use of every token used since the previous save (the
+        controller saves once a minute and when it stops). A failed write keeps
+        them for the next save.
+
+        :raises StoreError: the write failed."""
+        if not self._used:
+            return
+        names, self._used = self._used, set()
+        uses = [(r.name, r.last_used_ms) for r in self._by_hash.values() if r.name in names]
+        try:
+            await self._store.write(lambda tx: self._store.tokens.touch(tx, uses))
+        except BaseException:
+            self._used |= names
+            raise
 
     def list(self) -> list[TokenRecord]:
         return sorted(self._by_hash.values(), key=lambda r: r.created_ms)

@@ -281,6 +281,10 @@ class TokenRepo(Protocol):
         """Mark the token named ``name`` revoked (an unknown name is ignored)."""
         ...
 
+    def touch(self, tx: Tx, uses: Sequence[tuple[str, int]]) -> None:
+        """Record each ``(name, last_used_ms)``; a time older than the stored one and unknown names are ignored."""
+        ...
+
     def all(self) -> list[TokenRecord]:
         """Every token, revoked ones too, by name; records the caller may
         change without changing what is stored."""

@@ -359,6 +359,12 @@ class MemoryTokens:
         if rec is not None:
             _put(tx, self.by_name, name, replace(rec, revoked=True))
 
+    def touch(self, tx: Tx, uses: Sequence[tuple[str, int]]) -> None:
+        for name, ms in uses:
+            rec = self.by_name.get(name)
+            if rec is not None and rec.last_used_ms < ms:
+                _put(tx, self.by_name, name, replace(rec, last_used_ms=ms))
+
     def all(self) -> list[TokenRecord]:
         with self._lock:
             return [replace(self.by_name[n]) for n in sorted(self.by_name)]

@@ -6,7 +6,7 @@ back exactly as stored, so that an edit made to the file shows in
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from switchman.controller.security.model import AuditEntry, AuditHead, Role, TokenRecord
 from switchman.controller.store.abc import StoreError, Tx
@@ -75,6 +75,11 @@ class SqliteTokens:
 
     def revoke(self, tx: Tx, name: str) -> None:
         conn_of(tx).execute("UPDATE tokens SET revoked = 1 WHERE name = ?", (name,))
+
+    def touch(self, tx: Tx, uses: Sequence[tuple[str, int]]) -> None:
+        conn_of(tx).executemany(
+            "UPDATE tokens SET last_used_ms = ? WHERE name = ? AND last_used_ms < ?", [(ms, n, ms) for n, ms in uses]
+        )
 
     def all(self) -> list[TokenRecord]:
         rows = self._reader().execute(
