@@ -367,6 +367,17 @@ def test_audit_entries_chain_on_the_head_even_within_one_transaction(store: Stor
     assert list(store.audit.in_order()) == [first, *pair]
 
 
+def test_the_audit_chain_and_its_head_come_from_one_snapshot(store: Store) -> None:
+    """`audit verify` walks this: an entry appended during the walk must not look like a deletion."""
+    first = write(store, lambda tx: store.audit.append(tx, audit_entry("ann", 10)))
+    with store.audit.chain() as (entries, head):
+        write(store, lambda tx: store.audit.append(tx, audit_entry("bob", 20)))
+        assert (list(entries), head) == ([first], AuditHead(1, first.hash, 1))
+    assert store.audit.head().entries == 2
+    with store.audit.chain() as (entries, head):
+        assert ([e.id for e in entries], head.entries) == ([1, 2], 2)
+
+
 def test_a_failed_audit_append_leaves_the_head_and_the_rows(store: Store) -> None:
     first = write(store, lambda tx: store.audit.append(tx, audit_entry("ann", 10)))
     with pytest.raises(Boom):

@@ -52,9 +52,10 @@ class AuditLog:
         return self._store.audit.entries(since_ms, actor, limit)
 
     def verify(self) -> Verdict:
-        """Blocking: walk the stored chain (see :func:`verify`)."""
-        audit = self._store.audit
-        return verify(audit.in_order(), audit.head)
+        """Blocking: walk the stored chain (see :func:`verify`), entries and head
+        from one snapshot, so an entry appended during the walk is not taken for a deletion."""
+        with self._store.audit.chain() as (entries, head):
+            return verify(entries, lambda: head)
 
 
 def verify(entries: Iterable[AuditEntry], head: Callable[[], AuditHead]) -> Verdict:

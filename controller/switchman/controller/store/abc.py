@@ -16,6 +16,7 @@ disk, a broken file); the data it held is unchanged then."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -267,6 +268,11 @@ class AuditRepo(Protocol):
 
     def in_order(self) -> Iterator[AuditEntry]:
         """Every stored entry by id, read lazily (the log may be long)."""
+        ...
+
+    def chain(self) -> AbstractContextManager[tuple[Iterator[AuditEntry], AuditHead]]:
+        """Every entry by id, read lazily, and the head, both from one snapshot
+        held while the context is open: an entry appended meanwhile is in neither."""
         ...
 
 

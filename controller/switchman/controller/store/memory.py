@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Generic, Protocol, TypeVar
 
@@ -340,6 +341,12 @@ class MemoryAudit:
 
     def in_order(self) -> Iterator[AuditEntry]:
         return iter(self._copy_rows())
+
+    @contextmanager
+    def chain(self) -> Iterator[tuple[Iterator[AuditEntry], AuditHead]]:
+        with self._lock:
+            rows, head = list(self.rows), self.heads.get(1, AuditHead())
+        yield iter(rows), head
 
 
 class MemoryTokens:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from switchman.controller.security.model import AuditEntry, AuditHead, Role, TokenRecord
 from switchman.controller.store.abc import StoreError, Tx
@@ -57,6 +58,16 @@ class SqliteAudit:
     def in_order(self) -> Iterator[AuditEntry]:
         for row in self._reader().execute(_ENTRY + " ORDER BY id"):
             yield AuditEntry(*row)
+
+    @contextmanager
+    def chain(self) -> Iterator[tuple[Iterator[AuditEntry], AuditHead]]:
+        conn = self._reader()  # this thread's own connection: its read transaction is the snapshot
+        conn.execute("BEGIN")
+        try:
+            head = _head(conn)  # the first read starts the snapshot
+            yield (AuditEntry(*row) for row in conn.execute(_ENTRY + " ORDER BY id")), head
+        finally:
+            conn.execute("COMMIT")
 
 
 class SqliteTokens:
