@@ -55,3 +55,20 @@ def test_the_key_survives_a_restart_and_csrf_tokens_differ_per_session(tmp_path:
     restarted = Sessions(load_key(tmp_path / "console.key"), lambda: tokens, ttl_ms=HOUR)
     assert restarted.check(first[0], 1) is not None
     assert (tmp_path / "console.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_logout_outlives_a_restart_until_the_session_would_have_expired(tmp_path: Path) -> None:
+    sessions, tokens, secret = sessions_with_token(tmp_path)
+    ended = tmp_path / "console.ended"
+    sessions = Sessions(load_key(tmp_path / "console.key"), lambda: tokens, ttl_ms=HOUR, ended_file=ended)
+    out, kept = sessions.open(secret, 0), sessions.open(secret, 0)
+    assert out is not None and kept is not None
+    sessions.end(out[1], 1)
+    restarted = Sessions(load_key(tmp_path / "console.key"), lambda: tokens, ttl_ms=HOUR, ended_file=ended)
+    assert restarted.check(out[0], 2) is None, "a stolen cookie of a logged-out session stays dead"
+    assert restarted.check(kept[0], 2) is not None
+    assert ended.stat().st_mode & 0o777 == 0o600
+    later = restarted.open(secret, 2 * HOUR)
+    assert later is not None
+    restarted.end(later[1], 2 * HOUR)  # the first session has expired by now: its nonce is dropped
+    assert ended.read_text().split() == [later[1].nonce, str(later[1].expires_ms)]

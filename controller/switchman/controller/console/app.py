@@ -4,6 +4,7 @@ the static script and style."""
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,9 @@ from switchman.controller.console.web import CONSOLE, Console, console_of, html,
 from switchman.controller.wiring import ControllerRef
 
 LOGIN_CSRF = "switchman_login"
+log = logging.getLogger(__name__)
 KEY_FILE = "console.key"
+ENDED_FILE = "console.ended"  # sessions logged out, until they would have expired
 STATIC = {"console.js": "application/javascript", "console.css": "text/css", "favicon.svg": "image/svg+xml"}
 
 
@@ -72,7 +75,10 @@ async def logout(request: web.Request) -> web.Response:
     form = await request.post()
     response = web.Response(status=303, headers={"Location": "/login"})
     if s is not None and hmac.compare_digest(str(form.get("csrf", "")), s.csrf):
-        console_of(request).sessions.end(s, console_of(request).core.clock_ms())
+        try:
+            console_of(request).sessions.end(s, console_of(request).core.clock_ms())
+        except OSError as exc:  # ended in memory; a restart would bring the cookie back
+            log.error("logout: could not write the ended session: %s", exc)
         response.del_cookie(COOKIE, path="/")
     return response
 
@@ -92,7 +98,8 @@ async def static(request: web.Request) -> web.Response:
 def add_console(app: web.Application, ref: ControllerRef, state_dir: Path | None, features: list[str]) -> None:
     """Mount the console on ``app``; sessions are signed with a key kept in the state directory."""
     key = load_key(state_dir / KEY_FILE) if state_dir is not None else secrets.token_bytes(32)
-    app[CONSOLE] = Console(ref, Sessions(key, lambda: ref.get().tokens), Ops(ref, features))
+    ended = state_dir / ENDED_FILE if state_dir is not None else None
+    app[CONSOLE] = Console(ref, Sessions(key, lambda: ref.get().tokens, ended_file=ended), Ops(ref, features))
     app.router.add_get("/", root)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)

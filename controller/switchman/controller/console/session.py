@@ -1,8 +1,9 @@
 """Console sessions: a signed cookie naming the token it was opened with,
 its expiry and a nonce. The token is checked again on every request (a
 revoked token ends its sessions at once); the CSRF token of a session is an
-HMAC of its nonce; logging out revokes the nonce. The signing key lives in
-the controller's state directory, so sessions survive a restart."""
+HMAC of its nonce; logging out revokes the nonce. The signing key and the
+nonces logged out (until their sessions would have expired) live in the
+controller's state directory, so sessions, and their ends, survive a restart."""
 
 from __future__ import annotations
 
@@ -54,12 +55,42 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _read_ended(path: Path | None) -> dict[str, int]:
+    """The logged-out nonces and their sessions' expiry; a damaged line is skipped."""
+    ended: dict[str, int] = {}
+    if path is None or not path.exists():
+        return ended
+    for line in path.read_text().splitlines():
+        nonce, _, expires = line.partition(" ")
+        if nonce and expires.isdigit():
+            ended[nonce] = int(expires)
+    return ended
+
+
+def _write_ended(path: Path, ended: dict[str, int]) -> None:
+    """Whole or not at all: a temporary file, fsync, rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join(f"{n} {e}\n" for n, e in ended.items()))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 class Sessions:
-    def __init__(self, key: bytes, tokens: Callable[[], TokenStore], ttl_ms: int = DEFAULT_TTL_MS) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        tokens: Callable[[], TokenStore],
+        ttl_ms: int = DEFAULT_TTL_MS,
+        ended_file: Path | None = None,
+    ) -> None:
         self._key = key
         self._tokens = tokens
         self.ttl_ms = ttl_ms
-        self._ended: dict[str, int] = {}  # nonce -> expiry, for sessions logged out
+        self._ended_file = ended_file
+        self._ended = _read_ended(ended_file)  # nonce -> expiry, for sessions logged out
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
@@ -97,5 +128,10 @@ class Sessions:
         return Session(rec, expires, nonce, self.csrf_of(nonce))
 
     def end(self, session: Session, now_ms: int) -> None:
+        """Log the session out; with a state directory, written before it returns.
+
+        :raises OSError: the file could not be written (the session is still ended in memory)."""
         self._ended = {n: e for n, e in self._ended.items() if e > now_ms}
         self._ended[session.nonce] = session.expires_ms
+        if self._ended_file is not None:
+            _write_ended(self._ended_file, self._ended)
