@@ -15,7 +15,7 @@ from switchman.controller.promql.conditions import holds
 from switchman.controller.promql.evaluator import LOOKBACK_MS, Evaluator, selectors
 from switchman.controller.promql.parser import parse
 from switchman.controller.promql.values import Scalar
-from switchman.controller.rollouts.model import HostState, Rollout, Verdict
+from switchman.controller.rollouts.model import HostState, HostStep, Rollout, Verdict
 
 ALERT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -35,10 +35,13 @@ def check_analysis(items: Sequence[str], alert_names: set[str]) -> None:
             parse(item)
 
 
-def conditions(r: Rollout, alert_names: set[str]) -> list[Condition]:
+def conditions(r: Rollout, alert_names: set[str], now: int) -> list[Condition]:
     """``--analysis`` items (alert names the rule files define, else PromQL),
     or by default: the service's paging alerts and its probe on each switched
-    host's live slot (a weighted host's: the new version's slot)."""
+    host's live slot (a weighted host's: the new version's slot), counting
+    only probes since the agent reported the new version live there: an
+    older sample of that slot belongs to whatever ran in it before, or to
+    the new version still starting."""
     if r.options.analysis:
         return [
             Condition(item, "", item) if item in alert_names and ALERT_NAME.fullmatch(item) else Condition(item, item)
@@ -48,7 +51,8 @@ def conditions(r: Rollout, alert_names: set[str]) -> list[Condition]:
     live = [(h, h.active_slot) for h in r.hosts if h.state in (HostState.VERIFYING, HostState.HEALTHY)]
     live += [(h, h.candidate_slot) for h in r.hosts if h.state is HostState.WEIGHTED]  # the new version's slot
     probes = [
-        f"probe_success{{service={svc},host={json.dumps(h.host_id)},slot={json.dumps(slot)}}} == 0"
+        f"last_over_time(probe_success{{service={svc},host={json.dumps(h.host_id)},slot={json.dumps(slot)}}}"
+        f"[{min(LOOKBACK_MS, max(1, now - _live_since(h)))}ms]) == 0"
         for h, slot in live
         if slot
     ]
@@ -56,6 +60,13 @@ def conditions(r: Rollout, alert_names: set[str]) -> list[Condition]:
     if probes:
         out.append(Condition("probe_success", " or ".join(probes)))
     return out
+
+
+def _live_since(h: HostStep) -> int:
+    """When the agent reported the new version live on ``h``: its switch, or
+    for a weighted host the step it confirmed last (each one after the new
+    slot was healthy)."""
+    return h.switched_ms if h.state is not HostState.WEIGHTED else h.updated_ms
 
 
 def _alert_verdict(c: Condition, r: Rollout, alerts: Sequence[Alert], now: int) -> Verdict:
@@ -92,7 +103,7 @@ def evaluate(
 ) -> list[Verdict]:
     """Blocking (reads the store)."""
     out = []
-    for c in conditions(r, alert_names):
+    for c in conditions(r, alert_names, now):
         try:
             out.append(_alert_verdict(c, r, alerts(), now) if c.alert else _expr_verdict(c, ev, now))
         except PromQLError as exc:
