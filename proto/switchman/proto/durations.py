@@ -46,13 +46,16 @@ def parse_duration_s(text: str) -> float:
 
 
 def format_duration_ms(ms: int) -> str:
-    """Format milliseconds the way Prometheus prints durations (``1h30m``, ``500ms``, ``0s``)."""
+    """Format milliseconds as Prometheus' ``model.Duration`` prints them
+    (``1h30m``, ``500ms``, ``0s``; years and weeks only when exact: ``90d``, ``2w``)."""
     if ms == 0:
         return "0s"
     out = []
     rest = ms
     for unit in _ORDER:
         size = _UNITS_MS[unit]
+        if unit in ("y", "w") and rest % size:
+            continue
         if rest >= size:
             out.append(f"{rest // size}{unit}")
             rest %= size

@@ -49,6 +49,7 @@ _SINGLE = {
     ":": T.COLON,
     "@": T.AT,
 }
+_DEPTH = {"[": 1, "]": -1}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 
 
@@ -67,7 +68,7 @@ def tokenize(expr: str) -> list[Token]:
             continue
         if c in _SINGLE and (c != ":" or brackets):  # outside [...] a colon starts a metric name
             out.append(Token(_SINGLE[c], c, i))
-            brackets += {"[": 1, "]": -1}.get(c, 0)
+            brackets += _DEPTH.get(c, 0)
             i += 1
             continue
         if c in "\"'`":

@@ -31,6 +31,7 @@ from switchman.controller.promql.testfile import (
     parse_series,
 )
 from switchman.controller.promql.values import Sample
+from switchman.proto.durations import format_duration_ms
 
 
 @dataclass
@@ -59,32 +60,6 @@ def _go_duration(ms: int) -> str:
     h, rest = divmod(ms // 1000, 3600)
     m, sec = divmod(rest, 60)
     return (f"{h}h" if h else "") + (f"{m}m" if h or m else "") + f"{sec}s"
-
-
-_UNITS: tuple[tuple[str, int, bool], ...] = (
-    ("y", 365 * 86_400_000, True),
-    ("w", 7 * 86_400_000, True),
-    ("d", 86_400_000, False),
-    ("h", 3_600_000, False),
-    ("m", 60_000, False),
-    ("s", 1000, False),
-    ("ms", 1, False),
-)
-
-
-def model_duration(ms: int) -> str:
-    """Prometheus' ``model.Duration`` text: ``1m30s``, ``2h``, ``90d`` (years and
-    weeks only when they are exact), ``0s``."""
-    if ms == 0:
-        return "0s"
-    out = ""
-    for unit, mult, exact in _UNITS:
-        if exact and ms % mult:
-            continue
-        if n := ms // mult:
-            out += f"{n}{unit}"
-            ms -= n * mult
-    return out
 
 
 def go_labels(labels: dict[str, str] | list[tuple[str, str]]) -> str:
@@ -175,7 +150,7 @@ def _check_alerts(test: dict[str, Any], firing: dict[int, dict[str, list[Alert]]
         )
         if exp != got:
             failures.append(
-                f"{named}    alertname: {name}, time: {model_duration(at)}, \n"
+                f"{named}    alertname: {name}, time: {format_duration_ms(at)}, \n"
                 f"        exp:{_alerts_text(exp)}, \n        got:{_alerts_text(got)}"
             )
     return failures
@@ -237,14 +212,14 @@ def run_file(path: Path) -> FileReport:
                     n, lbls = parse_series(labels_text) if labels_text != "{}" else ("", {})
                     exp.append(ExprResult({**({"__name__": n} if n else {}), **lbls}, float(s.get("value", 0))))
             except PromQLError as exc:
-                report.failures.append(f"    expr: {quote(expr)}, time: {model_duration(at)}, err: {exc}")
+                report.failures.append(f"    expr: {quote(expr)}, time: {format_duration_ms(at)}, err: {exc}")
                 continue
             except (TestFileError, ValueError) as exc:
                 report.errors.append(f"{path}: test {name}: expr {expr!r}: {exc}")
                 continue
             if not _same(exp, got):
                 report.failures.append(
-                    f"    expr: {quote(expr)}, time: {model_duration(at)},\n"
+                    f"    expr: {quote(expr)}, time: {format_duration_ms(at)},\n"
                     f"        exp: {_samples_text(exp)}\n        got: {_samples_text(got)}"
                 )
     return report
