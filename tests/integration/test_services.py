@@ -116,7 +116,9 @@ class Load:
 
     async def _client(self) -> None:
         r = w = None
-        while not self._stop.is_set():
+        me = asyncio.current_task()
+        # Python 3.11's wait_for can swallow a cancel that lands as its read finishes: stop on the request too
+        while not self._stop.is_set() and not (me is not None and me.cancelling()):
             try:
                 if w is None:
                     r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 2)
